@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+export PYTHONHASHSEED := 0
+
+.PHONY: venv demo test bench lint format clean
+
+venv: $(STAMP)
+
+# (Re)install whenever the project metadata changes. torch comes from the local CPU wheel.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.version.cuda, 'CUDA torch installed'"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/vbt demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable tests
+
+bench: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider benches --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vbt tests benches
+	$(VENV)/bin/ruff format --check vbt tests benches
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix vbt tests benches
+	$(VENV)/bin/ruff format vbt tests benches
+
+clean:
+	rm -rf $(VENV) .numba_cache .pytest_cache .benchmarks

@@ -1,0 +1,283 @@
+"""Load and validate OHLCV bars from Parquet or CSV.
+
+Bars are returned as a polars DataFrame with columns ``timestamp`` (Datetime[ns, UTC], the bar's
+**open** time) and ``open``, ``high``, ``low``, ``close``, ``volume`` (Float64). Naive timestamps are
+read as UTC. Row numbers in error messages are 0-based data rows (the header is not counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from vbt.data.resample import resample
+from vbt.data.timeframe import timeframe_seconds
+from vbt.errors import DataError
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+BAR_COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
+BAR_SCHEMA = {
+    "timestamp": pl.Datetime("ns", "UTC"),
+    **{c: pl.Float64 for c in (*PRICE_COLUMNS, "volume")},
+}
+_TIMESTAMP_ALIASES = ("timestamp", "date", "datetime", "time", "", "unnamed: 0", "__index_level_0__")
+
+
+def load_bars(path: str | Path) -> pl.DataFrame:
+    """Read one OHLCV file (``.parquet`` or ``.csv``) and validate it.
+
+    CSV follows the older system's cache format: the timestamp is the first column (ISO 8601, with or
+    without ``Z``/offset; a header named ``timestamp`` or ``date`` is accepted, as is no header), then
+    open, high, low, close, volume. Raises ``DataError`` naming the file and the first bad row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: bar file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            raw = pl.read_parquet(path)
+        elif suffix == ".csv":
+            raw = _read_csv(path)
+        else:
+            raise DataError(f"{path}: unsupported bar file type {suffix!r} (use .parquet or .csv)")
+    except DataError:
+        raise
+    except Exception as exc:  # corrupt file: polars/pyarrow raise many types
+        raise DataError(f"{path}: cannot read bar file ({type(exc).__name__}: {exc})") from exc
+    bars = _normalize(raw, path)
+    validate_bars(bars, source=str(path))
+    return bars
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    with path.open("r", encoding="utf-8") as fh:
+        first = fh.readline()
+    has_header = any(ch.isalpha() for ch in first.replace("T", "").replace("Z", "").lower())
+    df = pl.read_csv(
+        path, has_header=has_header, infer_schema=False, truncate_ragged_lines=False
+    )
+    if not has_header:
+        if df.width < 6:
+            raise DataError(
+                f"{path}: expected 6 columns (timestamp, open, high, low, close, volume), "
+                f"found {df.width}"
+            )
+        df = df.select(df.columns[:6])
+        df.columns = list(BAR_COLUMNS)
+    return df
+
+
+def _normalize(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
+    lower = {c.lower().strip(): c for c in raw.columns}
+    ts_col = next((lower[a] for a in _TIMESTAMP_ALIASES if a in lower), None)
+    if ts_col is None and raw.width > 0 and raw.schema[raw.columns[0]] in (pl.String, pl.Datetime):
+        ts_col = raw.columns[0]
+    missing = [c for c in PRICE_COLUMNS + ("volume",) if c not in lower]
+    if ts_col is None:
+        missing.insert(0, "timestamp")
+    if missing:
+        raise DataError(
+            f"{path}: missing required column(s) {', '.join(missing)} "
+            f"(found: {', '.join(raw.columns) or 'none'})"
+        )
+    ts = _parse_timestamps(raw.get_column(ts_col), path)
+    out = {"timestamp": ts}
+    for c in (*PRICE_COLUMNS, "volume"):
+        col = raw.get_column(lower[c])
+        cast = col.cast(pl.Float64, strict=False)
+        bad = cast.is_null() & col.is_not_null()
+        if bad.any():
+            i = int(bad.arg_true()[0])
+            raise DataError(f"{path}: row {i}: column {c!r} is not a number ({col[i]!r})")
+        out[c] = cast.fill_null(float("nan"))
+    return pl.DataFrame(out)
+
+
+def _parse_timestamps(col: pl.Series, path: Path) -> pl.Series:
+    if col.dtype == pl.Date:
+        col = col.cast(pl.Datetime("ns"))
+    if isinstance(col.dtype, pl.Datetime):
+        if col.dtype.time_zone is None:
+            col = col.dt.replace_time_zone("UTC")
+        parsed = col.dt.convert_time_zone("UTC").dt.cast_time_unit("ns")
+    elif col.dtype == pl.String:
+        s = col.str.strip_chars().str.replace(r"Z$", "+00:00").str.replace(" ", "T")
+        s = pl.select(
+            pl.when(s.str.len_chars() == 10).then(s + "T00:00:00").otherwise(s)
+        ).to_series()
+        s = pl.select(
+            pl.when(s.str.contains(r"[+-]\d\d:?\d\d$")).then(s).otherwise(s + "+00:00")
+        ).to_series()
+        parsed = s.str.to_datetime(
+            "%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", strict=False, time_unit="ns"
+        )
+        bad = parsed.is_null() & col.is_not_null()
+        if bad.any():
+            i = int(bad.arg_true()[0])
+            raise DataError(f"{path}: row {i}: timestamp {col[i]!r} is not an ISO 8601 date-time")
+    else:
+        raise DataError(f"{path}: timestamp column has unsupported type {col.dtype}")
+    if parsed.null_count():
+        i = int(parsed.is_null().arg_true()[0])
+        raise DataError(f"{path}: row {i}: timestamp is missing")
+    return parsed.alias("timestamp")
+
+
+def validate_bars(bars: pl.DataFrame, source: str = "<bars>") -> None:
+    """Check the bar contract; raise ``DataError`` naming ``source`` and the first bad row.
+
+    Rules: required columns present; timestamps strictly increasing (sorted, unique); prices finite
+    and > 0; high ≥ max(open, close); low ≤ min(open, close); high ≥ low; volume finite and ≥ 0.
+    """
+    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+    if missing:
+        raise DataError(f"{source}: missing required column(s) {', '.join(missing)}")
+    if bars.height == 0:
+        raise DataError(f"{source}: no bars")
+    ts = bars.get_column("timestamp")
+    col = pl.col
+    o, h, lo, c, v = (col(x) for x in ("open", "high", "low", "close", "volume"))
+    rules: list[tuple[pl.Expr, str]] = [
+        (col("timestamp").diff() == pl.duration(seconds=0), "duplicate timestamp (same as the previous row)"),
+        (col("timestamp").diff() < pl.duration(seconds=0), "timestamps not sorted (earlier than the previous row)"),
+    ]
+    for name in PRICE_COLUMNS:
+        x = col(name)
+        rules += [
+            (x.is_null() | x.is_nan(), f"{name} is NaN or missing"),
+            (x.is_infinite(), f"{name} is infinite"),
+            (x <= 0, f"{name} is not positive"),
+        ]
+    rules += [
+        (h < lo, "high < low"),
+        (h < pl.max_horizontal(o, c), "high < max(open, close)"),
+        (lo > pl.min_horizontal(o, c), "low > min(open, close)"),
+        (v.is_null() | v.is_nan() | v.is_infinite(), "volume is NaN or infinite"),
+        (v < 0, "volume is negative"),
+    ]
+    masks = bars.select([e.fill_null(False).alias(str(k)) for k, (e, _) in enumerate(rules)])
+    checks = [(masks.to_series(k), what) for k, (_, what) in enumerate(rules)]
+    first_bad: tuple[int, str] | None = None
+    for mask, what in checks:
+        if mask.any():
+            i = int(mask.arg_true()[0])
+            if first_bad is None or i < first_bad[0]:
+                first_bad = (i, what)
+    if first_bad is not None:
+        i, what = first_bad
+        stamp = ts[i]
+        raise DataError(f"{source}: row {i} ({_fmt(stamp)}): {what}")
+
+
+def _fmt(stamp: datetime | None) -> str:
+    return "timestamp ?" if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _to_utc(value: str | date | datetime | None, end: bool) -> datetime | None:
+    """Parse a date bound; a bare date as end bound covers the whole day."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise DataError(f"date {value!r} is not an ISO 8601 date or date-time") from exc
+        if len(text) == 10 and end:
+            value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
+    elif not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+        if end:
+            value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def find_bar_file(data_dir: str | Path, symbol: str, timeframe: str) -> Path | None:
+    """Path of ``{SYMBOL}_{TF}.parquet`` (preferred) or ``.csv`` in ``data_dir``, or None."""
+    for ext in (".parquet", ".csv"):
+        p = Path(data_dir) / f"{symbol}_{timeframe}{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
+def load_data(
+    data_dir: str | Path,
+    symbol: str,
+    timeframes: str | Iterable[str],
+    start_date: str | date | datetime | None = None,
+    end_date: str | date | datetime | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Load validated bars for each timeframe of ``symbol`` from ``data_dir``.
+
+    Files are named ``{SYMBOL}_{TF}.parquet`` or ``.csv``. A missing timeframe is resampled from the
+    coarsest finer timeframe on disk. Dates filter bar open times inclusively (a bare end date covers
+    its whole day). Returns ``{timeframe: bars}``; raises ``DataError`` if a file is missing and
+    cannot be resampled, or if no rows are left after the filter.
+    """
+    data_dir = Path(data_dir)
+    tfs = [timeframes] if isinstance(timeframes, str) else list(timeframes)
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: data directory not found")
+    start, end = _to_utc(start_date, end=False), _to_utc(end_date, end=True)
+    if start is not None and end is not None and start > end:
+        raise DataError(f"start_date {start_date} is after end_date {end_date}")
+    on_disk = _available_timeframes(data_dir, symbol)
+    out: dict[str, pl.DataFrame] = {}
+    for tf in tfs:
+        secs = timeframe_seconds(tf)
+        path = find_bar_file(data_dir, symbol, tf)
+        if path is not None:
+            bars, source = load_bars(path), str(path)
+        else:
+            finer = [t for t in on_disk if timeframe_seconds(t) < secs and secs % timeframe_seconds(t) == 0]
+            if not finer:
+                raise DataError(
+                    f"{data_dir / f'{symbol}_{tf}.parquet'}: bar file not found (nor .csv), and no "
+                    f"finer timeframe of {symbol} to resample from (found: {', '.join(on_disk) or 'none'})"
+                )
+            src_tf = max(finer, key=timeframe_seconds)
+            src = find_bar_file(data_dir, symbol, src_tf)
+            bars, source = resample(load_bars(src), tf), f"{src} resampled to {tf}"
+        out[tf] = _filter_dates(bars, start, end, source, start_date, end_date)
+    return out
+
+
+def _available_timeframes(data_dir: Path, symbol: str) -> list[str]:
+    tfs = []
+    for p in sorted(data_dir.glob(f"{symbol}_*")):
+        if p.suffix.lower() in (".parquet", ".csv"):
+            tf = p.stem[len(symbol) + 1 :]
+            try:
+                timeframe_seconds(tf)
+            except Exception:
+                continue
+            tfs.append(tf)
+    return sorted(set(tfs), key=timeframe_seconds)
+
+
+def _filter_dates(bars, start, end, source, start_date, end_date) -> pl.DataFrame:
+    ts = pl.col("timestamp")
+    if start is not None:
+        bars = bars.filter(ts >= start)
+    if end is not None:
+        bars = bars.filter(ts <= end)
+    if bars.height == 0:
+        raise DataError(
+            f"{source}: no bars between start_date={start_date} and end_date={end_date}"
+        )
+    return bars
+
+
+def bars_from_mapping(bars_by_tf: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Validate each timeframe's bars of an in-memory mapping (used by ``build_features``)."""
+    for tf, bars in bars_by_tf.items():
+        timeframe_seconds(tf)
+        validate_bars(bars, source=f"bars[{tf!r}]")
+    return dict(bars_by_tf)
