@@ -1,6 +1,6 @@
 """Regenerate the synthetic bar fixtures in data_fixtures/ (deterministic, seed 7).
 
-    .venv/bin/python scripts/make_fixtures.py
+.venv/bin/python scripts/make_fixtures.py
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ def main() -> None:
     hour = resample(five, "1h")
     five.write_parquet(OUT / "EURUSD_5m.parquet", statistics=True)
     hour.write_parquet(OUT / "EURUSD_1h.parquet", statistics=True)
-    legacy = hour.head(500).with_columns(
-        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+    legacy = hour.head(500).with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     (OUT / "legacy").mkdir(exist_ok=True)
     legacy.write_csv(OUT / "legacy" / "EURUSD_1h.csv")
     print(f"5m: {five.height} bars, 1h: {hour.height} bars, legacy csv: {legacy.height} rows")

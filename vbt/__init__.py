@@ -1,12 +1,31 @@
 """vbt: a vectorized, columnar backtester for neural-network trading strategies.
 
-Importing ``vbt`` does not import torch; model code imports it lazily.
+Public names are imported lazily, so ``import vbt`` stays fast and never imports torch.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 from vbt.data import load_bars, load_data, resample
 from vbt.errors import CancelledError, ConfigError, DataError, ModelError, VbtError
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "load_strategy": "vbt.strategy",
+    "resolve_features": "vbt.strategy",
+    "Strategy": "vbt.strategy",
+    "build_features": "vbt.features.frame",
+    "FeatureFrame": "vbt.features.frame",
+    "ModelBundle": "vbt.model.bundle",
+    "train": "vbt.model.trainer",
+    "DecisionFunction": "vbt.decide.function",
+    "BacktestConfig": "vbt.engine",
+    "BacktestEngine": "vbt.engine",
+    "BacktestResult": "vbt.results",
+}
 
 __all__ = [
     "CancelledError",
@@ -17,4 +36,13 @@ __all__ = [
     "load_bars",
     "load_data",
     "resample",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'vbt' has no attribute {name!r}")

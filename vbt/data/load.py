@@ -8,7 +8,7 @@ read as UTC. Row numbers in error messages are 0-based data rows (the header is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -23,7 +23,15 @@ BAR_SCHEMA = {
     "timestamp": pl.Datetime("ns", "UTC"),
     **{c: pl.Float64 for c in (*PRICE_COLUMNS, "volume")},
 }
-_TIMESTAMP_ALIASES = ("timestamp", "date", "datetime", "time", "", "unnamed: 0", "__index_level_0__")
+_TIMESTAMP_ALIASES = (
+    "timestamp",
+    "date",
+    "datetime",
+    "time",
+    "",
+    "unnamed: 0",
+    "__index_level_0__",
+)
 
 
 def load_bars(path: str | Path) -> pl.DataFrame:
@@ -57,9 +65,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
     with path.open("r", encoding="utf-8") as fh:
         first = fh.readline()
     has_header = any(ch.isalpha() for ch in first.replace("T", "").replace("Z", "").lower())
-    df = pl.read_csv(
-        path, has_header=has_header, infer_schema=False, truncate_ragged_lines=False
-    )
+    df = pl.read_csv(path, has_header=has_header, infer_schema=False, truncate_ragged_lines=False)
     if not has_header:
         if df.width < 6:
             raise DataError(
@@ -142,8 +148,14 @@ def validate_bars(bars: pl.DataFrame, source: str = "<bars>") -> None:
     col = pl.col
     o, h, lo, c, v = (col(x) for x in ("open", "high", "low", "close", "volume"))
     rules: list[tuple[pl.Expr, str]] = [
-        (col("timestamp").diff() == pl.duration(seconds=0), "duplicate timestamp (same as the previous row)"),
-        (col("timestamp").diff() < pl.duration(seconds=0), "timestamps not sorted (earlier than the previous row)"),
+        (
+            col("timestamp").diff() == pl.duration(seconds=0),
+            "duplicate timestamp (same as the previous row)",
+        ),
+        (
+            col("timestamp").diff() < pl.duration(seconds=0),
+            "timestamps not sorted (earlier than the previous row)",
+        ),
     ]
     for name in PRICE_COLUMNS:
         x = col(name)
@@ -194,8 +206,8 @@ def _to_utc(value: str | date | datetime | None, end: bool) -> datetime | None:
         if end:
             value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def find_bar_file(data_dir: str | Path, symbol: str, timeframe: str) -> Path | None:
@@ -236,7 +248,11 @@ def load_data(
         if path is not None:
             bars, source = load_bars(path), str(path)
         else:
-            finer = [t for t in on_disk if timeframe_seconds(t) < secs and secs % timeframe_seconds(t) == 0]
+            finer = [
+                t
+                for t in on_disk
+                if timeframe_seconds(t) < secs and secs % timeframe_seconds(t) == 0
+            ]
             if not finer:
                 raise DataError(
                     f"{data_dir / f'{symbol}_{tf}.parquet'}: bar file not found (nor .csv), and no "

@@ -8,7 +8,7 @@ hours). The FX week runs Sunday 22:00 UTC to Friday 22:00 UTC. Coarser timeframe
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -45,7 +45,7 @@ def _paths_nb(shocks, vol_shocks, season, log_mu, kappa, base_vol, phi, vol_of_v
 def synth_bars(
     n_bars: int,
     seed: int = 0,
-    start: datetime = datetime(2024, 1, 1, tzinfo=timezone.utc),
+    start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
     price: float = 1.085,
 ) -> pl.DataFrame:
     """Return ``n_bars`` validated 5-minute bars (timestamp UTC open time, OHLCV Float64).
@@ -58,7 +58,9 @@ def synth_bars(
     start_ns = int(start.timestamp()) * 1_000_000_000
     start_ns -= start_ns % BAR_NS
     # Enough calendar slots: 5 trading days per 7 calendar days, plus slack.
-    slots = np.arange(start_ns, start_ns + (n_bars * 7 // 5 + 4000) * BAR_NS, BAR_NS, dtype=np.int64)
+    slots = np.arange(
+        start_ns, start_ns + (n_bars * 7 // 5 + 4000) * BAR_NS, BAR_NS, dtype=np.int64
+    )
     ts = slots[fx_session_mask(slots)][:n_bars]
     hour = (ts // (3600 * 1_000_000_000)) % 24
     # Intraday seasonality: quiet Asia, busy London (7-16) and New York overlap (12-16).
@@ -66,7 +68,14 @@ def synth_bars(
     shocks = rng.standard_t(df=5, size=n_bars) / np.sqrt(5 / 3)
     vol_shocks = rng.standard_normal(n_bars)
     log_close, sigma = _paths_nb(
-        shocks, vol_shocks, season.astype(np.float64), np.log(price), 2e-5, 2.2e-4, 0.995, 0.03,
+        shocks,
+        vol_shocks,
+        season.astype(np.float64),
+        np.log(price),
+        2e-5,
+        2.2e-4,
+        0.995,
+        0.03,
         np.log(price),
     )
     close = np.exp(log_close)

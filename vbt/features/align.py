@@ -1,0 +1,40 @@
+"""Look-ahead-free alignment of one timeframe's rows onto the base timeframe's bars.
+
+A row of timeframe T (open stamp s, duration d) is complete at s + d. A base bar (stamp t, duration
+b) is decided at its close t + b. The base bar sees the latest T row with s + d ≤ t + b: an as-of
+backward join on close times. Rows before any T row has closed get no match (NaN): never back-fill.
+The same function serves training and backtesting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vbt.data.timeframe import timeframe_ns
+
+
+def asof_index(
+    base_ts_ns: np.ndarray, base_tf: str, other_ts_ns: np.ndarray, other_tf: str
+) -> np.ndarray:
+    """For each base bar, the index of the latest ``other`` row closed by the base bar's close.
+
+    Inputs are sorted int64 ns open stamps. Returns int64[n_base]; -1 where nothing has closed yet.
+    Works whether ``other_tf`` is coarser or finer than ``base_tf``.
+    """
+    base_close = base_ts_ns + timeframe_ns(base_tf)
+    other_close = other_ts_ns + timeframe_ns(other_tf)
+    return np.searchsorted(other_close, base_close, side="right").astype(np.int64) - 1
+
+
+def take_aligned(
+    values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``values[index]`` with NaN where ``index`` is -1. values: float[m]; index: int64[n]."""
+    if out is None:
+        out = np.empty(index.shape[0], dtype=values.dtype)
+    if values.shape[0] == 0:
+        out[...] = np.nan
+        return out
+    np.take(values, np.maximum(index, 0), out=out)
+    out[index < 0] = np.nan
+    return out

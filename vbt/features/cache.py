@@ -1,0 +1,83 @@
+"""On-disk FeatureFrame cache (Parquet), keyed by a hash of the bars and the feature config.
+
+Why pyarrow here rather than polars: the frame's feature names travel in the file's schema
+metadata, which pyarrow writes directly (names may repeat, so they cannot all be column names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CACHE_VERSION = "vbt-features-1"
+
+
+def cache_key(strategy, bars_by_tf, names, base, tfs) -> str:
+    """sha256 over the cache version, base timeframe, feature names, the indicator and fuzzy
+    config they use, and every byte of the bars of each timeframe involved."""
+    h = hashlib.sha256()
+    config = {
+        "version": CACHE_VERSION,
+        "base": base,
+        "names": list(names),
+        "indicators": {k: [v.type, v.params] for k, v in sorted(strategy.indicators.items())},
+        "fuzzy": {
+            k: [v.indicator, v.output, [[m.name, m.type, m.parameters] for m in v.memberships]]
+            for k, v in sorted(strategy.fuzzy_sets.items())
+        },
+        "inputs": [[i.kind, i.ref, i.timeframes] for i in strategy.nn_inputs],
+    }
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
+    for tf in tfs:
+        bars = bars_by_tf[tf]
+        h.update(tf.encode())
+        h.update(bars.get_column("timestamp").dt.epoch("ns").to_numpy().tobytes())
+        for c in ("open", "high", "low", "close", "volume"):
+            h.update(np.ascontiguousarray(bars.get_column(c).to_numpy()).tobytes())
+    return h.hexdigest()
+
+
+def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, compute):
+    """Return the cached FeatureFrame for these inputs, computing and storing it on a miss."""
+    from vbt.features.frame import FeatureFrame
+
+    cache_dir = Path(cache_dir)
+    path = cache_dir / f"features-{cache_key(strategy, bars_by_tf, names, base, tfs)[:32]}.parquet"
+    if path.is_file():
+        try:
+            table = pq.read_table(path)
+            stored = json.loads(table.schema.metadata[b"vbt_feature_names"])
+            if stored == list(names):
+                values = np.ascontiguousarray(
+                    np.column_stack([table.column(f"f{j}").to_numpy() for j in range(len(names))]),
+                    dtype=np.float32,
+                )
+                return FeatureFrame(
+                    timestamps=bars_by_tf[base].get_column("timestamp"),
+                    values=values,
+                    valid=~np.isnan(values).any(axis=1),
+                    names=tuple(names),
+                    base_timeframe=base,
+                )
+        except (OSError, KeyError, ValueError, pa.ArrowException):
+            pass  # unreadable cache entry: recompute and overwrite it
+    frame = compute(strategy, bars_by_tf, names, base, tfs)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    table = pa.table({f"f{j}": frame.values[:, j] for j in range(frame.n_features)})
+    table = table.replace_schema_metadata({"vbt_feature_names": json.dumps(list(names))})
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return frame

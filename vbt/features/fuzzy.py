@@ -1,0 +1,79 @@
+"""Fuzzy membership functions, vectorized, following the older system's scalar rules exactly.
+
+NaN in → NaN out. No output normalisation. Edge cases (reference §4):
+- triangular [a, b, c]: x == b → 1; x ≤ a or x ≥ c → 0; rising (x−a)/(b−a); falling (c−x)/(c−b).
+  So [0, 0, 30] gives 1 at 0 and 0 below it; shoulders do not saturate.
+- trapezoidal [a, b, c, d]: x ≤ a or x ≥ d → 0 (checked first); rising; b ≤ x ≤ c → 1; falling.
+  So a shoulder [0, 0, 20, 30] gives 0 at exactly x = 0.
+- gaussian [mu, sigma]: exp(−½((x−mu)/sigma)²).
+Divisors are clamped to machine epsilon, as in the older system.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_EPS = np.finfo(np.float64).eps
+
+
+@njit(cache=True, nogil=True)
+def triangular_nb(x, a, b, c, out):
+    """Triangular membership of float64 x[n] into float32/float64 out[n]."""
+    left = max(b - a, _EPS)
+    right = max(c - b, _EPS)
+    for i in range(x.shape[0]):
+        v = x[i]
+        if np.isnan(v):
+            out[i] = np.nan
+        elif v == b:
+            out[i] = 1.0
+        elif v <= a or v >= c:
+            out[i] = 0.0
+        elif v < b:
+            out[i] = (v - a) / left
+        else:
+            out[i] = (c - v) / right
+
+
+@njit(cache=True, nogil=True)
+def trapezoidal_nb(x, a, b, c, d, out):
+    """Trapezoidal membership of float64 x[n] into out[n]."""
+    left = max(b - a, _EPS)
+    right = max(d - c, _EPS)
+    for i in range(x.shape[0]):
+        v = x[i]
+        if np.isnan(v):
+            out[i] = np.nan
+        elif v <= a or v >= d:
+            out[i] = 0.0
+        elif v < b:
+            out[i] = (v - a) / left
+        elif v <= c:
+            out[i] = 1.0
+        else:
+            out[i] = (d - v) / right
+
+
+@njit(cache=True, nogil=True)
+def gaussian_nb(x, mu, sigma, out):
+    """Gaussian membership of float64 x[n] into out[n]."""
+    for i in range(x.shape[0]):
+        z = (x[i] - mu) / sigma
+        out[i] = np.exp(-0.5 * z * z)
+
+
+def membership(mf_type: str, parameters: tuple[float, ...], x: np.ndarray, out=None) -> np.ndarray:
+    """Membership degrees of ``x`` (float64[n]) for one function; returns ``out`` (float64 by default)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if out is None:
+        out = np.empty(x.shape[0], dtype=np.float64)
+    if mf_type == "triangular":
+        triangular_nb(x, *parameters, out)
+    elif mf_type == "trapezoidal":
+        trapezoidal_nb(x, *parameters, out)
+    elif mf_type == "gaussian":
+        gaussian_nb(x, *parameters, out)
+    else:
+        raise ValueError(f"unknown membership type {mf_type!r}")
+    return out

@@ -1,0 +1,248 @@
+"""Load a v3 strategy (YAML path or mapping) into a validated ``Strategy``."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from vbt.data.timeframe import timeframe_seconds
+from vbt.errors import ConfigError
+from vbt.features.indicators import get_indicator, validate_params
+from vbt.strategy.schema import (
+    FuzzySetConfig,
+    IndicatorConfig,
+    Membership,
+    NNInput,
+    Strategy,
+    StrategyModel,
+)
+
+MEMBERSHIP_ARITY = {"triangular": 3, "trapezoidal": 4, "gaussian": 2}
+
+
+def load_strategy(source: str | Path | Mapping[str, Any] | Strategy) -> Strategy:
+    """Read and validate a v3 strategy from a YAML file path or an already-parsed mapping.
+
+    Raises ``ConfigError`` naming the file and the key at fault.
+    """
+    if isinstance(source, Strategy):
+        return source
+    where = "<strategy>"
+    if isinstance(source, str | Path):
+        path = Path(source)
+        where = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: strategy file not found")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    else:
+        raw = source
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: a strategy must be a mapping at the top level")
+    raw = copy.deepcopy(dict(raw))
+    if not isinstance(raw.get("indicators"), Mapping) or "nn_inputs" not in raw:
+        raise ConfigError(
+            f"{where}: not a v3 strategy (v3 needs an 'indicators' mapping and 'nn_inputs'); "
+            "migrate older strategies to v3 first"
+        )
+    try:
+        parsed = StrategyModel.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_describe(exc)}") from None
+    try:
+        return _build(parsed, raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"])
+        parts.append(f"{loc}: {err['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:
+    symbols = _symbols(m)
+    timeframes, base = _timeframes(m)
+    indicators = {k: _indicator(k, v) for k, v in m.indicators.items()}
+    fuzzy_sets = {k: _fuzzy_set(k, v, indicators) for k, v in m.fuzzy_sets.items()}
+    nn_inputs = tuple(
+        _nn_input(i, spec, indicators, fuzzy_sets, timeframes) for i, spec in enumerate(m.nn_inputs)
+    )
+    return Strategy(
+        name=m.name,
+        symbols=symbols,
+        timeframes=timeframes,
+        base_timeframe=base,
+        indicators=indicators,
+        fuzzy_sets=fuzzy_sets,
+        nn_inputs=nn_inputs,
+        model=dict(m.model),
+        decisions=dict(m.decisions),
+        training=dict(m.training),
+        raw=raw,
+        description=m.description,
+        version=m.version,
+    )
+
+
+def _symbols(m: StrategyModel) -> tuple[str, ...]:
+    s = m.training_data.symbols
+    if s.mode not in ("single", "multi_symbol"):
+        raise ConfigError(
+            f"training_data.symbols.mode: {s.mode!r} is not 'single' or 'multi_symbol'"
+        )
+    if s.mode == "single":
+        if s.symbol:
+            return (s.symbol,)
+        if s.symbols and len(s.symbols) == 1:
+            return (s.symbols[0],)
+        raise ConfigError("training_data.symbols.symbol: required in single mode")
+    if not s.symbols:
+        raise ConfigError("training_data.symbols.symbols: multi_symbol mode needs a non-empty list")
+    return tuple(s.symbols)
+
+
+def _timeframes(m: StrategyModel) -> tuple[tuple[str, ...], str]:
+    t = m.training_data.timeframes
+    key = "training_data.timeframes"
+    if t.mode not in ("single", "multi_timeframe"):
+        raise ConfigError(f"{key}.mode: {t.mode!r} is not 'single' or 'multi_timeframe'")
+    tfs = list(t.timeframes or ([t.timeframe] if t.timeframe else []))
+    if not tfs:
+        raise ConfigError(f"{key}: give 'timeframe' (single) or 'timeframes'/'list' (multi)")
+    if len(set(tfs)) != len(tfs):
+        raise ConfigError(f"{key}.timeframes: duplicate timeframe in {tfs}")
+    for tf in tfs:
+        try:
+            timeframe_seconds(tf)
+        except ConfigError as exc:
+            raise ConfigError(f"{key}.timeframes: {exc}") from None
+    base = t.base_timeframe or tfs[0]
+    if base not in tfs:
+        raise ConfigError(f"{key}.base_timeframe: {base!r} is not in the timeframes list {tfs}")
+    return tuple(tfs), base
+
+
+def _indicator(ind_id: str, spec: dict[str, Any]) -> IndicatorConfig:
+    where = f"indicators.{ind_id}"
+    params = dict(spec)
+    type_name = params.pop("type", None)
+    if not isinstance(type_name, str):
+        raise ConfigError(f"{where}.type: required (an indicator type name such as 'rsi')")
+    if "data_source" in params:
+        raise ConfigError(f"{where}.data_source: context data sources are not supported by vbt yet")
+    ind = get_indicator(type_name, where=f"{where}.type")
+    full = validate_params(ind, params, where=where)
+    return IndicatorConfig(id=ind_id, type=ind.name, params=full, outputs=tuple(ind.outputs))
+
+
+def _split_ref(ref: str, indicators: dict[str, IndicatorConfig], where: str) -> tuple[str, str]:
+    """Resolve 'id' or 'id.output' to (indicator id, output name; "" for single-output)."""
+    ind_id, _, output = ref.partition(".")
+    if ind_id not in indicators:
+        raise ConfigError(
+            f"{where}: unknown indicator {ind_id!r} (defined: {', '.join(indicators) or 'none'})"
+        )
+    outputs = indicators[ind_id].outputs
+    if output:
+        if not outputs:
+            raise ConfigError(
+                f"{where}: indicator {ind_id!r} has a single output; drop '.{output}'"
+            )
+        if output not in outputs:
+            raise ConfigError(
+                f"{where}: indicator {ind_id!r} has no output {output!r} (outputs: {', '.join(outputs)})"
+            )
+        return ind_id, output
+    return ind_id, (outputs[0] if outputs else "")
+
+
+def _fuzzy_set(set_id: str, spec: dict[str, Any], indicators) -> FuzzySetConfig:
+    where = f"fuzzy_sets.{set_id}"
+    body = dict(spec)
+    ref = body.pop("indicator", None)
+    if not isinstance(ref, str):
+        raise ConfigError(f"{where}.indicator: required (an indicator id)")
+    ind_id, output = _split_ref(ref, indicators, f"{where}.indicator")
+    if not body:
+        raise ConfigError(f"{where}: needs at least one membership function")
+    members = tuple(_membership(f"{where}.{name}", name, d) for name, d in body.items())
+    return FuzzySetConfig(id=set_id, indicator=ind_id, output=output, memberships=members)
+
+
+def _membership(where: str, name: str, d: Any) -> Membership:
+    if isinstance(d, list | tuple):
+        mf_type, params = "triangular", d
+    elif isinstance(d, Mapping):
+        unknown = set(d) - {"type", "parameters"}
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {sorted(unknown)} (use type and parameters)"
+            )
+        mf_type, params = str(d.get("type", "")).lower(), d.get("parameters")
+    else:
+        raise ConfigError(f"{where}: a membership is a list [a, b, c] or {{type, parameters}}")
+    if mf_type not in MEMBERSHIP_ARITY:
+        raise ConfigError(
+            f"{where}.type: {mf_type!r} is not a membership type (triangular, trapezoidal, gaussian)"
+        )
+    if not isinstance(params, list | tuple) or not all(
+        isinstance(p, int | float) and not isinstance(p, bool) for p in params
+    ):
+        raise ConfigError(f"{where}.parameters: must be a list of numbers, got {params!r}")
+    n = MEMBERSHIP_ARITY[mf_type]
+    if len(params) != n:
+        hint = " (a bare list always means triangular)" if isinstance(d, list | tuple) else ""
+        raise ConfigError(f"{where}: {mf_type} needs {n} parameters, got {len(params)}{hint}")
+    p = tuple(float(x) for x in params)
+    if mf_type == "gaussian":
+        if not p[1] > 0:
+            raise ConfigError(f"{where}: gaussian sigma must be > 0, got {p[1]}")
+    elif any(a > b for a, b in zip(p, p[1:], strict=False)):
+        raise ConfigError(
+            f"{where}: {mf_type} parameters must be in ascending order, got {list(p)}"
+        )
+    return Membership(name=name, type=mf_type, parameters=p)
+
+
+def _nn_input(i, spec, indicators, fuzzy_sets, training_tfs) -> NNInput:
+    where = f"nn_inputs[{i}]"
+    if (spec.fuzzy_set is None) == (spec.raw_indicator is None):
+        raise ConfigError(f"{where}: give exactly one of 'fuzzy_set' or 'raw_indicator'")
+    tfs_raw = spec.timeframes
+    if tfs_raw == "all":
+        tfs = tuple(training_tfs)
+    else:
+        tfs = (tfs_raw,) if isinstance(tfs_raw, str) else tuple(tfs_raw)
+        if not tfs:
+            raise ConfigError(f"{where}.timeframes: empty list")
+        for tf in tfs:
+            if tf not in training_tfs:
+                raise ConfigError(
+                    f"{where}.timeframes: {tf!r} is not a training timeframe {list(training_tfs)}"
+                )
+    if spec.fuzzy_set is not None:
+        if spec.normalization not in (None, "none"):
+            raise ConfigError(f"{where}.normalization: only allowed with raw_indicator")
+        if spec.fuzzy_set not in fuzzy_sets:
+            raise ConfigError(
+                f"{where}.fuzzy_set: unknown fuzzy set {spec.fuzzy_set!r} "
+                f"(defined: {', '.join(fuzzy_sets) or 'none'})"
+            )
+        fs = fuzzy_sets[spec.fuzzy_set]
+        return NNInput("fuzzy", spec.fuzzy_set, fs.indicator, fs.output, tfs)
+    if spec.normalization not in (None, "none", "minmax", "zscore"):
+        raise ConfigError(f"{where}.normalization: must be minmax, zscore or none")
+    ind_id, output = _split_ref(spec.raw_indicator, indicators, f"{where}.raw_indicator")
+    return NNInput("raw", spec.raw_indicator, ind_id, output, tfs)
