@@ -1,0 +1,315 @@
+"""Per-bar, stateless decisions: ``DecisionParams`` (the strategy's "decisions" block, parsed) and
+``DecisionFunction`` (model + rules for one bar, readable, for live use and checks).
+
+The rules themselves are ``vbt.decide.rules`` (the same functions the scan runs). torch is imported
+only when a model is run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from vbt.decide.rules import classify_nb, decide_nb, regress_nb
+from vbt.enums import (
+    BUY,
+    FLAT,
+    HOLD,
+    LONG,
+    OUTPUT_CLASSIFICATION,
+    OUTPUT_REGRESSION,
+    REASON_NAMES,
+    REASON_RAW_HOLD,
+    SELL,
+    SHORT,
+    SIDE_NAMES,
+    SIGNAL_NAMES,
+    SIGNAL_OUTPUT_TYPES,
+)
+from vbt.errors import ConfigError
+
+HOUR_NS = 3_600_000_000_000
+
+
+def _number(d: Mapping, key: str, default: float, where: str) -> float:
+    v = d.get(key, default)
+    if v is None:
+        v = default
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise ConfigError(f"{where}.{key} = {v!r}: must be a finite number")
+    return float(v)
+
+
+def _flag(d: Mapping, key: str, default: bool, where: str) -> bool:
+    v = d.get(key, default)
+    if v is None:
+        v = default
+    if not isinstance(v, bool | np.bool_):
+        raise ConfigError(f"{where}.{key} = {v!r}: must be true or false")
+    return bool(v)
+
+
+def _section(d: Mapping, key: str, where: str) -> Mapping:
+    v = d.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"{where}.{key}: must be a mapping, got {type(v).__name__}")
+    return v
+
+
+@dataclass(frozen=True)
+class DecisionParams:
+    """The decision parameters of a strategy ("decisions" block), defaults as in the older system.
+
+    output_type: the model's output type; only "classification" and "regression" trade.
+    output_format: how outputs are read ("classification" | "regression"; from the config's
+    ``output_format``, else from output_type). confidence_threshold: filter 1 (classification only).
+    min_signal_separation: filter 2, hours. position_awareness, allow_short_from_flat: filter 3.
+    round_trip_cost x min_edge_multiplier: the regression threshold on the predicted return.
+    """
+
+    output_type: str = OUTPUT_CLASSIFICATION
+    output_format: str = OUTPUT_CLASSIFICATION
+    confidence_threshold: float = 0.5
+    min_signal_separation: float = 4.0
+    position_awareness: bool = True
+    allow_short_from_flat: bool = False
+    round_trip_cost: float = 0.003
+    min_edge_multiplier: float = 1.5
+
+    @property
+    def trades(self) -> bool:
+        """False for non-signal output types (regime, context): such models never trade."""
+        return self.output_type in SIGNAL_OUTPUT_TYPES
+
+    @property
+    def is_regression(self) -> bool:
+        return self.output_format == OUTPUT_REGRESSION
+
+    @property
+    def regression_threshold(self) -> float:
+        """round_trip_cost * min_edge_multiplier (0.0045 by default)."""
+        return self.round_trip_cost * self.min_edge_multiplier
+
+    @property
+    def min_separation_ns(self) -> int:
+        """min_signal_separation in integer nanoseconds (rounded)."""
+        return int(round(self.min_signal_separation * HOUR_NS))
+
+    @classmethod
+    def from_config(
+        cls,
+        decisions: Mapping[str, Any] | None,
+        output_type: str = OUTPUT_CLASSIFICATION,
+        *,
+        confidence_threshold: float | None = None,
+        min_signal_separation: float | None = None,
+        position_awareness: bool | None = None,
+        allow_short_from_flat: bool | None = None,
+    ) -> DecisionParams:
+        """Parse a strategy "decisions" dict; keyword overrides (None = keep config) win.
+
+        Keys: output_format, confidence_threshold, filters.min_signal_separation (hours),
+        position_awareness, allow_short_from_flat, cost_model.{round_trip_cost,
+        min_edge_multiplier}. A bad value raises ``ConfigError`` naming the key.
+        """
+        w = "decisions"
+        d = {} if decisions is None else decisions
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"{w}: must be a mapping, got {type(d).__name__}")
+        if not isinstance(output_type, str):
+            raise ConfigError(f"output_type = {output_type!r}: must be a string")
+        fmt_default = output_type if output_type in SIGNAL_OUTPUT_TYPES else OUTPUT_CLASSIFICATION
+        fmt = d.get("output_format") or fmt_default
+        if fmt not in SIGNAL_OUTPUT_TYPES:
+            raise ConfigError(
+                f"{w}.output_format = {fmt!r}: must be 'classification' or 'regression'"
+            )
+        filters = _section(d, "filters", w)
+        cost = _section(d, "cost_model", w)
+        params = cls(
+            output_type=output_type,
+            output_format=fmt,
+            confidence_threshold=_number(d, "confidence_threshold", 0.5, w),
+            min_signal_separation=_number(filters, "min_signal_separation", 4.0, w + ".filters"),
+            position_awareness=_flag(d, "position_awareness", True, w),
+            allow_short_from_flat=_flag(d, "allow_short_from_flat", False, w),
+            round_trip_cost=_number(cost, "round_trip_cost", 0.003, w + ".cost_model"),
+            min_edge_multiplier=_number(cost, "min_edge_multiplier", 1.5, w + ".cost_model"),
+        )
+        over = {
+            k: v
+            for k, v in {
+                "confidence_threshold": confidence_threshold,
+                "min_signal_separation": min_signal_separation,
+                "position_awareness": position_awareness,
+                "allow_short_from_flat": allow_short_from_flat,
+            }.items()
+            if v is not None
+        }
+        if over:
+            params = replace(params, **over)
+        if params.min_signal_separation < 0:
+            raise ConfigError(
+                f"{w}.filters.min_signal_separation = {params.min_signal_separation}: must be >= 0"
+            )
+        if not math.isfinite(params.confidence_threshold):
+            raise ConfigError(f"{w}.confidence_threshold: must be finite")
+        return params
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One bar's decision. signal: BUY=1 / HOLD=0 / SELL=-1 after the filters; confidence in
+    [0, 1]; probabilities: {"BUY", "HOLD", "SELL"} (classification) or None; predicted_return:
+    the model output (regression) or None; reason: a ``REASON_NAMES`` value; raw_signal: the
+    model's signal before the filters."""
+
+    signal: int
+    signal_name: str
+    confidence: float
+    probabilities: dict[str, float] | None
+    predicted_return: float | None
+    reason: str
+    raw_signal: int = HOLD
+
+
+_SIDES = {"LONG": LONG, "FLAT": FLAT, "SHORT": SHORT}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ns(t: Any) -> int:
+    """A bar time as int ns since the epoch (UTC): int (already ns), numpy datetime64, or datetime
+    (naive read as UTC; pandas Timestamp keeps its nanoseconds)."""
+    if isinstance(t, bool):
+        raise ValueError(f"not a time: {t!r}")
+    if isinstance(t, int | np.integer):
+        return int(t)
+    if isinstance(t, np.datetime64):
+        return int(t.astype("datetime64[ns]").astype(np.int64))
+    if isinstance(t, datetime):
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+        d = t - _EPOCH
+        ns = ((d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds) * 1000
+        return ns + int(getattr(t, "nanosecond", 0))
+    raise ValueError(f"not a time: {t!r} (use int ns, numpy datetime64 or datetime)")
+
+
+class DecisionFunction:
+    """Model + decision rules for one bar: stateless, the caller passes position and times.
+
+    ``DecisionFunction(model, feature_names, decisions_config, output_type="classification")``:
+    model is a torch module returning [1, k] class scores (classification) or [1, 1] predicted
+    returns (regression); feature_names is the model's input order; decisions_config the strategy
+    "decisions" dict (see ``DecisionParams.from_config``) or a ``DecisionParams``.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        feature_names: Sequence[str],
+        decisions_config: Mapping[str, Any] | DecisionParams | None = None,
+        output_type: str = OUTPUT_CLASSIFICATION,
+    ) -> None:
+        self.model = model
+        self.feature_names = tuple(feature_names)
+        if isinstance(decisions_config, DecisionParams):
+            self.params = decisions_config
+        else:
+            self.params = DecisionParams.from_config(decisions_config, output_type)
+        if hasattr(model, "eval"):
+            model.eval()
+
+    def features_array(self, features: Mapping[str, float] | np.ndarray) -> np.ndarray:
+        """Features as float32 [F] or [seq_len, F] in ``feature_names`` order."""
+        if isinstance(features, Mapping):
+            missing = [f for f in self.feature_names if f not in features]
+            if missing:
+                raise ValueError(
+                    f"features: missing {len(missing)} of {len(self.feature_names)} model inputs,"
+                    f" first {missing[0]!r}"
+                )
+            return np.array([features[f] for f in self.feature_names], dtype=np.float32)
+        x = np.asarray(features, dtype=np.float32)
+        if x.ndim not in (1, 2) or x.shape[-1] != len(self.feature_names):
+            raise ValueError(
+                f"features: shape {x.shape}, expected ({len(self.feature_names)},) or"
+                f" (seq_len, {len(self.feature_names)})"
+            )
+        return x
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """Run the model on one bar's features (``features_array`` output) -> float32 [1, k]."""
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(np.ascontiguousarray(x)[None, ...]))
+        return np.ascontiguousarray(out.detach().cpu().numpy(), dtype=np.float32).reshape(1, -1)
+
+    def __call__(
+        self,
+        features: Mapping[str, float] | np.ndarray,
+        position: int | str,
+        bar_time: Any,
+        last_trade_time: Any = None,
+    ) -> Decision:
+        """Decide at one bar's close.
+
+        features: {name: value} or an array in feature_names order ([F], or [seq_len, F] for
+        sequence models); position: LONG / FLAT / SHORT (int code or name); bar_time and
+        last_trade_time (the execution time of the last trade, None if none): see ``to_ns``.
+        NaN features, non-finite outputs and non-signal output types give HOLD ("raw_hold").
+        """
+        side = _SIDES.get(position, position) if isinstance(position, str) else position
+        if side not in SIDE_NAMES:
+            raise ValueError(f"position = {position!r}: must be LONG (1), FLAT (0) or SHORT (-1)")
+        p = self.params
+        x = self.features_array(features)
+        bar_ns = to_ns(bar_time)
+        last_ns = 0 if last_trade_time is None else to_ns(last_trade_time)
+        if not p.trades or not bool(np.all(np.isfinite(x))):
+            return Decision(
+                HOLD, SIGNAL_NAMES[HOLD], 0.0, None, None, REASON_NAMES[REASON_RAW_HOLD]
+            )
+        out = self.outputs(x)
+        probs_d = None
+        predicted = None
+        if p.is_regression:
+            r = out[0, :1]
+            raw_a, conf_a = regress_nb(r, p.regression_threshold)
+            predicted = float(r[0])
+        else:
+            raw_a, conf_a, probs = classify_nb(out)
+            names = (SIGNAL_NAMES[BUY], SIGNAL_NAMES[HOLD], SIGNAL_NAMES[SELL])
+            probs_d = {name: float(v) for name, v in zip(names, probs[0], strict=False)}
+        raw, conf = int(raw_a[0]), conf_a[0]
+        signal, reason = decide_nb(
+            np.int8(raw),
+            conf,
+            np.int64(bar_ns),
+            np.int64(last_ns),
+            last_trade_time is not None,
+            np.int8(side),
+            p.is_regression,
+            p.confidence_threshold,
+            np.int64(p.min_separation_ns),
+            p.position_awareness,
+            p.allow_short_from_flat,
+        )
+        signal = int(signal)
+        return Decision(
+            signal=signal,
+            signal_name=SIGNAL_NAMES[signal],
+            confidence=float(conf),
+            probabilities=probs_d,
+            predicted_return=predicted,
+            reason=REASON_NAMES[int(reason)],
+            raw_signal=raw,
+        )

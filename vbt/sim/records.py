@@ -1,0 +1,106 @@
+"""Record dtypes of the scan: closed trades, the state carried between chunks, and the parameters.
+
+All are packed numpy structured dtypes, usable from Numba (``rec.field``) and savable with
+``np.savez`` without pickle. Times are int64 nanoseconds since the Unix epoch (UTC, bar **open**
+stamps); money is in account currency; sides, signals and reasons are the int8 codes of
+``vbt.enums``.
+"""
+
+import numpy as np
+
+#: One closed round trip.
+#: - entry_idx / exit_idx: bar indices. entry = the bar whose open filled the entry; exit = the bar
+#:   whose open filled a signal exit, or the last bar (n - 1) for the end-of-data force close.
+#: - entry_ts: open stamp of the entry bar; exit_ts: open stamp of the exit bar for a signal exit,
+#:   and last bar's stamp + bar duration (its close time) for the force close.
+#: - qty: units (a whole number); entry_price / exit_price: fills (slippage included).
+#: - slippage_cost: |fill - reference price| * qty, entry + exit (currency).
+#: - gross_pnl: (exit - entry) * qty long, (entry - exit) * qty short; net_pnl = gross - both
+#:   commissions; return_pct = net_pnl / (entry_price * qty) * 100.
+#: - bars_held = exit_idx - entry_idx.
+#: - mfe >= 0 / mae <= 0: extremes of the unrealised P&L (currency) marked at the closes of the
+#:   entry bar through the bar before the exit bar (plus the last close for a force close).
+#: - exit_reason: EXIT_SIGNAL / EXIT_END_OF_DATA; confidence: of the decision that opened the
+#:   trade; exit_confidence: of the decision that closed it (NaN for the force close).
+TRADE_DTYPE = np.dtype(
+    [
+        ("entry_idx", np.int64),
+        ("exit_idx", np.int64),
+        ("entry_ts", np.int64),
+        ("exit_ts", np.int64),
+        ("side", np.int8),
+        ("qty", np.float64),
+        ("entry_price", np.float64),
+        ("exit_price", np.float64),
+        ("entry_commission", np.float64),
+        ("exit_commission", np.float64),
+        ("slippage_cost", np.float64),
+        ("gross_pnl", np.float64),
+        ("net_pnl", np.float64),
+        ("return_pct", np.float64),
+        ("bars_held", np.int64),
+        ("mfe", np.float64),
+        ("mae", np.float64),
+        ("exit_reason", np.int8),
+        ("confidence", np.float64),
+        ("exit_confidence", np.float64),
+    ]
+)
+
+#: Everything the scan carries from one chunk to the next (one record).
+#: - next_bar: first bar not yet processed; done: the run is finished (force close made).
+#: - cash; the open position: side (FLAT when none), qty, entry_price (fill), entry_idx, entry_ts,
+#:   entry_commission, entry_slippage (currency), entry_confidence, running mfe / mae.
+#: - pending_signal / pending_confidence: decided at bar next_bar - 1, executes at next_bar's open.
+#: - last_trade_ts / has_last_trade: execution stamp of the last executed entry or exit.
+#: - n_trades: closed trades written so far.
+STATE_DTYPE = np.dtype(
+    [
+        ("next_bar", np.int64),
+        ("cash", np.float64),
+        ("side", np.int8),
+        ("qty", np.float64),
+        ("entry_price", np.float64),
+        ("entry_idx", np.int64),
+        ("entry_ts", np.int64),
+        ("entry_commission", np.float64),
+        ("entry_slippage", np.float64),
+        ("entry_confidence", np.float64),
+        ("mfe", np.float64),
+        ("mae", np.float64),
+        ("pending_signal", np.int8),
+        ("pending_confidence", np.float64),
+        ("last_trade_ts", np.int64),
+        ("has_last_trade", np.bool_),
+        ("n_trades", np.int64),
+        ("done", np.bool_),
+    ]
+)
+
+#: Scan parameters (one record). commission and slippage are fractions (0.001 = 0.1 %);
+#: position_fraction is the share of cash committed per entry; bar_ns the bar duration and
+#: min_separation_ns the minimum time between executed trades, both in ns.
+PARAMS_DTYPE = np.dtype(
+    [
+        ("initial_cash", np.float64),
+        ("commission", np.float64),
+        ("slippage", np.float64),
+        ("position_fraction", np.float64),
+        ("warmup_bars", np.int64),
+        ("bar_ns", np.int64),
+        ("is_regression", np.bool_),
+        ("confidence_threshold", np.float64),
+        ("min_separation_ns", np.int64),
+        ("position_awareness", np.bool_),
+        ("allow_short_from_flat", np.bool_),
+    ]
+)
+
+
+def new_state(initial_cash: float) -> np.ndarray:
+    """A fresh 1-record ``STATE_DTYPE`` array: flat, holding ``initial_cash``, at bar 0."""
+    state = np.zeros(1, dtype=STATE_DTYPE)
+    state["cash"] = initial_cash
+    state["entry_confidence"] = np.nan
+    state["pending_confidence"] = np.nan
+    return state

@@ -1,0 +1,400 @@
+"""Chunked driver of the scan: progress, cancellation, atomic checkpoints and exact resume.
+
+``run_scan`` calls ``scan_chunk_nb`` on consecutive chunks of bars. Between chunks it reports
+progress, honours cancellation and writes checkpoints; everything the scan needs is in the state
+record, so a run resumed from any checkpoint (in any process) is bit-identical to one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vbt.errors import CancelledError, ConfigError, DataError
+from vbt.sim.nb import scan_chunk_nb
+from vbt.sim.records import PARAMS_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_state
+
+CHECKPOINT_VERSION = 1
+HOUR_NS = 3_600_000_000_000
+
+
+@dataclass(frozen=True)
+class ScanInputs:
+    """Per-bar inputs of the scan, length n each, C-contiguous.
+
+    ts_ns int64 (bar open stamps, ns since epoch UTC, strictly increasing); open / close float64
+    (finite, > 0); raw int8 (BUY=1 / HOLD=0 / SELL=-1); confidence float32. Arrays are converted to
+    these dtypes when that loses nothing; anything else raises ``DataError`` naming the field.
+    """
+
+    ts_ns: np.ndarray
+    open: np.ndarray
+    close: np.ndarray
+    raw: np.ndarray
+    confidence: np.ndarray
+
+    def __post_init__(self) -> None:
+        ts = np.asarray(self.ts_ns)
+        if np.issubdtype(ts.dtype, np.datetime64):
+            ts = ts.astype("datetime64[ns]").view(np.int64)
+        arrays = {
+            "ts_ns": _as(ts, np.int64, "ts_ns", integer=True),
+            "open": _as(self.open, np.float64, "open"),
+            "close": _as(self.close, np.float64, "close"),
+            "raw": _as(self.raw, np.int8, "raw", integer=True),
+            "confidence": _as(self.confidence, np.float32, "confidence"),
+        }
+        n = arrays["ts_ns"].shape[0]
+        for name, a in arrays.items():
+            if a.shape != (n,):
+                raise DataError(f"ScanInputs.{name}: shape {a.shape}, expected ({n},)")
+            object.__setattr__(self, name, a)
+        if n > 1 and not bool(np.all(np.diff(self.ts_ns) > 0)):
+            k = int(np.argmin(np.diff(self.ts_ns) > 0)) + 1
+            raise DataError(f"ScanInputs.ts_ns: not strictly increasing at bar {k}")
+        for name in ("open", "close"):
+            a = getattr(self, name)
+            bad = ~(np.isfinite(a) & (a > 0))
+            if bad.any():
+                raise DataError(
+                    f"ScanInputs.{name}: bad price {a[bad.argmax()]!r} at bar {bad.argmax()}"
+                )
+        bad = (self.raw < -1) | (self.raw > 1)
+        if bad.any():
+            raise DataError(
+                f"ScanInputs.raw: {self.raw[bad.argmax()]} at bar {bad.argmax()} is not -1/0/1"
+            )
+
+    def __len__(self) -> int:
+        return int(self.ts_ns.shape[0])
+
+
+def _as(a: Any, dtype: type, name: str, integer: bool = False) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 1:
+        raise DataError(f"ScanInputs.{name}: expected a 1-D array, got shape {a.shape}")
+    if integer and not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_):
+        raise DataError(f"ScanInputs.{name}: expected integers, got dtype {a.dtype}")
+    if not integer and not (
+        np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+    ):
+        raise DataError(f"ScanInputs.{name}: expected numbers, got dtype {a.dtype}")
+    out = np.ascontiguousarray(a, dtype=dtype)
+    if integer and out.dtype != a.dtype and not np.array_equal(out, a):
+        raise DataError(f"ScanInputs.{name}: values do not fit {np.dtype(dtype)}")
+    return out
+
+
+@dataclass(frozen=True)
+class ScanParams:
+    """Scan parameters (defaults as in the older system).
+
+    initial_cash (currency); commission and slippage (fractions, 0.001 = 0.1 %); position_fraction
+    (share of cash per entry, in (0, 1]); warmup_bars (bars skipped at the start); bar_ns (bar
+    duration, ns; gives the force-close exit time); is_regression (filter 1 off, shorts from flat
+    allowed); confidence_threshold; min_separation_ns (ns between executed trades);
+    position_awareness; allow_short_from_flat.
+    """
+
+    initial_cash: float = 100_000.0
+    commission: float = 0.001
+    slippage: float = 0.0005
+    position_fraction: float = 0.25
+    warmup_bars: int = 50
+    bar_ns: int = HOUR_NS
+    is_regression: bool = False
+    confidence_threshold: float = 0.5
+    min_separation_ns: int = 4 * HOUR_NS
+    position_awareness: bool = True
+    allow_short_from_flat: bool = False
+
+    def __post_init__(self) -> None:
+        def check(name: str, ok: bool, want: str) -> None:
+            if not ok:
+                raise ConfigError(f"ScanParams.{name} = {getattr(self, name)!r}: must be {want}")
+
+        fin = np.isfinite
+        check("initial_cash", fin(self.initial_cash) and self.initial_cash > 0, "finite and > 0")
+        check("commission", fin(self.commission) and 0 <= self.commission < 1, "in [0, 1)")
+        check("slippage", fin(self.slippage) and 0 <= self.slippage < 1, "in [0, 1)")
+        check("position_fraction", 0 < self.position_fraction <= 1, "in (0, 1]")
+        check("warmup_bars", int(self.warmup_bars) == self.warmup_bars >= 0, "an integer >= 0")
+        check("bar_ns", int(self.bar_ns) == self.bar_ns > 0, "an integer > 0 (ns)")
+        check("confidence_threshold", bool(fin(self.confidence_threshold)), "finite")
+        check(
+            "min_separation_ns",
+            int(self.min_separation_ns) == self.min_separation_ns >= 0,
+            "an integer >= 0 (ns)",
+        )
+
+    @classmethod
+    def from_decisions(cls, decisions: Any, **kwargs: Any) -> ScanParams:
+        """Build from a ``vbt.decide.DecisionParams`` plus the execution keywords of this class."""
+        return cls(
+            is_regression=decisions.is_regression,
+            confidence_threshold=decisions.confidence_threshold,
+            min_separation_ns=decisions.min_separation_ns,
+            position_awareness=decisions.position_awareness,
+            allow_short_from_flat=decisions.allow_short_from_flat,
+            **kwargs,
+        )
+
+    def to_record(self) -> np.ndarray:
+        """The parameters as a 1-record ``PARAMS_DTYPE`` array (what the kernel takes)."""
+        return np.array([astuple(self)], dtype=PARAMS_DTYPE)
+
+    @classmethod
+    def from_record(cls, record: np.ndarray) -> ScanParams:
+        rec = np.asarray(record).reshape(-1)[0]
+        return cls(**{f.name: rec[f.name].item() for f in fields(cls)})
+
+
+assert tuple(f.name for f in fields(ScanParams)) == PARAMS_DTYPE.names
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Outputs of a finished scan.
+
+    trades: TRADE_DTYPE[n_trades] (closed trades in exit order); equity float64[n] (NaN in the
+    warm-up, after the force close at the last bar); position int8[n] (side after each bar's
+    close; FLAT at the last bar); state: the final 1-record STATE_DTYPE array.
+    """
+
+    trades: np.ndarray
+    equity: np.ndarray
+    position: np.ndarray
+    state: np.ndarray
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A saved scan: state, trades so far, equity/position of bars [0, state.next_bar), params,
+    the caller's fingerprint, the number of bars of the run, and the file it came from."""
+
+    state: np.ndarray
+    trades: np.ndarray
+    equity: np.ndarray
+    position: np.ndarray
+    params: np.ndarray
+    fingerprint: str
+    n_bars: int
+    version: int = CHECKPOINT_VERSION
+    path: str = ""
+
+    @property
+    def next_bar(self) -> int:
+        return int(self.state[0]["next_bar"])
+
+
+def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
+    """Write ``ckpt`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(
+                f,
+                version=np.int64(ckpt.version),
+                fingerprint=np.str_(ckpt.fingerprint),
+                n_bars=np.int64(ckpt.n_bars),
+                params=ckpt.params,
+                state=ckpt.state,
+                trades=ckpt.trades,
+                equity=ckpt.equity,
+                position=ckpt.position,
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by ``run_scan``; a missing, corrupt or foreign file raises
+    ``ConfigError`` naming it. Never unpickles."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"checkpoint {path}: no such file")
+    want = {"version", "fingerprint", "n_bars", "params", "state", "trades", "equity", "position"}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = want - set(z.files)
+            if missing:
+                raise ConfigError(
+                    f"checkpoint {path}: not a vbt scan checkpoint (missing {sorted(missing)})"
+                )
+            data = {k: z[k] for k in want}
+    except ConfigError:
+        raise
+    except Exception as e:  # zip/npy errors come in many types
+        raise ConfigError(
+            f"checkpoint {path}: corrupt or unreadable ({type(e).__name__}: {e})"
+        ) from e
+    version = int(data["version"])
+    if version != CHECKPOINT_VERSION:
+        raise ConfigError(
+            f"checkpoint {path}: format version {version}, expected {CHECKPOINT_VERSION}"
+        )
+    for key, dtype in (("params", PARAMS_DTYPE), ("state", STATE_DTYPE), ("trades", TRADE_DTYPE)):
+        if data[key].dtype != dtype:
+            raise ConfigError(f"checkpoint {path}: field {key!r} has an unexpected record layout")
+    state = data["state"].reshape(-1)
+    n_bars, nxt = int(data["n_bars"]), int(state[0]["next_bar"]) if state.shape == (1,) else -1
+    ok = (
+        state.shape == (1,)
+        and data["params"].shape == (1,)
+        and 0 <= nxt <= n_bars
+        and data["equity"].shape == (nxt,)
+        and data["equity"].dtype == np.float64
+        and data["position"].shape == (nxt,)
+        and data["position"].dtype == np.int8
+        and data["trades"].shape == (int(state[0]["n_trades"]),)
+    )
+    if not ok:
+        raise ConfigError(
+            f"checkpoint {path}: inconsistent contents (state, trades, equity lengths)"
+        )
+    return Checkpoint(
+        state=state.copy(),
+        trades=data["trades"],
+        equity=data["equity"],
+        position=data["position"],
+        params=data["params"],
+        fingerprint=str(data["fingerprint"]),
+        n_bars=n_bars,
+        version=version,
+        path=str(path),
+    )
+
+
+def _is_cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def _chunk_trade_room(chunk: int) -> int:
+    # Closes in a chunk of L bars: at most one per two bars, plus a carried-in position and the
+    # force close.
+    return chunk // 2 + 2
+
+
+def run_scan(
+    inputs: ScanInputs,
+    params: ScanParams,
+    chunk_bars: int = 65536,
+    progress: Callable[[int, int], Any] | None = None,
+    cancel: Any = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume_from: str | os.PathLike | Checkpoint | None = None,
+    fingerprint: str = "",
+    checkpoint_every: int = 1,
+) -> ScanResult:
+    """Run the scan over all bars in chunks of ``chunk_bars``.
+
+    progress(done_bars, total_bars) is called after each chunk. cancel (a callable returning bool,
+    or an object with ``is_set()``) is checked before each chunk; when set, a checkpoint is written
+    (if ``checkpoint``) and ``CancelledError`` is raised naming the bar reached. ``checkpoint``: a
+    path written atomically after every ``checkpoint_every``-th chunk and after the last one.
+    ``resume_from``: a checkpoint path or ``Checkpoint``; refused with ``ConfigError`` when its
+    fingerprint, params or number of bars differ from this run's. ``fingerprint`` is the caller's
+    identity of the run (model, data, config), stored in and checked against checkpoints.
+    """
+    n = len(inputs)
+    if int(chunk_bars) < 1:
+        raise ConfigError(f"chunk_bars = {chunk_bars!r}: must be >= 1")
+    if int(checkpoint_every) < 1:
+        raise ConfigError(f"checkpoint_every = {checkpoint_every!r}: must be >= 1")
+    chunk_bars = int(chunk_bars)
+    prec = params.to_record()
+    equity = np.empty(n, dtype=np.float64)
+    position = np.empty(n, dtype=np.int8)
+
+    if resume_from is not None:
+        ck = resume_from if isinstance(resume_from, Checkpoint) else load_checkpoint(resume_from)
+        where = f"checkpoint {ck.path}" if ck.path else "checkpoint"
+        if ck.fingerprint != fingerprint:
+            raise ConfigError(
+                f"{where}: fingerprint {ck.fingerprint!r} does not match this run's {fingerprint!r}"
+            )
+        if ck.n_bars != n:
+            raise ConfigError(f"{where}: made for {ck.n_bars} bars, this run has {n}")
+        if ck.params.tobytes() != prec.tobytes():
+            raise ConfigError(
+                f"{where}: parameters {ScanParams.from_record(ck.params)} differ from this run's {params}"
+            )
+        state = ck.state.copy()
+        k = ck.next_bar
+        equity[:k] = ck.equity
+        position[:k] = ck.position
+        n_trades = int(state[0]["n_trades"])
+        trades = np.empty(n_trades + _chunk_trade_room(chunk_bars), dtype=TRADE_DTYPE)
+        trades[:n_trades] = ck.trades
+    else:
+        state = new_state(params.initial_cash)
+        trades = np.empty(_chunk_trade_room(chunk_bars), dtype=TRADE_DTYPE)
+
+    def snapshot() -> Checkpoint:
+        k = int(state[0]["next_bar"])
+        return Checkpoint(
+            state=state.copy(),
+            trades=trades[: int(state[0]["n_trades"])],
+            equity=equity[:k],
+            position=position[:k],
+            params=prec,
+            fingerprint=fingerprint,
+            n_bars=n,
+        )
+
+    chunks_done = 0
+    while not state[0]["done"]:
+        start = int(state[0]["next_bar"])
+        if _is_cancelled(cancel):
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, snapshot())
+            saved = f"; checkpoint written to {checkpoint}" if checkpoint is not None else ""
+            raise CancelledError(f"scan cancelled at bar {start} of {n}{saved}")
+        stop = min(start + chunk_bars, n)
+        need = int(state[0]["n_trades"]) + _chunk_trade_room(stop - start)
+        if need > trades.shape[0]:
+            grown = np.empty(max(need, 2 * trades.shape[0]), dtype=TRADE_DTYPE)
+            grown[: trades.shape[0]] = trades
+            trades = grown
+        ts = inputs
+        scan_chunk_nb(
+            stop, ts.ts_ns, ts.open, ts.close, ts.raw, ts.confidence,
+            prec, state, trades, equity, position,
+        )  # fmt: skip
+        chunks_done += 1
+        if checkpoint is not None and (state[0]["done"] or chunks_done % checkpoint_every == 0):
+            save_checkpoint(checkpoint, snapshot())
+        if progress is not None:
+            progress(int(state[0]["next_bar"]), n)
+
+    n_trades = int(state[0]["n_trades"])
+    return ScanResult(
+        trades=trades[:n_trades].copy(), equity=equity, position=position, state=state
+    )
