@@ -1,0 +1,247 @@
+"""``ModelBundle``: the one place a model directory is read.
+
+``ModelBundle.load(model_dir)`` performs exactly one ``torch.load(model.pt, map_location="cpu",
+weights_only=True)``:
+
+* ``map_location="cpu"`` -- a model trained on MPS or CUDA has storages tagged ``mps``/``cuda:0``;
+  without the mapping a CPU-only machine fails with "Storage device not recognized: mps" (the bug
+  the project started from).
+* ``weights_only=True`` -- a file smuggling pickled Python objects (e.g. a whole ``nn.Module``, or
+  anything with a ``__reduce__``) is refused. ``model_full.pt`` is never opened.
+
+Everything else is JSON (see :mod:`vbt.model.metadata`). The network is rebuilt from the model config
+(``config.json``), the state dict's keys and shapes are checked against it (errors name the key and
+both shapes), the weights are loaded strictly, and the model is put in eval mode on the CPU.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vbt.errors import ConfigError, ModelError
+from vbt.model.metadata import (
+    FEATURES_FILE,
+    WEIGHTS_FILE,
+    ModelMetadata,
+    load_config,
+    load_features_info,
+    load_metadata,
+    model_config_from,
+    reconstruct_strategy_config,
+)
+
+_MAX_LISTED_KEYS = 8
+PREDICT_CHUNK_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """Everything needed for inference, loaded in one call and immutable afterwards.
+
+    Attributes:
+        model: the ``torch.nn.Module``, in eval mode, parameters on the CPU.
+        metadata: the parsed ``metadata_v3.json``.
+        feature_names: the model's input order (``metadata.resolved_features``).
+        strategy_config: the strategy to compute features and decisions with, as a v3 strategy
+            dict accepted by ``vbt.load_strategy`` (indicators/fuzzy sets/nn_inputs and
+            symbols/timeframes from the metadata, base timeframe first; decisions/model/training
+            from ``config.json``).
+        output_type: ``classification``, ``regression``, ``context_classification`` or
+            ``regime_classification``.
+        model_type: ``mlp``, ``lstm`` or ``gru``.
+        sequence_length: rows per input window for LSTM/GRU, None for MLP.
+        path: the model directory.
+        model_config: the model section the network was built from.
+    """
+
+    model: Any
+    metadata: ModelMetadata
+    feature_names: tuple[str, ...]
+    strategy_config: dict[str, Any]
+    output_type: str
+    model_type: str
+    sequence_length: int | None
+    path: Path
+    model_config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_size(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def base_timeframe(self) -> str | None:
+        return self.metadata.base_timeframe
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelBundle:
+        """Load a v3 model directory. Raises ModelError (message names the path) when:
+
+        the directory or ``metadata_v3.json`` is missing (not a v3 model directory); a JSON file is
+        invalid; ``features.json`` ``feature_count`` disagrees with ``resolved_features``; the
+        model type is unsupported or the architecture invalid; ``model.pt`` is missing, corrupt, or
+        holds pickled Python objects; the state dict's keys or shapes do not fit the architecture.
+        """
+        path = _resolve_dir(Path(path))
+        metadata = load_metadata(path)
+        feature_names = metadata.resolved_features
+        if not feature_names:
+            raise ModelError(f"{path}: metadata_v3.json has no resolved_features (input size 0)")
+        info = load_features_info(path)
+        if info is not None and info.get("feature_count") is not None:
+            count = info["feature_count"]
+            if count != len(feature_names):
+                raise ModelError(
+                    f"{path / FEATURES_FILE}: feature_count {count!r} disagrees with the "
+                    f"{len(feature_names)} resolved_features in metadata_v3.json"
+                )
+        config = load_config(path)
+        model_config = model_config_from(config, metadata)
+
+        from vbt.model import networks  # lazy: imports torch
+
+        try:
+            model = networks.build_model(model_config, len(feature_names), metadata.output_type)
+            model_type = networks.model_type_of(model_config)
+        except (ModelError, ConfigError) as exc:
+            raise ModelError(f"{path}: cannot build the network: {exc}") from exc
+        arch = model_config.get("architecture") or {}
+        sequence_length = None
+        if model_type in ("lstm", "gru"):
+            sequence_length = int(arch.get("sequence_length") or metadata.sequence_length)
+
+        weights = path / WEIGHTS_FILE
+        if not weights.is_file():
+            raise ModelError(f"{weights}: model weights file not found in {path}")
+        state = _load_state_dict(weights)
+        _check_state_dict(weights, model, state)
+
+        import torch
+
+        with torch.no_grad():
+            model.load_state_dict(state, strict=True)
+        model.to("cpu")
+        model.eval()
+
+        return cls(
+            model=model,
+            metadata=metadata,
+            feature_names=tuple(feature_names),
+            strategy_config=reconstruct_strategy_config(metadata, config),
+            output_type=metadata.output_type,
+            model_type=model_type,
+            sequence_length=sequence_length,
+            path=path,
+            model_config=model_config,
+        )
+
+    def predict(self, x: np.ndarray, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
+        """Raw model outputs (logits for classification) as float32 ``(n, n_outputs)``.
+
+        ``x`` is float32 ``(n, n_features)`` for an MLP or ``(n, sequence_length, n_features)``
+        for LSTM/GRU. Runs on the CPU under ``torch.inference_mode()`` in chunks.
+        """
+        import torch
+
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        want = 2 if self.sequence_length is None else 3
+        if x.ndim != want or x.shape[-1] != self.input_size:
+            shape = (
+                f"(n, {self.input_size})"
+                if want == 2
+                else f"(n, {self.sequence_length}, {self.input_size})"
+            )
+            raise ModelError(f"{self.path}: predict expects input of shape {shape}, got {x.shape}")
+        outs = []
+        with torch.inference_mode():
+            for start in range(0, max(len(x), 1), chunk_rows):
+                chunk = torch.from_numpy(x[start : start + chunk_rows])
+                outs.append(self.model(chunk).float().numpy())
+        return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+
+
+def _resolve_dir(path: Path) -> Path:
+    """Follow a ``<tf>_latest`` pointer written as a text file where symlinks are unavailable."""
+    if path.is_file() and path.name.endswith("_latest") and path.stat().st_size < 1024:
+        target = path.read_text(encoding="utf-8").strip()
+        if target and "/" not in target and "\\" not in target:
+            return path.parent / target
+    return path
+
+
+def _load_state_dict(weights: Path) -> Mapping[str, Any]:
+    """The single ``torch.load``; translates its failures into ModelErrors naming the file."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        msg = str(exc)
+        m = re.search(r"Unsupported global: GLOBAL (\S+)", msg)
+        if m:
+            raise ModelError(
+                f"{weights}: the file contains pickled Python objects (first: {m.group(1)}) that "
+                "torch.load(weights_only=True) refuses for security; vbt only loads plain state "
+                "dicts (save with torch.save(model.state_dict(), path))"
+            ) from exc
+        raise ModelError(
+            f"{weights}: corrupt or not a PyTorch state-dict file ({_short_reason(msg)})"
+        ) from exc
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError, AttributeError) as exc:
+        raise ModelError(
+            f"{weights}: corrupt or not a PyTorch state-dict file "
+            f"({type(exc).__name__}: {_short_reason(str(exc))})"
+        ) from exc
+    if not isinstance(state, Mapping):
+        raise ModelError(
+            f"{weights}: expected a state dict (mapping of parameter name to tensor), "
+            f"found {type(state).__name__}"
+        )
+    return state
+
+
+def _short_reason(msg: str) -> str:
+    m = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", msg, flags=re.S)
+    text = (m.group(1) if m else msg).strip().splitlines()
+    return (text[0] if text else "unreadable")[:300]
+
+
+def _check_state_dict(weights: Path, model: Any, state: Mapping[str, Any]) -> None:
+    """Compare keys and shapes with the rebuilt network before ``load_state_dict``."""
+    import torch
+
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {_keys(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {_keys(unexpected)}")
+        raise ModelError(
+            f"{weights}: state dict does not match the {type(model).__name__} architecture "
+            f"built from config.json: {'; '.join(parts)}"
+        )
+    for key, ref in expected.items():
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            raise ModelError(f"{weights}: state dict entry {key!r} is not a tensor")
+        if tuple(value.shape) != tuple(ref.shape):
+            raise ModelError(
+                f"{weights}: shape mismatch for {key!r}: the file has {tuple(value.shape)}, "
+                f"the architecture built from config.json expects {tuple(ref.shape)}"
+            )
+
+
+def _keys(keys: list[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:_MAX_LISTED_KEYS])
+    more = len(keys) - _MAX_LISTED_KEYS
+    return f"[{shown}{f', ... (+{more} more)' if more > 0 else ''}]"

@@ -1,0 +1,187 @@
+"""Network builders that reproduce the older system's module structure and state-dict keys.
+
+A model directory written by the older system (or by :mod:`vbt.model.artifacts`) holds only a state
+dict, so the architecture must be rebuilt here with *exactly* the same modules and parameter names:
+
+* **MLP** -- ``nn.Sequential`` of ``[Linear, activation, Dropout]`` per hidden layer, then the output
+  ``Linear``. Keys: hidden Linear ``i`` at index ``3*i`` (``"0.weight"``, ``"3.weight"``, ...), the
+  output Linear at ``3*len(hidden_layers)``. Activations: ``relu`` (default), ``tanh``, ``sigmoid``,
+  ``leaky_relu``; an unknown name falls back to ReLU with a warning (as the older system, minus the
+  silence). Dropout default 0.2. No softmax in the model: classification outputs are logits.
+* **LSTM / GRU** -- a module with attributes ``lstm`` (``nn.LSTM``) or ``gru`` (``nn.GRU``)
+  (``hidden_size`` 64, ``num_layers`` 2, ``batch_first``, inter-layer dropout only when
+  ``num_layers > 1``), ``dropout`` and ``fc``. Forward: last layer's final hidden state ``h_n[-1]``
+  -> dropout -> fc. Input ``(batch, sequence_length, n_features)``. ``architecture.sequence_length``
+  is mandatory.
+
+Outputs: 1 for regression (``output_type == "regression"`` or ``model.output_format ==
+"regression"``), otherwise ``num_classes`` (default 3: 0 = BUY, 1 = HOLD, 2 = SELL).
+
+This module imports torch; ``vbt.model`` imports it lazily so ``import vbt`` stays torch-free.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from vbt.errors import ConfigError, ModelError
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_MODEL_TYPES = ("mlp", "lstm", "gru")
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "leaky_relu": nn.LeakyReLU,
+}
+DEFAULT_HIDDEN_LAYERS = (64, 32)
+DEFAULT_DROPOUT = 0.2
+DEFAULT_NUM_CLASSES = 3
+DEFAULT_RNN_HIDDEN_SIZE = 64
+DEFAULT_RNN_NUM_LAYERS = 2
+
+
+class _RecurrentNetwork(nn.Module):
+    """Shared forward of the LSTM and GRU networks: ``h_n[-1]`` -> dropout -> fc."""
+
+    rnn_attr = ""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h = getattr(self, self.rnn_attr)(x)
+        h_n = h[0] if isinstance(h, tuple) else h  # LSTM returns (h_n, c_n)
+        return self.fc(self.dropout(h_n[-1]))
+
+
+class LSTMNetwork(_RecurrentNetwork):
+    """LSTM over ``(batch, seq_len, features)``; state-dict keys ``lstm.*`` and ``fc.*``."""
+
+    rnn_attr = "lstm"
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int, out_features: int, dropout: float
+    ):
+        super().__init__()
+        self.lstm = nn.LSTM(
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden_size, out_features)
+
+
+class GRUNetwork(_RecurrentNetwork):
+    """GRU over ``(batch, seq_len, features)``; state-dict keys ``gru.*`` and ``fc.*``."""
+
+    rnn_attr = "gru"
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int, out_features: int, dropout: float
+    ):
+        super().__init__()
+        self.gru = nn.GRU(
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden_size, out_features)
+
+
+def model_type_of(model_config: Mapping[str, Any]) -> str:
+    """The lower-cased ``model.type`` (default ``"mlp"``); ModelError if unsupported."""
+    raw = model_config.get("type", "mlp") if isinstance(model_config, Mapping) else None
+    model_type = str(raw if raw is not None else "mlp").strip().lower()
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ModelError(
+            f"unsupported model type {raw!r} (model.type); supported: "
+            f"{', '.join(SUPPORTED_MODEL_TYPES)}"
+        )
+    return model_type
+
+
+def output_size(model_config: Mapping[str, Any], output_type: str) -> int:
+    """1 for regression, else ``model.num_classes`` (default 3)."""
+    if output_type == "regression" or model_config.get("output_format") == "regression":
+        return 1
+    n = model_config.get("num_classes", DEFAULT_NUM_CLASSES)
+    return _positive_int(n, "model.num_classes")
+
+
+def build_model(model_config: Mapping[str, Any], input_size: int, output_type: str) -> nn.Module:
+    """Build the (untrained) network described by a strategy's ``model`` section.
+
+    ``model_config`` is the ``model`` mapping (``type``, ``architecture``, optional ``num_classes``,
+    ``output_format``); ``input_size`` the number of features; ``output_type`` the metadata's
+    ``output_type``. Raises ModelError for an unsupported ``type`` and ConfigError for a bad
+    architecture value (naming the key).
+    """
+    if not isinstance(model_config, Mapping):
+        raise ConfigError(f"model: expected a mapping, got {type(model_config).__name__}")
+    model_type = model_type_of(model_config)
+    input_size = _positive_int(input_size, "input_size")
+    arch = model_config.get("architecture") or {}
+    if not isinstance(arch, Mapping):
+        raise ConfigError(f"model.architecture: expected a mapping, got {type(arch).__name__}")
+    out = output_size(model_config, output_type)
+    dropout = _dropout(arch.get("dropout", DEFAULT_DROPOUT))
+
+    if model_type == "mlp":
+        hidden = arch.get("hidden_layers", list(DEFAULT_HIDDEN_LAYERS))
+        if not isinstance(hidden, list | tuple):
+            raise ConfigError(
+                f"model.architecture.hidden_layers: expected a list of sizes, got {hidden!r}"
+            )
+        sizes = [
+            _positive_int(h, f"model.architecture.hidden_layers[{i}]") for i, h in enumerate(hidden)
+        ]
+        act_name = str(arch.get("activation", "relu")).lower()
+        act = ACTIVATIONS.get(act_name)
+        if act is None:
+            logger.warning(
+                "model.architecture.activation %r is unknown; using ReLU (as the older system)",
+                arch.get("activation"),
+            )
+            act = nn.ReLU
+        layers: list[nn.Module] = []
+        prev = input_size
+        for h in sizes:
+            layers += [nn.Linear(prev, h), act(), nn.Dropout(dropout)]
+            prev = h
+        layers.append(nn.Linear(prev, out))
+        return nn.Sequential(*layers)
+
+    if "sequence_length" not in arch:
+        raise ConfigError(f"model.architecture.sequence_length is required for {model_type} models")
+    _positive_int(arch["sequence_length"], "model.architecture.sequence_length")
+    hidden_size = _positive_int(
+        arch.get("hidden_size", DEFAULT_RNN_HIDDEN_SIZE), "model.architecture.hidden_size"
+    )
+    num_layers = _positive_int(
+        arch.get("num_layers", DEFAULT_RNN_NUM_LAYERS), "model.architecture.num_layers"
+    )
+    cls = LSTMNetwork if model_type == "lstm" else GRUNetwork
+    return cls(input_size, hidden_size, num_layers, out, dropout)
+
+
+def _positive_int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def _dropout(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ConfigError(f"model.architecture.dropout: expected a number in [0, 1), got {value!r}")
+    return float(value)
