@@ -1,0 +1,140 @@
+"""Backtest metrics from an equity curve and closed-trade records.
+
+Conventions (see README "Metrics"):
+- Per-bar returns r_t = E_t / E_{t-1} − 1 over the equity curve (bars after warm-up).
+- ``periods_per_year`` = bars per year of the data's own span (override with an argument).
+- Ratios annualise with sqrt(periods_per_year); std uses ddof=1; Sortino's downside deviation is
+  sqrt(mean(min(r, 0)^2)) over all returns.
+- ``*_pct`` values and ``win_rate`` are fractions (0.05 = 5 %), as in the older system.
+- JSON safety: NaN → 0.0, +inf → 999999.0, −inf → −999999.0 (``CAP``); e.g. a profit factor with
+  no losing trade but some winners is 999999.0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+CAP = 999_999.0
+NS_PER_HOUR = 3600 * 1_000_000_000
+NS_PER_YEAR = 365.25 * 86400 * 1_000_000_000
+
+METRIC_NAMES = (
+    "total_return", "total_return_pct", "annualized_return", "volatility", "sharpe_ratio",
+    "sortino_ratio", "calmar_ratio", "max_drawdown", "max_drawdown_pct", "max_drawdown_duration",
+    "total_trades", "winning_trades", "losing_trades", "win_rate", "profit_factor", "avg_win",
+    "avg_loss", "largest_win", "largest_loss", "avg_holding_period", "recovery_factor",
+    "expectancy", "sqn", "exposure_pct", "final_equity", "initial_capital", "periods_per_year",
+    "bars",
+)  # fmt: skip
+
+
+def infer_periods_per_year(n_bars: int, span_ns: int) -> float:
+    """Bars per year of the data: n_bars / (span in years). span_ns covers first open to last close."""
+    return float(n_bars) / (span_ns / NS_PER_YEAR) if span_ns > 0 else 0.0
+
+
+def drawdown_stats(equity: np.ndarray) -> tuple[float, float, int]:
+    """(max drawdown fraction, max drawdown in currency, longest stretch below a peak in bars).
+
+    The currency drawdown at t is running_peak_t − E_t: measured from the peak before the trough.
+    """
+    if equity.size == 0:
+        return 0.0, 0.0, 0
+    peak = np.maximum.accumulate(equity)
+    dd_abs = peak - equity
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd_pct = np.where(peak > 0, dd_abs / peak, 0.0)
+    edges = np.diff(np.concatenate(([0], (dd_abs > 0).astype(np.int8), [0])))
+    runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    return float(dd_pct.max()), float(dd_abs.max()), int(runs.max()) if runs.size else 0
+
+
+def compute_metrics(
+    equity: np.ndarray,
+    position: np.ndarray,
+    trades: np.ndarray,
+    initial_capital: float,
+    span_ns: int,
+    n_data_bars: int,
+    periods_per_year: float | None = None,
+) -> dict[str, float | int]:
+    """All metrics as a JSON-safe dict.
+
+    equity: float64[m] marked at each post-warm-up close (the last point after the force close);
+    position: int8[m]; trades: TRADE_DTYPE records of closed trades; span_ns: first bar open to
+    last bar close of the backtest data (n_data_bars bars, warm-up included).
+    """
+    ppy = (
+        float(periods_per_year)
+        if periods_per_year
+        else infer_periods_per_year(n_data_bars, span_ns)
+    )
+    final = float(equity[-1]) if equity.size else float(initial_capital)
+    total_return = final - initial_capital
+    years = span_ns / NS_PER_YEAR
+    if years > 0 and final > 0:
+        annualized = (final / initial_capital) ** (1.0 / years) - 1.0
+    else:
+        annualized = -1.0 if final <= 0 else 0.0
+    r = equity[1:] / equity[:-1] - 1.0 if equity.size > 1 else np.empty(0)
+    ann = math.sqrt(ppy) if ppy > 0 else 0.0
+    std = float(np.std(r, ddof=1)) if r.size > 1 else 0.0
+    mean = float(r.mean()) if r.size else 0.0
+    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
+    dd_pct, dd_abs, dd_dur = drawdown_stats(equity)
+    net = trades["net_pnl"] if trades.size else np.empty(0)
+    wins, losses = net[net > 0], net[net < 0]
+    held_h = (trades["exit_ts"] - trades["entry_ts"]) / NS_PER_HOUR if trades.size else np.empty(0)
+    n = int(net.size)
+    net_std = float(np.std(net, ddof=1)) if n > 1 else 0.0
+    out = {
+        "total_return": total_return,
+        "total_return_pct": total_return / initial_capital,
+        "annualized_return": annualized,
+        "volatility": std * ann,
+        "sharpe_ratio": mean / std * ann if std > 0 else 0.0,
+        "sortino_ratio": mean / downside * ann if downside > 0 else 0.0,
+        "calmar_ratio": annualized / dd_pct if dd_pct > 0 else 0.0,
+        "max_drawdown": dd_abs,
+        "max_drawdown_pct": dd_pct,
+        "max_drawdown_duration": dd_dur,
+        "total_trades": n,
+        "winning_trades": int(wins.size),
+        "losing_trades": int(losses.size),
+        "win_rate": wins.size / n if n else 0.0,
+        "profit_factor": _profit_factor(wins, losses),
+        "avg_win": float(wins.mean()) if wins.size else 0.0,
+        "avg_loss": float(losses.mean()) if losses.size else 0.0,
+        "largest_win": float(wins.max()) if wins.size else 0.0,
+        "largest_loss": float(losses.min()) if losses.size else 0.0,
+        "avg_holding_period": float(held_h.mean()) if n else 0.0,
+        "recovery_factor": total_return / dd_abs if dd_abs > 0 else 0.0,
+        "expectancy": float(net.mean()) if n else 0.0,
+        "sqn": math.sqrt(n) * float(net.mean()) / net_std if net_std > 0 else 0.0,
+        "exposure_pct": float(np.mean(position != 0)) if position.size else 0.0,
+        "final_equity": final,
+        "initial_capital": float(initial_capital),
+        "periods_per_year": ppy,
+        "bars": int(equity.size),
+    }
+    return {k: json_safe(out[k]) for k in METRIC_NAMES}
+
+
+def _profit_factor(wins: np.ndarray, losses: np.ndarray) -> float:
+    if losses.size:
+        return float(wins.sum()) / abs(float(losses.sum()))
+    return math.inf if wins.size else 0.0
+
+
+def json_safe(value):
+    """Map NaN → 0.0 and ±inf → ±CAP; ints stay ints; numpy scalars become Python numbers."""
+    if isinstance(value, bool | int | np.integer):
+        return int(value)
+    v = float(value)
+    if math.isnan(v):
+        return 0.0
+    if math.isinf(v):
+        return CAP if v > 0 else -CAP
+    return v

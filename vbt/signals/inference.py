@@ -1,0 +1,107 @@
+"""Batched CPU inference over a FeatureFrame → SignalFrame (raw signal + confidence per bar)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from vbt.decide.rules import classify_nb, regress_nb
+from vbt.enums import HOLD, OUTPUT_CLASSIFICATION, OUTPUT_REGRESSION
+
+DEFAULT_CHUNK_ROWS = 65_536
+
+
+@dataclass(frozen=True, eq=False)
+class SignalFrame:
+    """Per-bar model signal before the decision filters.
+
+    raw: int8[n] (BUY=1, HOLD=0, SELL=-1); confidence: float32[n] in [0, 1];
+    outputs: float32[n, k] raw model outputs (NaN rows where the bar had no valid input).
+    """
+
+    raw: np.ndarray
+    confidence: np.ndarray
+    outputs: np.ndarray
+
+
+def model_outputs(
+    model,
+    values: np.ndarray,
+    valid: np.ndarray,
+    sequence_length: int | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Run ``model`` on every valid bar; returns float32[n, k], NaN rows for bars not run.
+
+    values: float32[n, F] C-contiguous. For sequence models (``sequence_length`` L) bar i is fed
+    the window of rows i−L+1..i; it runs only when all L rows are valid. Chunks of ``chunk_rows``
+    rows under ``torch.inference_mode()``, with torch threads = the machine's cores.
+    """
+    import torch
+
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    n = values.shape[0]
+    if sequence_length:
+        windows, run = _windows(values, valid, int(sequence_length))
+    else:
+        windows, run = values, valid
+    idx = np.flatnonzero(run)
+    out: np.ndarray | None = None
+    with torch.inference_mode():
+        for lo in range(0, idx.size, chunk_rows):
+            rows = idx[lo : lo + chunk_rows]
+            x = torch.from_numpy(np.ascontiguousarray(windows[rows], dtype=np.float32))
+            y = model(x).float().numpy()
+            y = y.reshape(y.shape[0], -1)
+            if out is None:
+                out = np.full((n, y.shape[1]), np.nan, dtype=np.float32)
+            out[rows] = y
+    if out is None:  # no valid bar at all: infer the width with one zero row
+        with torch.inference_mode():
+            probe = np.zeros((1,) + windows.shape[1:], dtype=np.float32)
+            k = model(torch.from_numpy(probe)).reshape(1, -1).shape[1]
+        out = np.full((n, k), np.nan, dtype=np.float32)
+    return out
+
+
+def _windows(values: np.ndarray, valid: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sliding windows view (n, L, F) (first L−1 rows padded with NaN) and their validity."""
+    n, f = values.shape
+    padded = np.concatenate([np.full((length - 1, f), np.nan, dtype=np.float32), values])
+    view = np.lib.stride_tricks.sliding_window_view(padded, (length, f))[:, 0]
+    ok = np.concatenate([np.zeros(length - 1, dtype=bool), valid])
+    all_valid = np.lib.stride_tricks.sliding_window_view(ok, length).all(axis=1)
+    return view, all_valid
+
+
+def signals_from_outputs(
+    outputs: np.ndarray, output_type: str, regression_threshold: float
+) -> SignalFrame:
+    """Apply the probability rule (classification) or the threshold rule (regression).
+
+    Rows with non-finite outputs (invalid bars) are HOLD with confidence 0. Any other output type
+    (regime or context models) never trades: every bar is HOLD.
+    """
+    n = outputs.shape[0]
+    if output_type == OUTPUT_CLASSIFICATION:
+        raw, conf, _ = classify_nb(np.ascontiguousarray(outputs, dtype=np.float32))
+    elif output_type == OUTPUT_REGRESSION:
+        raw, conf = regress_nb(
+            np.ascontiguousarray(outputs[:, 0], dtype=np.float32), float(regression_threshold)
+        )
+    else:
+        raw, conf = np.full(n, HOLD, dtype=np.int8), np.zeros(n, dtype=np.float32)
+    return SignalFrame(raw=raw, confidence=conf, outputs=outputs)
+
+
+def infer_signals(
+    bundle, frame, regression_threshold: float, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> SignalFrame:
+    """Model outputs for every bar of ``frame`` and their raw signals, for a loaded ModelBundle."""
+    outputs = model_outputs(
+        bundle.model, frame.values, frame.valid, bundle.sequence_length, chunk_rows=chunk_rows
+    )
+    return signals_from_outputs(outputs, bundle.output_type, regression_threshold)
