@@ -184,7 +184,7 @@ def _load_state_dict(weights: Path) -> Mapping[str, Any]:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         msg = str(exc)
-        m = re.search(r"Unsupported global: GLOBAL (\S+)", msg)
+        m = re.search(r"\bGLOBAL\s+([\w.]+)", msg)  # "Unsupported global: GLOBAL x.y" etc.
         if m:
             raise ModelError(
                 f"{weights}: the file contains pickled Python objects (first: {m.group(1)}) that "
@@ -194,7 +194,7 @@ def _load_state_dict(weights: Path) -> Mapping[str, Any]:
         raise ModelError(
             f"{weights}: corrupt or not a PyTorch state-dict file ({_short_reason(msg)})"
         ) from exc
-    except (RuntimeError, EOFError, KeyError, ValueError, OSError, AttributeError) as exc:
+    except Exception as exc:  # a corrupt file raises many types (EOFError, IndexError, ...)
         raise ModelError(
             f"{weights}: corrupt or not a PyTorch state-dict file "
             f"({type(exc).__name__}: {_short_reason(str(exc))})"

@@ -1,0 +1,503 @@
+"""ModelBundle.load: round trips, the one-torch.load contract, and every error it reports."""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import io
+import json
+import os
+import pickle
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from model_fixtures import RSI_FEATURES, make_model_dir, reference_output, sample_input
+
+from vbt.errors import ModelError, VbtError
+from vbt.model import ModelBundle, is_v3_model
+
+
+@pytest.fixture
+def mlp_dir(tmp_path):
+    return make_model_dir(tmp_path / "models")
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("model_type", ["mlp", "lstm", "gru"])
+def test_round_trip_predicts_exactly(tmp_path, model_type):
+    path, model = make_model_dir(tmp_path, model_type=model_type)
+    bundle = ModelBundle.load(path)
+    x = sample_input(model_type, len(RSI_FEATURES))
+    out = bundle.predict(x)
+    assert out.dtype == np.float32 and out.shape == (len(x), 3)
+    assert torch.equal(torch.from_numpy(out), reference_output(model, x))
+    assert bundle.model_type == model_type
+    assert type(bundle.model) is type(model)
+    if model_type == "mlp":
+        assert bundle.sequence_length is None
+    else:
+        assert bundle.sequence_length == x.shape[1]
+
+
+@pytest.mark.parametrize("model_type", ["mlp", "lstm"])
+def test_regression_round_trip(tmp_path, model_type):
+    path, model = make_model_dir(tmp_path, model_type=model_type, output_type="regression")
+    bundle = ModelBundle.load(path)
+    assert bundle.output_type == "regression"
+    x = sample_input(model_type, len(RSI_FEATURES))
+    out = bundle.predict(x)
+    assert out.shape == (len(x), 1)
+    assert torch.equal(torch.from_numpy(out), reference_output(model, x))
+    cfg = json.loads((path / "config.json").read_text())
+    assert cfg["model"]["output_format"] == "regression"
+
+
+def test_bundle_fields(mlp_dir):
+    path, _ = mlp_dir
+    bundle = ModelBundle.load(path)
+    assert bundle.path == path
+    assert bundle.feature_names == tuple(RSI_FEATURES)
+    assert isinstance(bundle.feature_names, tuple)
+    assert bundle.metadata.resolved_features == tuple(RSI_FEATURES)
+    assert bundle.output_type == "classification"
+    assert bundle.input_size == 3
+    sc = bundle.strategy_config
+    for key in ("indicators", "fuzzy_sets", "nn_inputs", "model", "decisions", "training"):
+        assert key in sc
+    assert sc["training_data"]["symbols"] == {"mode": "single", "symbol": "EURUSD"}
+    assert sc["training_data"]["timeframes"]["timeframe"] == "1h"
+    assert sc["model"]["architecture"]["hidden_layers"] == [8, 4]
+
+
+def test_model_eval_and_cpu(mlp_dir):
+    bundle = ModelBundle.load(mlp_dir[0])
+    assert not bundle.model.training
+    assert all(not m.training for m in bundle.model.modules())
+    assert all(p.device.type == "cpu" for p in bundle.model.parameters())
+    assert all(b.device.type == "cpu" for b in bundle.model.buffers())
+
+
+def test_frozen(mlp_dir):
+    bundle = ModelBundle.load(mlp_dir[0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bundle.model = None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bundle.feature_names = ("x",)
+
+
+def test_multi_timeframe_strategy_config_base_first(tmp_path):
+    feats = ["1h_rsi_14_oversold", "4h_rsi_14_oversold"]
+    path, _ = make_model_dir(tmp_path, features=feats, timeframes=("1h", "4h"))
+    sc = ModelBundle.load(path).strategy_config
+    tf = sc["training_data"]["timeframes"]
+    assert tf == {"mode": "multi_timeframe", "list": ["1h", "4h"], "base_timeframe": "1h"}
+
+
+def test_strategy_config_loads_as_strategy(mlp_dir):
+    pytest.importorskip("vbt.features.indicators")
+    import vbt
+
+    bundle = ModelBundle.load(mlp_dir[0])
+    strategy = vbt.load_strategy(bundle.strategy_config)
+    assert strategy.base_timeframe == "1h"
+    assert list(vbt.resolve_features(strategy)) == list(bundle.feature_names)
+
+
+# --------------------------------------------------------------------------- one load, no model_full.pt
+
+
+def test_exactly_one_torch_load_and_model_full_never_opened(mlp_dir, tmp_path, monkeypatch):
+    path, model = mlp_dir
+    sentinel = tmp_path / "model_full_was_unpickled"
+
+    class Trap:  # unpickling this (weights_only=False) would create the sentinel directory
+        def __reduce__(self):
+            return (os.mkdir, (str(sentinel),))
+
+    (path / "model_full.pt").write_bytes(pickle.dumps(Trap(), protocol=2))
+
+    calls = []
+    real_load = torch.load
+
+    def counting_load(f, *args, **kwargs):
+        calls.append((str(f), args, kwargs))
+        return real_load(f, *args, **kwargs)
+
+    opened = []
+
+    def guard(real):
+        def wrapper(file, *args, **kwargs):
+            if "model_full" in str(file):
+                opened.append(str(file))
+                raise AssertionError(f"model_full.pt must never be opened ({file})")
+            return real(file, *args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    monkeypatch.setattr(builtins, "open", guard(builtins.open))
+    monkeypatch.setattr(io, "open", guard(io.open))
+    monkeypatch.setattr(os, "open", guard(os.open))
+    bundle = ModelBundle.load(path)
+    monkeypatch.undo()
+
+    assert len(calls) == 1
+    f, args, kwargs = calls[0]
+    assert Path(f).name == "model.pt"
+    assert kwargs.get("map_location") == "cpu"
+    assert kwargs.get("weights_only") is True
+    assert not args
+    assert opened == []
+    assert not sentinel.exists()
+    x = sample_input("mlp", 3)
+    assert torch.equal(torch.from_numpy(bundle.predict(x)), reference_output(model, x))
+
+
+def test_import_vbt_model_does_not_import_torch():
+    code = (
+        "import sys, vbt, vbt.model, vbt.model.metadata, vbt.model.bundle;"
+        "from vbt.model import ModelBundle, ModelMetadata, is_v3_model;"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+# --------------------------------------------------------------------------- legacy directory by hand
+
+
+def test_legacy_directory_built_by_hand(tmp_path):
+    """A directory laid out exactly as the older system writes it (§6.1/6.2), built by hand."""
+    features = [
+        "1h_rsi_fast_oversold",
+        "1h_rsi_fast_neutral",
+        "1h_rsi_fast_overbought",
+        "4h_rsi_fast_oversold",
+        "4h_rsi_fast_neutral",
+        "4h_rsi_fast_overbought",
+        "1h_macd_12_26_9.line_raw",
+    ]
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(7, 16),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.3),
+        torch.nn.Linear(16, 8),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.3),
+        torch.nn.Linear(8, 3),
+    )
+    d = tmp_path / "models" / "legacy_strategy" / "1h_v3"
+    d.mkdir(parents=True)
+    torch.save(net.state_dict(), d / "model.pt")  # an OrderedDict, as model_storage.py saves it
+    torch.save(net, d / "model_full.pt")  # pickled nn.Module: refused by weights_only, never read
+    strategy = {
+        "name": "legacy_strategy",
+        "version": "3.0",
+        "training_data": {
+            "symbols": {"mode": "single", "symbol": "EURUSD"},
+            "timeframes": {"mode": "multi_timeframe", "list": ["4h", "1h"], "base_timeframe": "1h"},
+            "history_required": 200,
+        },
+        "indicators": {
+            "rsi_fast": {"type": "rsi", "period": 7},
+            "macd_12_26_9": {"type": "macd"},
+        },
+        "fuzzy_sets": {
+            "rsi_fast": {
+                "indicator": "rsi_fast",
+                "oversold": [0, 25, 40],
+                "neutral": {"type": "triangular", "parameters": [30, 50, 70]},
+                "overbought": [60, 75, 100],
+            }
+        },
+        "nn_inputs": [
+            {"fuzzy_set": "rsi_fast", "timeframes": ["1h", "4h"]},
+            {"raw_indicator": "macd_12_26_9.line", "timeframes": ["1h"]},
+        ],
+        "model": {
+            "type": "mlp",
+            "architecture": {
+                "hidden_layers": [16, 8],
+                "dropout": 0.3,
+                "activation": "relu",
+                "output_activation": "softmax",
+            },
+            "features": {"lookback_periods": 0},
+            "training": {"epochs": 100},
+        },
+        "decisions": {"output_format": "classification", "confidence_threshold": 0.6},
+        "training": {"method": "supervised", "labels": {"source": "zigzag"}, "epochs": 100},
+    }
+    (d / "config.json").write_text(json.dumps(strategy, indent=2))
+    (d / "metrics.json").write_text(json.dumps({"epochs_trained": 12, "final_train_loss": 0.9}))
+    (d / "features.json").write_text(
+        json.dumps(
+            {
+                "model_version": "pure_fuzzy_v1",
+                "feature_type": "pure_fuzzy",
+                "fuzzy_features": features,
+                "feature_count": 7,
+                "temporal_config": {"lookback_periods": 0, "enabled": False},
+                "scaling_info": {
+                    "requires_scaling": False,
+                    "reason": "fuzzy_values_already_normalized",
+                },
+                "feature_importance": {},
+            }
+        )
+    )
+    (d / "metadata.json").write_text(
+        json.dumps(
+            {
+                "strategy_name": "legacy_strategy",
+                "symbol": "EURUSD",
+                "timeframe": "1h",
+                "created_at": "2025-02-11T10:00:00",
+                "is_trained": True,
+                "model_type": "Sequential",
+                "model_version": "pure_fuzzy_v1",
+                "architecture_type": "pure_fuzzy",
+                "input_size": None,
+                "pytorch_version": "2.5.1",
+                "training_summary": {"epochs": 12, "final_accuracy": 0.5, "best_val_accuracy": 0.5},
+                "feature_engineering": {
+                    "removed": True,
+                    "scaler_required": False,
+                    "fuzzy_only": True,
+                },
+            }
+        )
+    )
+    (d / "metadata_v3.json").write_text(
+        json.dumps(
+            {
+                "model_name": "legacy_strategy",
+                "strategy_name": "legacy_strategy",
+                "created_at": "2025-02-11T10:00:05+00:00",
+                "strategy_version": "3.0",
+                "indicators": strategy["indicators"],
+                "fuzzy_sets": strategy["fuzzy_sets"],
+                "nn_inputs": strategy["nn_inputs"],
+                "resolved_features": features,
+                "training_symbols": ["EURUSD"],
+                "training_timeframes": ["1h", "4h"],
+                "training_metrics": {"epochs_trained": 12},
+                "output_type": "classification",
+                "model_type": "mlp",
+                "sequence_length": None,
+                "normalization_params": {},
+                "context_data_config": None,
+                "context_source_ids": [],
+            }
+        )
+    )
+    (d.parent / "1h_latest").symlink_to("1h_v3")
+
+    assert is_v3_model(d)
+    assert set(net.state_dict()) == {f"{i}.{p}" for i in (0, 3, 6) for p in ("weight", "bias")}
+    for path in (d, d.parent / "1h_latest"):
+        bundle = ModelBundle.load(path)
+        x = np.random.default_rng(0).random((100, 7), dtype=np.float32)
+        assert torch.equal(torch.from_numpy(bundle.predict(x)), reference_output(net, x))
+        assert bundle.feature_names == tuple(features)
+        sc = bundle.strategy_config
+        assert sc["training_data"]["timeframes"]["list"] == ["1h", "4h"]
+        assert sc["training_data"]["timeframes"]["base_timeframe"] == "1h"
+        assert sc["decisions"]["confidence_threshold"] == 0.6
+        assert sc["fuzzy_sets"]["rsi_fast"]["oversold"] == [0, 25, 40]
+
+
+def test_config_with_top_level_architecture_and_default(tmp_path, mlp_dir):
+    path, model = mlp_dir
+    cfg = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps(cfg["model"]))  # a bare model config
+    x = sample_input("mlp", 3)
+    assert torch.equal(
+        torch.from_numpy(ModelBundle.load(path).predict(x)), reference_output(model, x)
+    )
+    # No config.json at all: the default MLP [64, 32] is built, so an [8, 4] state dict misfits.
+    (path / "config.json").unlink()
+    with pytest.raises(ModelError, match=r"shape mismatch for '0\.weight'"):
+        ModelBundle.load(path)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _err(path) -> str:
+    with pytest.raises(ModelError) as info:
+        ModelBundle.load(path)
+    assert isinstance(info.value, VbtError)
+    return str(info.value)
+
+
+def test_missing_directory(tmp_path):
+    missing = tmp_path / "nope" / "1h_v1"
+    msg = _err(missing)
+    assert str(missing) in msg and "model directory not found" in msg
+
+
+def test_not_a_v3_directory(mlp_dir):
+    path, _ = mlp_dir
+    (path / "metadata_v3.json").unlink()
+    msg = _err(path)
+    assert str(path) in msg and "not a v3 model directory" in msg and "metadata_v3.json" in msg
+    assert not is_v3_model(path)
+
+
+def test_model_pt_missing(mlp_dir):
+    path, _ = mlp_dir
+    (path / "model.pt").unlink()
+    msg = _err(path)
+    assert str(path / "model.pt") in msg and "not found" in msg
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"this is not a torch file", os.urandom(512), "truncated"],
+    ids=["empty", "text", "random", "truncated_zip"],
+)
+def test_model_pt_corrupt(mlp_dir, content):
+    path, _ = mlp_dir
+    pt = path / "model.pt"
+    if content == "truncated":
+        content = pt.read_bytes()[: pt.stat().st_size // 2]
+    pt.write_bytes(content)
+    msg = _err(path)
+    assert str(pt) in msg and "corrupt" in msg
+
+
+def test_model_pt_with_pickled_objects(mlp_dir):
+    path, model = mlp_dir
+    torch.save(model, path / "model.pt")  # a whole nn.Module, as model_full.pt
+    msg = _err(path)
+    assert str(path / "model.pt") in msg
+    assert "pickled Python objects" in msg
+    assert "weights_only=True" in msg and "security" in msg
+    assert "plain state dicts" in msg
+    assert "torch.nn.modules.container.Sequential" in msg
+
+
+def test_model_pt_with_malicious_reduce(mlp_dir, tmp_path):
+    path, _ = mlp_dir
+    sentinel = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.mkdir, (str(sentinel),))
+
+    torch.save({"0.weight": Evil()}, path / "model.pt")
+    msg = _err(path)
+    assert "pickled Python objects" in msg
+    assert not sentinel.exists()
+
+
+def test_model_pt_not_a_dict(mlp_dir):
+    path, _ = mlp_dir
+    torch.save(torch.zeros(3), path / "model.pt")
+    msg = _err(path)
+    assert "expected a state dict" in msg and "Tensor" in msg
+
+
+def test_missing_keys(mlp_dir):
+    path, model = mlp_dir
+    state = model.state_dict()
+    del state["6.weight"]
+    torch.save(state, path / "model.pt")
+    msg = _err(path)
+    assert str(path / "model.pt") in msg and "missing keys" in msg and "'6.weight'" in msg
+
+
+def test_unexpected_keys(mlp_dir):
+    path, model = mlp_dir
+    state = model.state_dict()
+    state["9.weight"] = torch.zeros(3, 3)
+    torch.save(state, path / "model.pt")
+    msg = _err(path)
+    assert "unexpected keys" in msg and "'9.weight'" in msg
+
+
+def test_shape_mismatch_names_key_and_both_shapes(mlp_dir):
+    path, model = mlp_dir
+    state = model.state_dict()
+    state["3.weight"] = torch.zeros(4, 9)
+    torch.save(state, path / "model.pt")
+    msg = _err(path)
+    assert "shape mismatch for '3.weight'" in msg
+    assert "(4, 9)" in msg and "(4, 8)" in msg
+
+
+def test_feature_count_disagrees(mlp_dir):
+    path, _ = mlp_dir
+    info = json.loads((path / "features.json").read_text())
+    info["feature_count"] = 7
+    (path / "features.json").write_text(json.dumps(info))
+    msg = _err(path)
+    assert str(path / "features.json") in msg
+    assert "feature_count 7" in msg and "3 resolved_features" in msg
+
+
+def test_unsupported_model_type(mlp_dir):
+    path, _ = mlp_dir
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["model"]["type"] = "transformer"
+    (path / "config.json").write_text(json.dumps(cfg))
+    msg = _err(path)
+    assert str(path) in msg and "'transformer'" in msg
+    assert "mlp" in msg and "lstm" in msg and "gru" in msg
+
+
+def test_invalid_metadata_json(mlp_dir):
+    path, _ = mlp_dir
+    (path / "metadata_v3.json").write_text("{not json")
+    msg = _err(path)
+    assert "metadata_v3.json" in msg and "not valid JSON" in msg
+
+
+def test_bad_metadata_field(mlp_dir):
+    path, _ = mlp_dir
+    meta = json.loads((path / "metadata_v3.json").read_text())
+    meta["resolved_features"] = "1h_rsi"
+    (path / "metadata_v3.json").write_text(json.dumps(meta))
+    msg = _err(path)
+    assert "resolved_features" in msg
+
+
+def test_lstm_without_sequence_length(tmp_path):
+    path, _ = make_model_dir(tmp_path, model_type="lstm")
+    cfg = json.loads((path / "config.json").read_text())
+    del cfg["model"]["architecture"]["sequence_length"]
+    (path / "config.json").write_text(json.dumps(cfg))
+    msg = _err(path)
+    assert "sequence_length" in msg and str(path) in msg
+
+
+def test_path_is_a_file(mlp_dir):
+    path, _ = mlp_dir
+    msg = _err(path / "model.pt")
+    assert "not a directory" in msg
+
+
+def test_predict_rejects_wrong_shape(mlp_dir):
+    bundle = ModelBundle.load(mlp_dir[0])
+    with pytest.raises(ModelError, match=r"predict expects input of shape \(n, 3\)"):
+        bundle.predict(np.zeros((4, 5), dtype=np.float32))
+
+
+def test_copied_directory_loads(mlp_dir, tmp_path):
+    path, model = mlp_dir
+    copy = tmp_path / "elsewhere" / "m"
+    shutil.copytree(path, copy)
+    x = sample_input("mlp", 3)
+    assert torch.equal(
+        torch.from_numpy(ModelBundle.load(copy).predict(x)), reference_output(model, x)
+    )
