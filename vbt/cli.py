@@ -157,10 +157,10 @@ def _demo(args) -> int:
 def _run_with_progress(engine, quiet: bool, checkpoint, resume_from):
     if quiet:
         return engine.run(checkpoint=checkpoint, resume_from=resume_from)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("backtest"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} bars"),
+        TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("bars"),
         TimeElapsedColumn(), transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("scan", total=None)

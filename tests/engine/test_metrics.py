@@ -1,0 +1,85 @@
+"""Metrics against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vbt.metrics import CAP, compute_metrics, drawdown_stats, infer_periods_per_year, json_safe
+from vbt.sim.records import TRADE_DTYPE
+
+HOUR = 3600 * 10**9
+YEAR = 365.25 * 86400 * 10**9
+
+
+def trades(*rows):
+    t = np.zeros(len(rows), dtype=TRADE_DTYPE)
+    for k, (net, hours) in enumerate(rows):
+        t[k]["net_pnl"] = net
+        t[k]["entry_ts"] = 0
+        t[k]["exit_ts"] = int(hours * HOUR)
+    return t
+
+
+def test_drawdown_from_its_own_peak():
+    eq = np.array([100.0, 120.0, 90.0, 95.0, 200.0, 180.0, 181.0])
+    pct, absolute, duration = drawdown_stats(eq)
+    assert pct == pytest.approx(30 / 120)
+    assert absolute == pytest.approx(30.0)  # 120 → 90, not final peak × fraction (the old bug)
+    assert duration == 2  # bars 2 and 3 sit below the 120 peak; 5 and 6 below 200 too: 2 each
+
+
+def test_metrics_by_hand():
+    eq = np.array([100.0, 110.0, 99.0, 108.9])
+    pos = np.array([1, 1, 0, 0], dtype=np.int8)
+    t = trades((15.0, 2), (-5.0, 4), (0.0, 6))
+    span = int(YEAR)  # one year of data, 4 bars → 4 periods per year
+    m = compute_metrics(eq, pos, t, 100.0, span, 4)
+    r = np.array([0.1, -0.1, 0.1])
+    assert m["periods_per_year"] == pytest.approx(4.0)
+    assert m["total_return"] == pytest.approx(8.9) and m["total_return_pct"] == pytest.approx(0.089)
+    assert m["annualized_return"] == pytest.approx(0.089)  # exactly one year
+    sd = math.sqrt(((r - r.mean()) ** 2).sum() / 2)
+    assert m["volatility"] == pytest.approx(sd * 2)
+    assert m["sharpe_ratio"] == pytest.approx(r.mean() / sd * 2)
+    assert m["sortino_ratio"] == pytest.approx(r.mean() / math.sqrt(0.01 / 3) * 2)
+    assert m["max_drawdown_pct"] == pytest.approx(0.1) and m["max_drawdown"] == pytest.approx(11.0)
+    assert m["calmar_ratio"] == pytest.approx(0.089 / 0.1)
+    assert m["recovery_factor"] == pytest.approx(8.9 / 11.0)
+    assert (m["total_trades"], m["winning_trades"], m["losing_trades"]) == (3, 1, 1)
+    assert m["win_rate"] == pytest.approx(1 / 3)
+    assert m["profit_factor"] == pytest.approx(3.0)
+    assert (m["avg_win"], m["avg_loss"]) == (15.0, -5.0)
+    assert (m["largest_win"], m["largest_loss"]) == (15.0, -5.0)
+    assert m["avg_holding_period"] == pytest.approx(4.0)
+    assert m["expectancy"] == pytest.approx(10 / 3)
+    net = np.array([15.0, -5.0, 0.0])
+    assert m["sqn"] == pytest.approx(math.sqrt(3) * net.mean() / net.std(ddof=1))
+    assert m["exposure_pct"] == pytest.approx(0.5)
+    assert m["final_equity"] == 108.9 and m["bars"] == 4
+
+
+def test_no_trades_no_returns_are_zero_not_nan():
+    m = compute_metrics(np.array([100.0]), np.array([0], dtype=np.int8), trades(), 100.0, HOUR, 1)
+    for k, v in m.items():
+        assert math.isfinite(v), k
+    assert m["sharpe_ratio"] == 0 and m["profit_factor"] == 0 and m["win_rate"] == 0
+
+
+def test_json_safe_caps():
+    assert json_safe(float("inf")) == CAP and json_safe(-float("inf")) == -CAP
+    assert json_safe(float("nan")) == 0.0 and json_safe(np.int64(3)) == 3
+    m = compute_metrics(
+        np.array([100.0, 101.0]), np.zeros(2, np.int8), trades((1.0, 1)), 100.0, 2 * HOUR, 2
+    )
+    assert m["profit_factor"] == CAP  # wins and no losses
+
+
+def test_periods_per_year_inference():
+    assert infer_periods_per_year(6000, int(YEAR)) == pytest.approx(6000)
+    week = 7 * 24 * HOUR
+    assert infer_periods_per_year(120, week) == pytest.approx(120 * 365.25 / 7)
+    m = compute_metrics(np.array([1.0, 1.1]), np.zeros(2, np.int8), trades(), 1.0, week, 120, 252.0)
+    assert m["periods_per_year"] == 252.0
