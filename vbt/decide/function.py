@@ -67,9 +67,8 @@ def _section(d: Mapping, key: str, where: str) -> Mapping:
 class DecisionParams:
     """The decision parameters of a strategy ("decisions" block), defaults as in the older system.
 
-    output_type: the model's output type; only "classification" and "regression" trade.
-    output_format: how outputs are read ("classification" | "regression"; from the config's
-    ``output_format``, else from output_type). confidence_threshold: filter 1 (classification only).
+    output_type: the model's output type (metadata "output_type"); only "classification" and
+    "regression" trade. output_format: how outputs are read ("classification" | "regression"). confidence_threshold: filter 1 (classification only).
     min_signal_separation: filter 2, hours. position_awareness, allow_short_from_flat: filter 3.
     round_trip_cost x min_edge_multiplier: the regression threshold on the predicted return.
     """
@@ -106,7 +105,7 @@ class DecisionParams:
     def from_config(
         cls,
         decisions: Mapping[str, Any] | None,
-        output_type: str = OUTPUT_CLASSIFICATION,
+        output_type: str | None = None,
         *,
         confidence_threshold: float | None = None,
         min_signal_separation: float | None = None,
@@ -114,6 +113,10 @@ class DecisionParams:
         allow_short_from_flat: bool | None = None,
     ) -> DecisionParams:
         """Parse a strategy "decisions" dict; keyword overrides (None = keep config) win.
+
+        ``output_type`` None means "as the config's output_format says". A signal output_type
+        that disagrees with an explicit output_format is refused (the outputs would be misread);
+        a non-signal output_type (regime, context) never trades whatever the format.
 
         Keys: output_format, confidence_threshold, filters.min_signal_separation (hours),
         position_awareness, allow_short_from_flat, cost_model.{round_trip_cost,
@@ -123,13 +126,20 @@ class DecisionParams:
         d = {} if decisions is None else decisions
         if not isinstance(d, Mapping):
             raise ConfigError(f"{w}: must be a mapping, got {type(d).__name__}")
-        if not isinstance(output_type, str):
-            raise ConfigError(f"output_type = {output_type!r}: must be a string")
-        fmt_default = output_type if output_type in SIGNAL_OUTPUT_TYPES else OUTPUT_CLASSIFICATION
-        fmt = d.get("output_format") or fmt_default
-        if fmt not in SIGNAL_OUTPUT_TYPES:
+        fmt = d.get("output_format")
+        if fmt is not None and fmt not in SIGNAL_OUTPUT_TYPES:
             raise ConfigError(
                 f"{w}.output_format = {fmt!r}: must be 'classification' or 'regression'"
+            )
+        if output_type is None:
+            output_type = fmt or OUTPUT_CLASSIFICATION
+        if not isinstance(output_type, str):
+            raise ConfigError(f"output_type = {output_type!r}: must be a string")
+        if fmt is None:
+            fmt = output_type if output_type in SIGNAL_OUTPUT_TYPES else OUTPUT_CLASSIFICATION
+        elif output_type in SIGNAL_OUTPUT_TYPES and output_type != fmt:
+            raise ConfigError(
+                f"{w}.output_format = {fmt!r} disagrees with the model's output_type {output_type!r}"
             )
         filters = _section(d, "filters", w)
         cost = _section(d, "cost_model", w)
@@ -205,10 +215,12 @@ def to_ns(t: Any) -> int:
 class DecisionFunction:
     """Model + decision rules for one bar: stateless, the caller passes position and times.
 
-    ``DecisionFunction(model, feature_names, decisions_config, output_type="classification")``:
-    model is a torch module returning [1, k] class scores (classification) or [1, 1] predicted
-    returns (regression); feature_names is the model's input order; decisions_config the strategy
-    "decisions" dict (see ``DecisionParams.from_config``) or a ``DecisionParams``.
+    ``DecisionFunction(model, feature_names, decisions_config, output_type=None)``: model is a
+    torch module returning [1, k] class scores (classification) or [1, 1] predicted returns
+    (regression); feature_names is the model's input order; decisions_config the strategy
+    "decisions" dict (see ``DecisionParams.from_config``) or a ``DecisionParams``; output_type the
+    model's metadata output_type (None: as decisions.output_format says, default classification;
+    a non-signal type such as a regime model always gives HOLD).
     """
 
     def __init__(
@@ -216,7 +228,7 @@ class DecisionFunction:
         model: Any,
         feature_names: Sequence[str],
         decisions_config: Mapping[str, Any] | DecisionParams | None = None,
-        output_type: str = OUTPUT_CLASSIFICATION,
+        output_type: str | None = None,
     ) -> None:
         self.model = model
         self.feature_names = tuple(feature_names)

@@ -1,0 +1,193 @@
+"""A plain, bar-by-bar reference of the scan, written straight from DESIGN.md.
+
+It deliberately shares no code with ``vbt.sim`` or ``vbt.decide``: the filters are written again
+here. Float operations follow the spec formulas in the same order as the kernel, so results can
+be compared exactly.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+BUY, HOLD, SELL = 1, 0, -1
+LONG, FLAT, SHORT = 1, 0, -1
+EXIT_SIGNAL, EXIT_END_OF_DATA = 0, 1
+
+
+@dataclass
+class Params:
+    initial_cash: float = 100_000.0
+    commission: float = 0.001
+    slippage: float = 0.0005
+    position_fraction: float = 0.25
+    warmup_bars: int = 50
+    bar_ns: int = 3_600_000_000_000
+    is_regression: bool = False
+    confidence_threshold: float = 0.5
+    min_separation_ns: int = 4 * 3_600_000_000_000
+    position_awareness: bool = True
+    allow_short_from_flat: bool = False
+
+
+def decide(raw, confidence, bar_ts, last_trade_ts, side, p):
+    """The filters, in the order of DESIGN.md "Decision rules". Returns the signal."""
+    if raw == HOLD:
+        return HOLD
+    if not p.is_regression and confidence < p.confidence_threshold:
+        return HOLD
+    if last_trade_ts is not None and bar_ts - last_trade_ts < p.min_separation_ns:
+        return HOLD
+    if p.position_awareness:
+        if side == LONG and raw == BUY:
+            return HOLD
+        if side == SHORT and raw == SELL:
+            return HOLD
+        if side == FLAT and raw == SELL and not (p.is_regression or p.allow_short_from_flat):
+            return HOLD
+    return raw
+
+
+@dataclass
+class PositionManager:
+    cash: float
+    commission: float
+    slippage: float
+    position_fraction: float
+    side: int = FLAT
+    qty: float = 0.0
+    entry_price: float = 0.0
+    entry_idx: int = 0
+    entry_ts: int = 0
+    entry_commission: float = 0.0
+    entry_slippage: float = 0.0
+    confidence: float = 0.0
+    mfe: float = 0.0
+    mae: float = 0.0
+    trades: list = field(default_factory=list)
+
+    def open(self, side, price, idx, ts, confidence):
+        """Open a position at reference price `price`. Returns True if a trade happened."""
+        c = self.commission
+        if side == LONG:
+            fill = price * (1 + self.slippage)
+        else:
+            fill = price * (1 - self.slippage)
+        qty = math.floor(self.position_fraction * self.cash / (1 + c) / price)
+        if qty <= 0:
+            return False
+        if fill * qty * (1 + c) > self.cash:
+            qty = math.floor(self.cash / (1 + c) / fill)
+            if qty <= 0:
+                return False
+        self.cash -= fill * qty * (1 + c)  # long: pays; short: reserves
+        self.side = side
+        self.qty = float(qty)
+        self.entry_price = fill
+        self.entry_idx = idx
+        self.entry_ts = ts
+        self.entry_commission = fill * qty * c
+        self.entry_slippage = abs(fill - price) * qty
+        self.confidence = confidence
+        self.mfe = 0.0
+        self.mae = 0.0
+        return True
+
+    def close(self, price, idx, ts, reason, confidence):
+        c = self.commission
+        qty = self.qty
+        entry = self.entry_price
+        if self.side == LONG:
+            fill = price * (1 - self.slippage)
+            exit_commission = fill * qty * c
+            gross = (fill - entry) * qty
+            self.cash += fill * qty * (1 - c)
+        else:
+            fill = price * (1 + self.slippage)
+            exit_commission = fill * qty * c
+            gross = (entry - fill) * qty
+            self.cash += entry * qty + (entry - fill) * qty - exit_commission
+        net = gross - self.entry_commission - exit_commission
+        self.trades.append(
+            dict(
+                entry_idx=self.entry_idx,
+                exit_idx=idx,
+                entry_ts=self.entry_ts,
+                exit_ts=ts,
+                side=self.side,
+                qty=qty,
+                entry_price=entry,
+                exit_price=fill,
+                entry_commission=self.entry_commission,
+                exit_commission=exit_commission,
+                slippage_cost=self.entry_slippage + abs(fill - price) * qty,
+                gross_pnl=gross,
+                net_pnl=net,
+                return_pct=net / (entry * qty) * 100,
+                bars_held=idx - self.entry_idx,
+                mfe=self.mfe,
+                mae=self.mae,
+                exit_reason=reason,
+                confidence=self.confidence,
+                exit_confidence=confidence,
+            )
+        )
+        self.side = FLAT
+        self.qty = 0.0
+
+    def execute(self, signal, price, idx, ts, confidence):
+        """BUY opens a long from FLAT or covers a short; SELL closes a long or opens a short."""
+        if signal == BUY:
+            if self.side == FLAT:
+                return self.open(LONG, price, idx, ts, confidence)
+            if self.side == SHORT:
+                self.close(price, idx, ts, EXIT_SIGNAL, confidence)
+                return True
+        if signal == SELL:
+            if self.side == FLAT:
+                return self.open(SHORT, price, idx, ts, confidence)
+            if self.side == LONG:
+                self.close(price, idx, ts, EXIT_SIGNAL, confidence)
+                return True
+        return False
+
+    def mark(self, close):
+        """Update MFE/MAE at the close and return the equity."""
+        if self.side == FLAT:
+            return self.cash
+        if self.side == LONG:
+            unrealised = (close - self.entry_price) * self.qty
+        else:
+            unrealised = (self.entry_price - close) * self.qty
+        self.mfe = max(self.mfe, unrealised)
+        self.mae = min(self.mae, unrealised)
+        if self.side == LONG:
+            return self.cash + close * self.qty
+        return self.cash + self.entry_price * self.qty + unrealised
+
+
+def run_reference(ts, open_, close, raw, confidence, p):
+    """Returns (trades: list of dicts, equity: list of float, position: list of int)."""
+    n = len(ts)
+    pm = PositionManager(p.initial_cash, p.commission, p.slippage, p.position_fraction)
+    equity = [math.nan] * n
+    position = [FLAT] * n
+    pending = HOLD
+    pending_conf = math.nan
+    last_trade_ts = None
+    for i in range(p.warmup_bars, n):
+        t = int(ts[i])
+        if pending != HOLD:
+            if pm.execute(pending, float(open_[i]), i, t, pending_conf):
+                last_trade_ts = t
+            pending = HOLD
+        conf = float(confidence[i])
+        signal = decide(int(raw[i]), conf, t, last_trade_ts, pm.side, p)
+        if signal != HOLD:
+            pending = signal
+            pending_conf = conf
+        equity[i] = pm.mark(float(close[i]))
+        position[i] = pm.side
+        if i == n - 1 and pm.side != FLAT:
+            pm.close(float(close[i]), i, t + p.bar_ns, EXIT_END_OF_DATA, math.nan)
+            equity[i] = pm.cash
+            position[i] = FLAT
+    return pm.trades, equity, position
