@@ -1,0 +1,277 @@
+"""Trainer: training data (valid rows only, windows), fitting, determinism, and end-to-end runs.
+
+Tests named ``test_e2e_*`` (marked ``slow``) train the bundled example strategies on the fixtures
+with their own settings and load the result back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from model_fixtures import strategy_dict
+
+import vbt
+from vbt.errors import ConfigError, DataError, ModelError
+from vbt.model import ModelBundle
+from vbt.model.labels import forward_return_labels, zigzag_segment_labels
+from vbt.model.trainer import (
+    class_weights,
+    fit,
+    fit_strategy,
+    prepare_training_data,
+    save_fit,
+    split_bounds,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data_fixtures"
+STRATEGIES = sorted((DATA / "strategies").glob("*.yaml"))
+SHORT = {"start_date": "2024-01-01", "end_date": "2024-02-29"}
+
+
+@pytest.fixture(scope="module")
+def bars_1h():
+    return vbt.load_data(DATA, "EURUSD", ["1h"], **SHORT)
+
+
+def _torch_out(model, x):
+    with torch.no_grad():
+        return model(torch.from_numpy(x))
+
+
+# --------------------------------------------------------------------------- training data
+
+
+def test_training_rows_are_valid_bars_with_their_labels(bars_1h):
+    strategy = vbt.load_strategy(strategy_dict())
+    frame = vbt.build_features(strategy, bars_1h)
+    data = prepare_training_data(strategy, bars_1h)
+    assert data.feature_names == tuple(frame.names)
+    assert data.output_type == "classification" and data.sequence_length is None
+    assert frame.valid[data.bar_index].all()
+    assert len(data.bar_index) == int(frame.valid.sum())  # every valid bar, nothing zero-filled
+    assert data.bar_index[0] == np.flatnonzero(frame.valid)[0] > 0  # warm-up bars dropped
+    np.testing.assert_array_equal(data.X, frame.values[data.bar_index])
+    close = bars_1h["1h"]["close"].to_numpy()
+    np.testing.assert_array_equal(data.y, zigzag_segment_labels(close, 0.005)[data.bar_index])
+    assert data.X.dtype == np.float32 and data.y.dtype == np.int64
+    assert not np.isnan(data.X).any()
+
+
+def test_regression_rows_drop_undefined_labels(bars_1h):
+    raw = strategy_dict(labels={"source": "forward_return", "horizon": 7})
+    data = prepare_training_data(raw, bars_1h)
+    n = len(bars_1h["1h"])
+    assert data.output_type == "regression"
+    assert data.bar_index.max() == n - 8  # the last 7 bars have no label
+    close = bars_1h["1h"]["close"].to_numpy()
+    np.testing.assert_array_equal(
+        data.y, forward_return_labels(close, 7)[data.bar_index].astype(np.float32)
+    )
+    assert data.y.dtype == np.float32
+
+
+def test_sequence_windows_end_at_the_labelled_bar_and_skip_invalid(bars_1h):
+    model = {"type": "lstm", "architecture": {"sequence_length": 5, "hidden_size": 4}}
+    strategy = vbt.load_strategy(strategy_dict(model=model))
+    frame = vbt.build_features(strategy, bars_1h)
+    # Knock out bar 100: no window containing it may survive.
+    values = frame.values.copy()
+    values[100, 0] = np.nan
+    valid = frame.valid.copy()
+    valid[100] = False
+    frame = dataclasses.replace(frame, values=values, valid=valid)
+    data = prepare_training_data(strategy, bars_1h, frame=frame)
+    assert data.X.shape[1:] == (5, frame.n_features)
+    for i, t in enumerate(data.bar_index):
+        np.testing.assert_array_equal(data.X[i], frame.values[t - 4 : t + 1])
+    assert not np.isin(np.arange(100, 105), data.bar_index).any()
+    expected = [t for t in range(4, frame.n_bars) if valid[t - 4 : t + 1].all()]
+    assert data.bar_index.tolist() == expected
+
+
+def test_unsupported_label_source(bars_1h):
+    with pytest.raises(ConfigError, match="training.labels.source: 'triple_barrier'"):
+        prepare_training_data(strategy_dict(labels={"source": "triple_barrier"}), bars_1h)
+
+
+def test_class_weights_and_split():
+    w = class_weights(np.array([0] * 10 + [1] * 30), 3)
+    np.testing.assert_allclose(w, [2.25, 0.75, 0.0])
+    assert w.sum() == pytest.approx(3.0)
+    np.testing.assert_allclose(class_weights(np.array([0, 1, 2]), 3), [1.0, 1.0, 1.0])
+    assert split_bounds(100, (0.7, 0.15, 0.15)) == {
+        "train": (0, 70),
+        "validation": (70, 85),
+        "test": (85, 100),
+    }
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+@pytest.mark.parametrize("model_type", ["mlp", "lstm"])
+def test_train_then_load_predicts_like_the_in_memory_model(tmp_path, model_type):
+    model = (
+        {"type": "mlp", "architecture": {"hidden_layers": [8, 4]}}
+        if model_type == "mlp"
+        else {"type": "lstm", "architecture": {"sequence_length": 6, "hidden_size": 8}}
+    )
+    raw = strategy_dict(model=model)
+    result = fit_strategy(raw, DATA, "EURUSD", epochs=2, progress=False, **SHORT)
+    path = save_fit(result, raw, tmp_path)
+    bundle = ModelBundle.load(path)
+    x = result.data.X
+    assert torch.equal(torch.from_numpy(bundle.predict(x)), _torch_out(result.model, x))
+    assert bundle.feature_names == result.data.feature_names
+    assert bundle.sequence_length == (6 if model_type == "lstm" else None)
+    metrics = json.loads((path / "metrics.json").read_text())
+    for key in (
+        "epochs_trained",
+        "final_train_loss",
+        "final_train_accuracy",
+        "best_train_accuracy",
+        "training_time",
+        "history",
+        "final_val_loss",
+        "final_val_accuracy",
+        "best_val_accuracy",
+        "test_accuracy",
+        "test_loss",
+    ):
+        assert key in metrics
+    assert metrics["epochs_trained"] == 2
+    assert set(metrics["history"]) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
+
+
+def test_train_returns_the_model_dir_and_is_deterministic(tmp_path):
+    raw = strategy_dict()
+    kwargs = {"epochs": 3, "progress": False, **SHORT}
+    a = train(raw, DATA, "EURUSD", tmp_path / "a", seed=7, **kwargs)
+    b = train(raw, DATA, "EURUSD", tmp_path / "b", seed=7, **kwargs)
+    c = train(raw, DATA, "EURUSD", tmp_path / "c", seed=8, **kwargs)
+    assert a == tmp_path / "a" / "unit_strategy" / "1h_v1"
+    sa, sb, sc = (torch.load(p / "model.pt", weights_only=True) for p in (a, b, c))
+    assert list(sa) == list(sb)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_fit_leaves_global_torch_state_alone(bars_1h):
+    raw = strategy_dict()
+    data = prepare_training_data(raw, bars_1h)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    fit(raw, data, epochs=1, progress=False)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.get_num_threads() == threads
+    assert torch.are_deterministic_algorithms_enabled() == det
+
+
+def test_early_stopping_restores_the_best_weights(bars_1h):
+    raw = strategy_dict(training={"learning_rate": 0.05, "early_stopping": {"patience": 2}})
+    data = prepare_training_data(raw, bars_1h)
+    result = fit(raw, data, epochs=200, progress=False)
+    m = result.metrics
+    assert m["early_stopped"] is True and m["epochs_trained"] < 200
+    val = m["history"]["val_loss"]
+    assert m["best_val_loss"] == min(val)
+    assert m["epochs_trained"] == m["best_epoch"] + 2
+    # The returned model is the best epoch's: its validation loss is the best one.
+    a, b = result.splits["validation"]
+    w = torch.from_numpy(np.asarray(m["class_weights"], dtype=np.float32))
+    loss = torch.nn.CrossEntropyLoss(weight=w)(
+        _torch_out(result.model, data.X[a:b]), torch.from_numpy(data.y[a:b])
+    )
+    assert float(loss) == pytest.approx(min(val), rel=1e-5)
+    assert not result.model.training
+    assert all(p.device.type == "cpu" for p in result.model.parameters())
+
+
+def test_regression_fit(tmp_path):
+    raw = strategy_dict(labels={"source": "forward_return", "horizon": 5})
+    path = train(raw, DATA, "EURUSD", tmp_path, epochs=2, progress=False, **SHORT)
+    bundle = ModelBundle.load(path)
+    assert bundle.output_type == "regression"
+    assert json.loads((path / "config.json").read_text())["model"]["output_format"] == "regression"
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert "test_loss" in metrics and "test_accuracy" not in metrics
+
+
+def test_progress_bar(tmp_path, capsys):
+    train(strategy_dict(), DATA, "EURUSD", tmp_path, epochs=1, progress=True, **SHORT)
+    err = capsys.readouterr().err
+    assert "1/1" in err and "epochs" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_unavailable_device(bars_1h):
+    data = prepare_training_data(strategy_dict(), bars_1h)
+    with pytest.raises(ModelError, match="'cuda' is not available"):
+        fit(strategy_dict(), data, device="cuda", epochs=1, progress=False)
+    with pytest.raises(ConfigError, match="device"):
+        fit(strategy_dict(), data, device="tpu", epochs=1, progress=False)
+
+
+def test_too_little_data():
+    with pytest.raises(DataError, match="labelled bars with valid features"):
+        fit_strategy(
+            strategy_dict(),
+            DATA,
+            "EURUSD",
+            epochs=1,
+            progress=False,
+            start_date="2024-01-01",
+            end_date="2024-01-01",
+        )
+
+
+def test_bad_training_values(bars_1h):
+    data = prepare_training_data(strategy_dict(), bars_1h)
+    for training, key in (
+        ({"learning_rate": "fast"}, "training.learning_rate"),
+        ({"batch_size": 0}, "training.batch_size"),
+        ({"data_split": {"train": 0.9, "validation": 0.2, "test": 0.1}}, "training.data_split"),
+    ):
+        with pytest.raises(ConfigError, match=key):
+            fit(strategy_dict(training=training), data, epochs=1, progress=False)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy_path", STRATEGIES, ids=[p.stem for p in STRATEGIES])
+def test_e2e_train_example_strategy(tmp_path, strategy_path):
+    t0 = time.perf_counter()
+    path = train(strategy_path, DATA, "EURUSD", tmp_path, progress=False)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 60, f"training {strategy_path.stem} took {elapsed:.1f} s"
+    strategy = vbt.load_strategy(strategy_path)
+    assert path == tmp_path / strategy.name / f"{strategy.base_timeframe}_v1"
+
+    bundle = ModelBundle.load(path)
+    meta = bundle.metadata
+    assert meta.training_timeframes[0] == strategy.base_timeframe
+    assert set(meta.training_timeframes) == set(strategy.timeframes)
+    assert bundle.output_type == strategy.output_type
+    assert list(bundle.feature_names) == list(vbt.resolve_features(strategy))
+
+    # The reconstructed strategy recomputes the same features, and the model scores every bar.
+    rebuilt = vbt.load_strategy(bundle.strategy_config)
+    bars = vbt.load_data(DATA, "EURUSD", list(meta.training_timeframes))
+    frame = vbt.build_features(rebuilt, bars, feature_names=bundle.feature_names)
+    original = vbt.build_features(strategy, bars, feature_names=bundle.feature_names)
+    np.testing.assert_array_equal(frame.values, original.values)
+    out = bundle.predict(frame.values[frame.valid])
+    assert out.shape == (int(frame.valid.sum()), 1 if bundle.output_type == "regression" else 3)
+    assert np.isfinite(out).all()
