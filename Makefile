@@ -26,15 +26,16 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable tests
 
 bench: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider benches --benchmark-only --benchmark-columns=min,median,mean,rounds
+	$(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' benches \
+		--benchmark-only --benchmark-columns=min,median,mean,rounds
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check vbt tests benches
-	$(VENV)/bin/ruff format --check vbt tests benches
+	$(VENV)/bin/ruff check vbt tests benches scripts
+	$(VENV)/bin/ruff format --check vbt tests benches scripts
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix vbt tests benches
-	$(VENV)/bin/ruff format vbt tests benches
+	$(VENV)/bin/ruff check --fix vbt tests benches scripts
+	$(VENV)/bin/ruff format vbt tests benches scripts
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache .benchmarks

@@ -125,7 +125,7 @@ class BacktestEngine:
         bars = load_data(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
         frame = build_features(
             strategy, bars, bundle.feature_names, base_timeframe=base,
-            cache_dir=cfg.feature_cache_dir,
+            cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
         )  # fmt: skip
         n = frame.n_bars
         if n <= cfg.warmup_bars:

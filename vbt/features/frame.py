@@ -15,6 +15,7 @@ from vbt.errors import ConfigError, DataError
 from vbt.features.align import asof_index, take_aligned
 from vbt.features.fuzzy import membership
 from vbt.features.indicators import compute_indicator, get_indicator
+from vbt.features.nb import pack_columns_nb
 from vbt.strategy import FeatureSpec, Strategy, feature_specs, load_strategy
 
 
@@ -65,6 +66,7 @@ def build_features(
     feature_names: Sequence[str] | None = None,
     base_timeframe: str | None = None,
     cache_dir: str | Path | None = None,
+    validate: bool = True,
 ) -> FeatureFrame:
     """Compute the strategy's features for every bar of the base timeframe.
 
@@ -74,6 +76,7 @@ def build_features(
     lower timeframes are joined as of their bar close (no look-ahead, no back-fill); warm-up NaNs
     stay NaN. With ``cache_dir``, results are cached as Parquet keyed by a hash of the bars and
     the indicator/fuzzy config, so a batch of backtests over the same data computes them once.
+    ``validate=False`` skips re-checking bars that ``load_data`` has already validated.
     """
     strategy = load_strategy(strategy)
     base = base_timeframe or strategy.base_timeframe
@@ -100,7 +103,8 @@ def build_features(
                 f"bars for timeframe {tf!r} are needed by the features but were not given "
                 f"(given: {', '.join(bars_by_tf) or 'none'})"
             )
-        validate_bars(bars_by_tf[tf], source=f"bars[{tf!r}]")
+        if validate:
+            validate_bars(bars_by_tf[tf], source=f"bars[{tf!r}]")
     if cache_dir is not None:
         from vbt.features.cache import cached_frame
 
@@ -114,10 +118,11 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs) -> FeatureFrame:
     base_ns = base_bars.get_column("timestamp").dt.epoch("ns").to_numpy()
     n = base_ns.shape[0]
     unique = list(dict.fromkeys(names))
+    row_of = {name: k for k, name in enumerate(unique)}
+    scratch = np.empty((len(unique), n), dtype=np.float64)
     by_tf: dict[str, list[str]] = {}
     for name in unique:
         by_tf.setdefault(specs[name].timeframe, []).append(name)
-    columns: dict[str, np.ndarray] = {}
     for tf in needed_tfs:
         if tf not in by_tf:
             continue
@@ -138,12 +143,14 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs) -> FeatureFrame:
                     get_indicator(ind.type), ind.params, ohlcv
                 )
             source = _pick_output(outputs[spec.indicator], spec)
-            col = _feature_values(strategy, spec, source)
-            columns[name] = col if index is None else take_aligned(col, index)
+            row = scratch[row_of[name]]
+            if index is None:
+                _feature_values(strategy, spec, source, out=row)
+            else:
+                take_aligned(_feature_values(strategy, spec, source), index, out=row)
     values = np.empty((n, len(names)), dtype=np.float32)
-    for j, name in enumerate(names):
-        values[:, j] = columns[name]
-    valid = ~np.isnan(values).any(axis=1)
+    valid = np.empty(n, dtype=np.bool_)
+    pack_columns_nb(scratch, np.array([row_of[x] for x in names], dtype=np.int64), values, valid)
     return FeatureFrame(
         timestamps=base_bars.get_column("timestamp"),
         values=values,
@@ -157,11 +164,16 @@ def _pick_output(outputs: dict[str, np.ndarray], spec: FeatureSpec) -> np.ndarra
     return outputs[spec.output] if spec.output else outputs[""]
 
 
-def _feature_values(strategy: Strategy, spec: FeatureSpec, source: np.ndarray) -> np.ndarray:
-    """Raw indicator values (float64) or one fuzzy membership of them."""
+def _feature_values(
+    strategy: Strategy, spec: FeatureSpec, source: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Raw indicator values or one fuzzy membership of them, as float64 (into ``out`` if given)."""
     if spec.fuzzy_set is None:
         # The older system's `normalization:` for raw inputs was never computed (a no-op); so here.
-        return np.asarray(source, dtype=np.float64)
+        if out is None:
+            return np.asarray(source, dtype=np.float64)
+        out[...] = source
+        return out
     fs = strategy.fuzzy_sets[spec.fuzzy_set]
     m = next(m for m in fs.memberships if m.name == spec.membership)
-    return membership(m.type, m.parameters, source)
+    return membership(m.type, m.parameters, source, out=out)

@@ -34,36 +34,39 @@ def model_outputs(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     threads: int | None = None,
 ) -> np.ndarray:
-    """Run ``model`` on every valid bar; returns float32[n, k], NaN rows for bars not run.
+    """Model outputs for every bar: float32[n, k], NaN rows where the input is not valid.
 
     values: float32[n, F] C-contiguous. For sequence models (``sequence_length`` L) bar i is fed
-    the window of rows i−L+1..i; it runs only when all L rows are valid. Chunks of ``chunk_rows``
-    rows under ``torch.inference_mode()``, with torch threads = the machine's cores.
+    the window of rows i−L+1..i and counts as valid only when all L rows are. Runs in chunks of
+    ``chunk_rows`` rows under ``torch.inference_mode()`` with torch threads = the machine's cores;
+    a chunk with no valid row is skipped.
     """
     import torch
 
     torch.set_num_threads(threads or os.cpu_count() or 1)
     n = values.shape[0]
     if sequence_length:
-        windows, run = _windows(values, valid, int(sequence_length))
+        inputs, run = _windows(values, valid, int(sequence_length))
     else:
-        windows, run = values, valid
-    idx = np.flatnonzero(run)
+        inputs, run = values, valid
     out: np.ndarray | None = None
     with torch.inference_mode():
-        for lo in range(0, idx.size, chunk_rows):
-            rows = idx[lo : lo + chunk_rows]
-            x = torch.from_numpy(np.ascontiguousarray(windows[rows], dtype=np.float32))
-            y = model(x).float().numpy()
-            y = y.reshape(y.shape[0], -1)
+        for lo in range(0, n, chunk_rows):
+            hi = min(lo + chunk_rows, n)
+            if not run[lo:hi].any():
+                continue
+            # A row slice of a C-contiguous matrix is contiguous: torch reads it without a copy.
+            x = torch.from_numpy(np.ascontiguousarray(inputs[lo:hi], dtype=np.float32))
+            y = model(x).float().numpy().reshape(hi - lo, -1)
             if out is None:
                 out = np.full((n, y.shape[1]), np.nan, dtype=np.float32)
-            out[rows] = y
+            out[lo:hi] = y
     if out is None:  # no valid bar at all: infer the width with one zero row
         with torch.inference_mode():
-            probe = np.zeros((1,) + windows.shape[1:], dtype=np.float32)
+            probe = np.zeros((1,) + inputs.shape[1:], dtype=np.float32)
             k = model(torch.from_numpy(probe)).reshape(1, -1).shape[1]
         out = np.full((n, k), np.nan, dtype=np.float32)
+    out[~run] = np.nan  # bars without a complete input never signal
     return out
 
 
