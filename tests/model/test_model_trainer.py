@@ -222,6 +222,16 @@ def test_unavailable_device(bars_1h):
         fit(strategy_dict(), data, device="tpu", epochs=1, progress=False)
 
 
+def test_training_data_dates_from_the_strategy():
+    raw = strategy_dict()
+    raw["training_data"].update(SHORT)
+    a = fit_strategy(raw, DATA, "EURUSD", epochs=1, progress=False)
+    b = fit_strategy(strategy_dict(), DATA, "EURUSD", epochs=1, progress=False, **SHORT)
+    np.testing.assert_array_equal(a.data.X, b.data.X)
+    assert a.metrics["data_start"].startswith("2024-01-01")
+    assert a.metrics["data_end"].startswith("2024-02-29")
+
+
 def test_too_little_data():
     with pytest.raises(DataError, match="labelled bars with valid features"):
         fit_strategy(

@@ -560,8 +560,14 @@ def train(
     """Train ``strategy`` (YAML path, mapping or loaded Strategy) on ``symbol``'s bars in
     ``data_dir`` and write ``<out_dir>/<strategy name>/<base tf>_v<N>/``; returns that directory.
 
-    ``symbol`` None means the strategy's first symbol. ``epochs`` overrides ``training.epochs``.
+    ``symbol`` None means the strategy's first symbol (vbt trains on one symbol's bars; a
+    multi-symbol strategy is trained on the symbol given). ``epochs`` overrides
+    ``training.epochs``. ``start_date``/``end_date`` default to ``training_data.start_date`` /
+    ``end_date`` of the strategy when it sets them, else all bars on disk.
     """
+    import vbt
+
+    strategy = vbt.load_strategy(strategy)
     result = fit_strategy(
         strategy,
         data_dir,
@@ -592,10 +598,18 @@ def fit_strategy(
 
     strategy = vbt.load_strategy(strategy)
     symbol = symbol or strategy.symbols[0]
+    td = strategy.raw.get("training_data") or {}
+    if start_date is None and isinstance(td, Mapping):
+        start_date = td.get("start_date")
+    if end_date is None and isinstance(td, Mapping):
+        end_date = td.get("end_date")
     bars = vbt.load_data(data_dir, symbol, training_timeframes(strategy), start_date, end_date)
     data = prepare_training_data(strategy, bars)
     result = fit(strategy, data, device=device, seed=seed, epochs=epochs, progress=progress)
     result.metrics["symbol"] = symbol
+    ts = bars[strategy.base_timeframe].get_column("timestamp")
+    result.metrics["data_start"] = str(ts[0]) if len(ts) else None
+    result.metrics["data_end"] = str(ts[-1]) if len(ts) else None
     return result
 
 
