@@ -10,10 +10,10 @@ Conventions shared by all kernels:
   ``min_periods=window``), unless a kernel says otherwise.
 * Division by zero follows IEEE/numpy rules (``error_model="numpy"``): x/0 is ±inf, 0/0 is NaN.
   Kernels that the older system cleaned (e.g. ROC's ±inf → NaN) say so.
-* Rolling sums are O(n): running sums that are **recomputed from scratch every**
-  ``max(window, _BLOCK)`` **bars** and taken about an anchor close to the window's mean, so rounding
-  error cannot build up over long series nor cancel catastrophically in the variance; the results
-  agree with the direct per-window formula to ~1e-13 relative (tested on 1M-bar random walks).
+* Rolling sums/means/variances are O(n): running updates that are **recomputed exactly every**
+  ``max(window, _BLOCK)`` **bars** and kept about an anchor close to the window's mean, so rounding
+  error can neither build up over long series nor cancel catastrophically in the variance; they
+  agree with the direct per-window formula to ~1e-12 relative on 1M-bar random walks (tested).
   A window whose values are all exactly equal gets its mean and a standard deviation of exactly 0.
 * Rolling max/min use a monotonic deque (O(n)); ties resolve to the **oldest** bar.
 """
@@ -25,6 +25,8 @@ from numba import njit
 
 # Running sums are rebuilt from scratch at least this often (and at least once per window).
 _BLOCK = 32
+# A rolling variance whose running M2 falls this many times below its recent peak is recomputed.
+_DROP = 1024.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -33,24 +35,61 @@ _BLOCK = 32
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _window_moments_nb(x, start, stop):
+    """Exact (two-pass) moments of the non-NaN values of x[start:stop]:
+    (anchor a = their mean, mean of x - a, sum of squared deviations, count)."""
+    tot = 0.0
+    nobs = 0
+    for j in range(start, stop):
+        if not np.isnan(x[j]):
+            tot += x[j]
+            nobs += 1
+    if nobs == 0:
+        return 0.0, 0.0, 0.0, 0
+    a = tot / nobs
+    m = 0.0
+    for j in range(start, stop):
+        if not np.isnan(x[j]):
+            m += x[j] - a
+    m /= nobs
+    m2 = 0.0
+    for j in range(start, stop):
+        if not np.isnan(x[j]):
+            d = (x[j] - a) - m
+            m2 += d * d
+    return a, m, m2, nobs
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def rolling_mean_std_nb(x, window, minp, ddof, with_std):
     """Rolling mean and (if ``with_std``) standard deviation with ``ddof``.
 
     A window with fewer than ``minp`` non-NaN values gives NaN (``minp=window``: any NaN in the
     window gives NaN; ``minp=1``: pandas ``min_periods=1``). The std needs more than ``ddof``
-    values. Returns ``(mean, std)``; ``std`` is all NaN when ``with_std`` is False.
+    values. Returns ``(mean, std)``; ``std`` is empty when ``with_std`` is False.
+
+    Method: rolling Welford updates of the mean ``m`` and the sum of squared deviations ``M2`` of
+    ``y = x - a``, where the anchor ``a`` is the window mean at the last exact (two-pass)
+    computation. Working about the anchor keeps the rounding error of ``m`` at the scale of the
+    local price drift rather than the price level. The window is recomputed exactly every
+    ``max(window, _BLOCK)`` bars, and also whenever ``M2`` has fallen more than ``_DROP``-fold below
+    its peak since the last exact computation (a running update that falls that far has cancelled
+    digits), so the std stays accurate even where the variance collapses; that is rare on real data,
+    so the cost stays O(n).
     """
     n = x.shape[0]
     mean = np.full(n, np.nan)
-    std = np.full(n, np.nan)
+    std = np.full(n if with_std else 0, np.nan)
     if window < 1:
         return mean, std
     if minp < 1:
         minp = 1
     block = max(window, _BLOCK)
-    a = 0.0  # anchor: the sums are of (x - a)
-    s1 = 0.0
-    s2 = 0.0
+    left = 0  # bars until the next exact recomputation
+    a = 0.0  # anchor
+    m = 0.0  # mean of (x - a) over the window's non-NaN values
+    m2 = 0.0  # sum of squared deviations from the mean
+    peak = 0.0  # largest m2 since the last exact computation
     nobs = 0
     run = 0  # number of consecutive equal non-NaN values ending at i
     for i in range(n):
@@ -63,39 +102,43 @@ def rolling_mean_std_nb(x, window, minp, ddof, with_std):
                 run = 1
         else:
             run = 0
-        if i % block == 0:
-            start = max(0, i - window + 1)
-            tot = 0.0
-            cnt = 0
-            for j in range(start, i + 1):
-                v = x[j]
-                if not np.isnan(v):
-                    tot += v
-                    cnt += 1
-            a = tot / cnt if cnt > 0 else 0.0
-            s1 = 0.0
-            s2 = 0.0
-            nobs = 0
-            for j in range(start, i + 1):
-                v = x[j]
-                if not np.isnan(v):
-                    d = v - a
-                    s1 += d
-                    s2 += d * d
+        left -= 1
+        exact = left < 0
+        if exact:
+            left = block - 1
+        if not exact:
+            old = x[i - window] if i >= window else np.nan
+            old_finite = not np.isnan(old)
+            if finite and old_finite:  # full slide: one value in, one out, nobs unchanged
+                yn = xi - a
+                yo = old - a
+                m_new = m + (yn - yo) / nobs
+                m2 += (yn - yo) * (yn - m_new + yo - m)
+                m = m_new
+            else:
+                if finite:  # add
+                    y = xi - a
                     nobs += 1
-        else:
-            if finite:
-                d = xi - a
-                s1 += d
-                s2 += d * d
-                nobs += 1
-            if i >= window:
-                v = x[i - window]
-                if not np.isnan(v):
-                    d = v - a
-                    s1 -= d
-                    s2 -= d * d
+                    delta = y - m
+                    m += delta / nobs
+                    m2 += delta * (y - m)
+                if old_finite:  # remove
+                    y = old - a
                     nobs -= 1
+                    if nobs == 0:
+                        m = 0.0
+                        m2 = 0.0
+                    else:
+                        delta = y - m
+                        m -= delta / nobs
+                        m2 -= delta * (y - m)
+            if m2 > peak:
+                peak = m2
+            elif with_std and m2 * _DROP < peak:
+                exact = True
+        if exact:
+            a, m, m2, nobs = _window_moments_nb(x, max(0, i - window + 1), i + 1)
+            peak = m2
         if nobs >= minp:
             wlen = min(i + 1, window)
             if run >= wlen:  # every value in the window is exactly xi
@@ -103,10 +146,9 @@ def rolling_mean_std_nb(x, window, minp, ddof, with_std):
                 if with_std and nobs > ddof:
                     std[i] = 0.0
             else:
-                m = s1 / nobs
                 mean[i] = a + m
                 if with_std and nobs > ddof:
-                    var = (s2 - s1 * m) / (nobs - ddof)
+                    var = m2 / (nobs - ddof)
                     std[i] = np.sqrt(var) if var > 0.0 else 0.0
     return mean, std
 
@@ -127,11 +169,14 @@ def rolling_sum_nb(x, window, minp):
     if minp < 1:
         minp = 1
     block = max(window, _BLOCK)
+    left = 0  # bars until the next exact recomputation
     s = 0.0
     nobs = 0
     for i in range(n):
         xi = x[i]
-        if i % block == 0:
+        left -= 1
+        if left < 0:
+            left = block - 1
             s = 0.0
             nobs = 0
             for j in range(max(0, i - window + 1), i + 1):
@@ -162,25 +207,35 @@ def rolling_extreme_nb(x, window, find_max):
     idx = np.full(n, -1, dtype=np.int64)
     if window < 1:
         return val, idx
-    dq = np.empty(n, dtype=np.int64)
+    cap = window + 1  # ring buffer of row indices with decreasing (max) / increasing (min) values
+    dq = np.empty(cap, dtype=np.int64)
     head = 0
-    tail = 0
+    size = 0
     last_nan = -window
     for i in range(n):
         xi = x[i]
         if np.isnan(xi):
             last_nan = i
         else:
-            if find_max:
-                while tail > head and x[dq[tail - 1]] < xi:
-                    tail -= 1
-            else:
-                while tail > head and x[dq[tail - 1]] > xi:
-                    tail -= 1
-            dq[tail] = i
-            tail += 1
-        while tail > head and dq[head] <= i - window:
+            while size > 0:
+                back = head + size - 1
+                if back >= cap:
+                    back -= cap
+                xb = x[dq[back]]
+                if (xb < xi) if find_max else (xb > xi):
+                    size -= 1
+                else:
+                    break
+            pos = head + size
+            if pos >= cap:
+                pos -= cap
+            dq[pos] = i
+            size += 1
+        while size > 0 and dq[head] <= i - window:
             head += 1
+            if head == cap:
+                head = 0
+            size -= 1
         if i >= window - 1 and i - last_nan >= window:
             val[i] = x[dq[head]]
             idx[i] = dq[head]
@@ -269,6 +324,7 @@ def wma_nb(x, period):
         return out
     wtot = period * (period + 1) / 2.0
     block = max(period, _BLOCK)
+    left = 0  # bars until the next exact recomputation
     a = 0.0
     s = 0.0  # Σ (x - a) over the window ending at i
     ws = 0.0  # Σ w (x - a) over the window ending at i
@@ -277,7 +333,9 @@ def wma_nb(x, period):
         xi = x[i]
         if np.isnan(xi):
             last_nan = i
-        if i % block == 0:
+        left -= 1
+        if left < 0:
+            left = block - 1
             start = max(0, i - period + 1)
             a = 0.0
             for j in range(i, start - 1, -1):  # anchor: the newest non-NaN value of the window
@@ -356,11 +414,12 @@ def bbands_nb(x, period, multiplier):
     """Bollinger Bands: (upper, middle, lower) = SMA ± k·sample std (ddof=1); NaN head period−1."""
     mean, std = rolling_mean_std_nb(x, period, period, 1, True)
     n = x.shape[0]
-    upper = np.empty(n)
+    upper = std  # reuse the buffer: one allocation less on long series
     lower = np.empty(n)
     for i in range(n):
-        upper[i] = mean[i] + multiplier * std[i]
-        lower[i] = mean[i] - multiplier * std[i]
+        dev = multiplier * std[i]
+        upper[i] = mean[i] + dev
+        lower[i] = mean[i] - dev
     return upper, mean, lower
 
 
@@ -631,13 +690,16 @@ def mfi_nb(high, low, close, volume, period):
             neg[i] = tp * volume[i]
         prev = tp
     block = max(period, _BLOCK)
+    left = 0  # bars until the next exact recomputation
     sp = 0.0
     sn = 0.0
     cp = 0  # non-zero positive / negative flows in the window (so an all-zero sum is exactly 0)
     cn = 0
     cnan = 0  # NaN flows in the window (NaN volume)
     for i in range(1, n):
-        if (i - 1) % block == 0:
+        left -= 1
+        if left < 0:
+            left = block - 1
             sp = 0.0
             sn = 0.0
             cp = 0
@@ -719,8 +781,11 @@ def vwap_nb(price, volume, period):
                 out[i] = spv / sv
         return out
     block = max(period, _BLOCK)
+    left = 0  # bars until the next exact recomputation
     for i in range(n):
-        if i % block == 0:
+        left -= 1
+        if left < 0:
+            left = block - 1
             spv = 0.0
             sv = 0.0
             cnz = 0
