@@ -820,6 +820,32 @@ def test_running_sums_accurate_on_1m_bars(level, step, decimals):
         np.testing.assert_allclose(upper[m], mean[m] + 2.0 * std[m], rtol=1e-12)
 
 
+def test_interior_nan_matches_pandas(base_bars):
+    # Bars are validated (no NaN), but context series may hold gaps: a window holding a NaN gives
+    # NaN (pandas min_periods=window) and the values come back once it has left the window; the
+    # EWM keeps pandas' ignore_na=False semantics.
+    x = base_bars["close"][:300].copy()
+    x[[50, 51, 120, 299]] = np.nan
+    s = S(x)
+    for w in (2, 20, 64):
+        mean, std = nb.rolling_mean_std_nb(x, w, w, 1, True)
+        assert_matches(mean, s.rolling(w).mean().to_numpy(), None, 0)
+        # std vs the direct two-pass formula (NaN windows give NaN there too); pandas' online
+        # rolling std is itself only ~1e-7 accurate on some 2-bar windows here
+        np.testing.assert_allclose(std, ref_std(x, w), rtol=1e-9, atol=1e-15)
+        np.testing.assert_array_equal(np.isnan(std), np.isnan(mean))
+        wts = np.arange(1, w + 1, dtype=float)
+        w_ref = s.rolling(w).apply(lambda a, wts=wts: np.dot(a, wts) / wts.sum(), raw=True)
+        assert_matches(nb.wma_nb(x, w), w_ref.to_numpy(), None, 1e-15)
+        assert_matches(nb.rolling_max_nb(x, w), s.rolling(w).max().to_numpy(), None, 0)
+        assert_matches(nb.rolling_min_nb(x, w), s.rolling(w).min().to_numpy(), None, 0)
+        part = nb.rolling_mean_nb(x, w, 1)
+        assert_matches(part, s.rolling(w, min_periods=1).mean().to_numpy(), None, 0)
+    for adjust in (True, False):
+        ours = nb.ewm_mean_nb(x, 2.0 / 21.0, adjust)
+        assert_matches(ours, s.ewm(span=20, adjust=adjust).mean().to_numpy(), None, 0)
+
+
 def test_rolling_extremes_and_ties():
     x = np.array([1.0, 3.0, 3.0, 2.0, np.nan, 5.0, 4.0, 4.0, 1.0])
     val, idx = nb.rolling_extreme_nb(x, 3, True)

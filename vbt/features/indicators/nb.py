@@ -160,42 +160,6 @@ def rolling_mean_nb(x, window, minp):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rolling_sum_nb(x, window, minp):
-    """Rolling sum over ``window`` bars, NaN skipped (NaN where fewer than ``minp`` values)."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    if window < 1:
-        return out
-    if minp < 1:
-        minp = 1
-    block = max(window, _BLOCK)
-    left = 0  # bars until the next exact recomputation
-    s = 0.0
-    nobs = 0
-    for i in range(n):
-        xi = x[i]
-        left -= 1
-        if left < 0:
-            left = block - 1
-            s = 0.0
-            nobs = 0
-            for j in range(max(0, i - window + 1), i + 1):
-                if not np.isnan(x[j]):
-                    s += x[j]
-                    nobs += 1
-        else:
-            if not np.isnan(xi):
-                s += xi
-                nobs += 1
-            if i >= window and not np.isnan(x[i - window]):
-                s -= x[i - window]
-                nobs -= 1
-        if nobs >= minp:
-            out[i] = s
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def rolling_extreme_nb(x, window, find_max):
     """Rolling max (``find_max``) or min over ``window`` bars including the current one.
 
@@ -431,16 +395,6 @@ def macd_nb(x, fast_period, slow_period, signal_period):
     line = fast - slow
     signal = ewm_mean_nb(line, 2.0 / (1.0 + signal_period), False)
     return line, signal, line - signal
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def diff_nb(x, period):
-    """x − x₋ₚ; NaN head ``period``."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    for i in range(period, n):
-        out[i] = x[i] - x[i - period]
-    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

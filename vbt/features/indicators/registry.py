@@ -107,19 +107,24 @@ class Param:
 
     def describe(self) -> str:
         """Human-readable contract, e.g. ``period: int = 14 (2 <= period <= 100)``."""
-        bounds = []
-        if self.ge is not None:
-            bounds.append(f"{self.ge} <= {self.name}")
-        if self.gt is not None:
-            bounds.append(f"{self.gt} < {self.name}")
-        if self.le is not None:
-            bounds.append(f"{self.name} <= {self.le}")
-        if self.lt is not None:
-            bounds.append(f"{self.name} < {self.lt}")
-        if self.choices is not None:
-            bounds.append("one of " + ", ".join(self.choices))
         text = f"{self.name}: {_TYPE_NAMES[self.type]} = {self.default!r}"
-        return f"{text} ({', '.join(bounds)})" if bounds else text
+        if self.choices is not None:
+            return f"{text} (one of {', '.join(self.choices)})"
+        lo = (
+            f"{self.ge} <= "
+            if self.ge is not None
+            else f"{self.gt} < "
+            if self.gt is not None
+            else ""
+        )
+        hi = (
+            f" <= {self.le}"
+            if self.le is not None
+            else f" < {self.lt}"
+            if self.lt is not None
+            else ""
+        )
+        return f"{text} ({lo}{self.name}{hi})" if lo or hi else text
 
     def check(self, value: Any, where: str) -> Any:
         """Return ``value`` converted to this parameter's type, or raise ``ConfigError``."""
