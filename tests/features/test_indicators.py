@@ -709,15 +709,21 @@ def test_vwap_zero_volume_is_nan():
 
 
 @pytest.mark.parametrize("name", sorted(INDICATORS))
-def test_too_short_input_gives_all_nan(name, base_bars):
+def test_too_short_input_is_causal_prefix(name, base_bars):
+    """Short input does not raise, and each row equals the same row of a longer series: values
+    never depend on how much data follows (no look-ahead through the minimum-rows rule)."""
     spec = get_indicator(name)
     params = validate_params(spec, {}, name)
     need = spec.min_rows(params)
-    short = {c: base_bars[c][: need - 1] for c in COLS}
-    out = compute_indicator(spec, params, short)
-    assert list(out) == list(spec.output_keys)
-    for arr in out.values():
-        assert arr.shape == (need - 1,) and np.isnan(arr).all()
+    longer = compute_indicator(spec, params, {c: base_bars[c][: need + 50] for c in COLS})
+    for k in (1, need // 2, need - 1):
+        if k < 1:
+            continue
+        out = compute_indicator(spec, params, {c: base_bars[c][:k] for c in COLS})
+        assert list(out) == list(spec.output_keys)
+        for key, arr in out.items():
+            assert arr.shape == (k,)
+            np.testing.assert_array_equal(arr, longer[key][:k])
     empty = compute_indicator(spec, params, {c: base_bars[c][:0] for c in COLS})
     assert all(a.shape == (0,) for a in empty.values())
     # and exactly the minimum works and is not all NaN

@@ -13,8 +13,9 @@ numbers in three steps, each a public function:
   float64 columns and return ``{output_name: array}`` (``{"": array}`` for single-output types).
 
 **Short input never raises.** With fewer rows than the spec's ``min_rows`` (the older system raised
-there), every output is all NaN of the input's length, so a short backtest window gives invalid bars,
-not a crash. ``min_rows`` is the number of rows needed for the first fully warmed-up value (or the
+there), outputs are computed causally, as if more bars followed, and cut back to the input's length:
+row i always has the value it has in any longer series (so a short window gives its NaN warm-up,
+not a crash, and truncating data never changes earlier values: no look-ahead). ``min_rows`` is the number of rows needed for the first fully warmed-up value (or the
 older system's stated minimum, where the reference gives one).
 
 Formulas reproduce the older system (ktrdr) exactly, NaN heads and fabricated warm-up values
@@ -697,8 +698,8 @@ def compute_indicator(
     are filled in (and the values validated) as by :func:`validate_params`. Returns
     ``{output_name: float64 array}`` in output order, or ``{"": array}`` for single-output types.
 
-    Fewer rows than ``spec.min_rows(params)`` do **not** raise: every output is all NaN, so such
-    bars are simply invalid. Missing columns or unequal lengths raise ``DataError``.
+    Fewer rows than ``spec.min_rows(params)`` do **not** raise: the outputs equal the first rows of
+    the outputs of any longer series starting with these rows (causal; see the module docstring). Missing columns or unequal lengths raise ``DataError``.
     """
     p = validate_params(spec, params, spec.name)
     cols = spec.required_columns(p)
@@ -720,7 +721,13 @@ def compute_indicator(
     if n is None:  # no inputs at all: take the length from whatever was passed
         n = len(next(iter(ohlcv.values()))) if ohlcv else 0
     keys = spec.output_keys
-    if n < spec.min_rows(p):
-        return {k: np.full(n, np.nan) for k in keys}
+    if n == 0:
+        return {k: np.empty(0) for k in keys}
+    need = spec.min_rows(p)
+    if n < need:
+        # Causal short input: compute as if copies of the last bar followed, then cut back. Every
+        # kernel is causal, so row i gets exactly the value it has in any longer series; blanking
+        # whole short columns would make early values depend on how much data comes after them.
+        arrays = {c: np.concatenate([a, np.repeat(a[-1:], need - n)]) for c, a in arrays.items()}
     results = spec.compute(arrays, p)
-    return {k: np.asarray(r, dtype=np.float64) for k, r in zip(keys, results, strict=True)}
+    return {k: np.asarray(r, dtype=np.float64)[:n] for k, r in zip(keys, results, strict=True)}
