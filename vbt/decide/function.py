@@ -171,6 +171,9 @@ class DecisionParams:
             )
         if not math.isfinite(params.confidence_threshold):
             raise ConfigError(f"{w}.confidence_threshold: must be finite")
+        for key in ("round_trip_cost", "min_edge_multiplier"):
+            if getattr(params, key) < 0:
+                raise ConfigError(f"{w}.cost_model.{key} = {getattr(params, key)}: must be >= 0")
         return params
 
 

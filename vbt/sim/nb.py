@@ -4,6 +4,9 @@
 ``STATE_DTYPE`` array in place, so a run can be split into chunks (progress, cancellation,
 checkpoints) with results identical to one pass. Semantics: DESIGN.md "Execution and accounting".
 The filters are ``vbt.decide.rules.decide_nb`` (the one copy). Nothing is allocated per bar.
+
+Numba's on-disk cache keys a function on its own file only: after editing ``vbt/decide/rules.py``,
+delete ``$NUMBA_CACHE_DIR/sim_*`` (or touch this file), or the scan keeps the old rules compiled in.
 """
 
 import numpy as np
