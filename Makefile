@@ -3,7 +3,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+# Numba's disk cache does not notice edits to other modules a kernel inlines (the scan inlines the
+# decision rules), so the cache folder is keyed on a hash of the package sources.
+SRC_HASH := $(shell cat $$(find vbt -name '*.py' | sort) 2>/dev/null | sha1sum | cut -c1-12)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(SRC_HASH)
 export PYTHONHASHSEED := 0
 
 .PHONY: venv demo test bench lint format clean

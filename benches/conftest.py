@@ -77,8 +77,12 @@ def bench_strategy() -> dict:
 
 
 @pytest.fixture(scope="session")
-def bench_model_dir(tmp_path_factory) -> Path:
-    """An (untrained, seeded) MLP [64, 32] over the 24 bench features, as a v3 model directory."""
+def bench_model_dir(tmp_path_factory, bars_1h) -> Path:
+    """An untrained, seeded MLP [64, 32] over the 24 bench features, as a v3 model directory.
+
+    Its output bias is centred on the bench data so that it emits BUY, HOLD and SELL (a raw
+    random network tends to favour one class and would never trade long-only).
+    """
     import torch
 
     from vbt.model.artifacts import write_model_dir
@@ -89,7 +93,12 @@ def bench_model_dir(tmp_path_factory) -> Path:
     strategy = vbt.load_strategy(raw)
     names = resolve_features(strategy)
     torch.manual_seed(0)
-    model = build_model(raw["model"], len(names), "classification")
+    model = build_model(raw["model"], len(names), "classification").eval()
+    sample = bars_1h.head(20_000)
+    frame = vbt.build_features(strategy, {"1h": sample, "4h": vbt.resample(sample, "4h")})
+    with torch.no_grad():
+        logits = model(torch.from_numpy(frame.values[frame.valid]))
+        model[-1].bias -= logits.mean(dim=0)
     return Path(
         write_model_dir(
             tmp_path_factory.mktemp("bench_models"), model, strategy_name="bench24",

@@ -22,6 +22,12 @@ def scenarios(draw):
     close = 100.0 * np.exp(np.cumsum(steps))
     open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(gaps)
     raw = draw(arrays(np.int8, n, elements=st.sampled_from([-1, 0, 1]), fill=st.nothing()))
+    # Signal density: dense, or sparse with long HOLD runs (the scan's fast path for such runs).
+    density = draw(st.sampled_from([1.0, 0.3, 0.05]))
+    keep = draw(
+        arrays(np.float64, n, elements=st.floats(0, 1, exclude_max=True), fill=st.nothing())
+    )
+    raw = np.where(keep < density, raw, 0).astype(np.int8)
     conf_elems = st.one_of(st.sampled_from([0.25, 0.5, 0.75, 1.0]), st.floats(0, 1, width=32))
     conf = draw(arrays(np.float32, n, elements=conf_elems, fill=st.nothing()))
     # bar gaps in half hours so the separation boundary (a multiple of 30 min) is hit exactly

@@ -54,6 +54,7 @@ def classify_nb(outputs):
     raw = np.zeros(n, dtype=np.int8)
     conf = np.zeros(n, dtype=np.float32)
     probs = np.empty((n, k), dtype=np.float32)
+    e = np.empty(k)  # exp(x - max) of the current row, computed once
     for i in range(n):
         finite = k > 0
         is_prob = True
@@ -79,9 +80,10 @@ def classify_nb(outputs):
         else:
             denom = 0.0
             for j in range(k):
-                denom += np.exp(np.float64(outputs[i, j]) - hi)
+                e[j] = np.exp(np.float64(outputs[i, j]) - hi)
+                denom += e[j]
             for j in range(k):
-                probs[i, j] = np.float32(np.exp(np.float64(outputs[i, j]) - hi) / denom)
+                probs[i, j] = np.float32(e[j] / denom)
         best = 0
         for j in range(1, k):
             if probs[i, j] > probs[i, best]:

@@ -9,6 +9,7 @@ The same function serves training and backtesting.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from vbt.data.timeframe import timeframe_ns
 
@@ -26,6 +27,13 @@ def asof_index(
     return np.searchsorted(other_close, base_close, side="right").astype(np.int64) - 1
 
 
+@njit(cache=True, nogil=True)
+def _take_nb(values, index, out):
+    for i in range(index.shape[0]):
+        j = index[i]
+        out[i] = values[max(j, 0)] if j >= 0 else np.nan
+
+
 def take_aligned(
     values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -35,6 +43,5 @@ def take_aligned(
     if values.shape[0] == 0:
         out[...] = np.nan
         return out
-    np.take(values, np.maximum(index, 0), out=out)
-    out[index < 0] = np.nan
+    _take_nb(values, index, out)
     return out

@@ -119,7 +119,7 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs) -> FeatureFrame:
     n = base_ns.shape[0]
     unique = list(dict.fromkeys(names))
     row_of = {name: k for k, name in enumerate(unique)}
-    scratch = np.empty((len(unique), n), dtype=np.float64)
+    scratch = np.empty((len(unique), n), dtype=np.float32)  # rounded once, as the output
     by_tf: dict[str, list[str]] = {}
     for name in unique:
         by_tf.setdefault(specs[name].timeframe, []).append(name)

@@ -9,7 +9,7 @@ from numba import njit
 def pack_columns_nb(scratch, index, out, valid):
     """Transpose feature rows into the model's input matrix and flag complete bars, in one pass.
 
-    scratch: float64[m, n] (one row per distinct feature); index: int64[f] (scratch row of output
+    scratch: float32[m, n] (one row per distinct feature); index: int64[f] (scratch row of output
     column j); out: float32[n, f] C-contiguous, written; valid: bool[n], written (False where any
     of the f values is NaN). Works in blocks of bars so both sides stay in cache.
     """

@@ -159,7 +159,37 @@ def scan_chunk_nb(
     if start < warmup:
         start = warmup
 
-    for i in range(start, stop):
+    i = start
+    while i < stop:
+        if pending == HOLD and raw[i] == HOLD:
+            # Fast path: a run of HOLD bars with nothing pending changes no state but the marks.
+            # The same formulas as step (3) below, specialised by side, in a tight loop.
+            j = i + 1
+            while j < stop and raw[j] == HOLD:
+                j += 1
+            if side == FLAT:
+                for k in range(i, j):
+                    equity_out[k] = cash
+                    position_out[k] = FLAT
+            elif side == LONG:
+                for k in range(i, j):
+                    px = close[k]
+                    u = (px - entry_price) * qty
+                    mfe = max(mfe, u)
+                    mae = min(mae, u)
+                    equity_out[k] = cash + px * qty
+                    position_out[k] = side
+            else:
+                for k in range(i, j):
+                    px = close[k]
+                    u = (entry_price - px) * qty
+                    mfe = max(mfe, u)
+                    mae = min(mae, u)
+                    equity_out[k] = cash + entry_price * qty + u
+                    position_out[k] = side
+            i = j
+            continue
+
         # (1) execute the signal decided at bar i - 1 at this bar's open
         if pending != HOLD:
             price = open_[i]
@@ -246,6 +276,7 @@ def scan_chunk_nb(
         equity = equity if in_pos else cash
         equity_out[i] = equity
         position_out[i] = side
+        i += 1
 
     finished = stop == n
     if finished:
