@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -14,8 +14,8 @@ from vbt.data.resample import resample
 from vbt.data.synth import synth_bars
 
 OUT = Path(__file__).resolve().parent.parent / "data_fixtures"
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
-END = datetime(2024, 7, 1, tzinfo=timezone.utc)  # exclusive: six months
+START = datetime(2024, 1, 1, tzinfo=UTC)
+END = datetime(2024, 7, 1, tzinfo=UTC)  # exclusive: six months
 
 
 def main() -> None:
