@@ -193,3 +193,27 @@ def test_equity_matches_scan_rules_at_a_glance(mtf_model):
     idx = np.flatnonzero(flat_run) + 1 + 50
     keep = [k - 50 for k in idx if k not in entries]
     assert np.all(eq[keep] == eq[np.array(keep) - 1])
+
+
+@pytest.mark.parametrize("name", ["rsi_single_tf", "rsi_bbands_mtf", "regression_forward_return"])
+def test_cli_train_each_example_strategy(name, tmp_path):
+    res = run_cli(
+        "train", str(DATA / "strategies" / f"{name}.yaml"), "--out-dir", str(tmp_path), "--json"
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    model_dir = tmp_path / name / out["model_path"].rsplit("/", 1)[-1]
+    assert model_dir.is_dir() and (model_dir / "model.pt").is_file()
+    assert (tmp_path / name / f"{model_dir.name.split('_v')[0]}_latest").exists()
+    assert out["training_metrics"]["epochs_trained"] >= 1
+    bundle = vbt.ModelBundle.load(model_dir)
+    assert bundle.strategy_config["name"] == name
+
+
+def test_cli_train_bad_strategy_is_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nindicators: {r: {type: rsx}}\nnn_inputs: []\n")
+    res = run_cli("train", str(bad), "--out-dir", str(tmp_path))
+    assert (
+        res.returncode == 2 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+    )
