@@ -81,7 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    con = Console(highlight=False)
+    if not con.is_terminal:  # piped or captured: rich assumes 80 columns; tables need more
+        con = Console(highlight=False, width=120)
+    return con
 
 
 def _train(args) -> int:
@@ -181,19 +184,22 @@ def _report(result, as_json: bool, saved: Any = None) -> None:
     i = result.info
     con.print(
         f"[bold]{i['strategy']}[/] {i['symbol']} {i['timeframe']} ({i['output_type']}) "
-        f"{i['start']} → {i['end']}  ({result.equity.height:,} bars after warm-up, "
+        f"{i['start'][:16]} → {i['end'][:16]} UTC  ({result.equity.height:,} bars after warm-up, "
         f"{i['execution_time_s']:.2f} s)"
     )
     con.print(_kv_table("metrics", result.metrics))
     t = result.trades
     if t.height:
-        table = Table(title=f"trades (first 10 of {t.height})")
-        cols = ["side", "entry_time", "exit_time", "qty", "entry_price", "exit_price", "net_pnl",
-                "return_pct", "exit_reason"]  # fmt: skip
+        table = Table(title=f"trades (first 10 of {t.height}; all in trades.parquet)")
+        cols = {
+            "side": str, "entry_time": _time, "exit_time": _time, "qty": "{:,.0f}".format,
+            "entry_price": "{:.5f}".format, "exit_price": "{:.5f}".format,
+            "net_pnl": "{:,.2f}".format, "return_pct": "{:.3f}".format, "exit_reason": str,
+        }  # fmt: skip
         for c in cols:
-            table.add_column(c, justify="right")
+            table.add_column(c, justify="right", no_wrap=True)
         for row in t.head(10).iter_rows(named=True):
-            table.add_row(*[_fmt(row[c]) for c in cols])
+            table.add_row(*[fmt(row[c]) for c, fmt in cols.items()])
         con.print(table)
     else:
         con.print("no trades")
@@ -210,6 +216,10 @@ def _kv_table(title: str, values: dict[str, Any]):
     for k, v in values.items():
         table.add_row(k, _fmt(v))
     return table
+
+
+def _time(t: Any) -> str:
+    return t.strftime("%Y-%m-%d %H:%M")
 
 
 def _fmt(v: Any) -> str:
