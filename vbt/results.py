@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from vbt.atomic import atomic_write
 from vbt.enums import EXIT_REASON_NAMES, SIDE_NAMES
 from vbt.metrics import json_safe
 
@@ -51,30 +50,15 @@ class BacktestResult:
         """Write metrics.json, trades.parquet and equity.parquet into ``out_dir`` (atomically)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        _atomic(
-            out / "metrics.json",
-            lambda p: Path(p).write_text(
-                json.dumps(self.to_dict(include_trades=False), indent=2, default=str)
-            ),
-        )
-        _atomic(out / "trades.parquet", self.trades.write_parquet)
-        _atomic(out / "equity.parquet", self.equity.write_parquet)
+        text = json.dumps(self.to_dict(include_trades=False), indent=2, default=str)
+        atomic_write(out / "metrics.json", lambda f: f.write(text.encode("utf-8")))
+        atomic_write(out / "trades.parquet", self.trades.write_parquet)
+        atomic_write(out / "equity.parquet", self.equity.write_parquet)
         return out
 
 
 def _safe(v: Any) -> Any:
     return json_safe(v) if isinstance(v, float | int) and not isinstance(v, bool) else v
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _ts(ns: np.ndarray) -> pl.Series:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from vbt.atomic import atomic_write
 
 CACHE_VERSION = "vbt-features-1"
 
@@ -72,12 +72,5 @@ def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, compute):
     cache_dir.mkdir(parents=True, exist_ok=True)
     table = pa.table({f"f{j}": frame.values[:, j] for j in range(frame.n_features)})
     table = table.replace_schema_metadata({"vbt_feature_names": json.dumps(list(names))})
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: pq.write_table(table, f))
     return frame

@@ -27,13 +27,13 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vbt.atomic import atomic_write
 from vbt.model.metadata import (
     CONFIG_FILE,
     FEATURES_FILE,
@@ -121,7 +121,7 @@ def write_model_dir(
 
     # model.pt: CPU clones, so no storage carries a cuda/mps location tag.
     state = OrderedDict((k, v.detach().cpu().clone()) for k, v in model.state_dict().items())
-    _atomic_write(model_dir / WEIGHTS_FILE, lambda fh: torch.save(state, fh))
+    atomic_write(model_dir / WEIGHTS_FILE, lambda fh: torch.save(state, fh))
 
     metrics = _jsonable(dict(metrics))
     _atomic_write_json(model_dir / CONFIG_FILE, raw)
@@ -204,25 +204,10 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _atomic_write_json(path: Path, data: Any) -> None:
     text = json.dumps(_finite(data), indent=2, default=str, allow_nan=False)
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))

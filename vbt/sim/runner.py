@@ -8,7 +8,6 @@ record, so a run resumed from any checkpoint (in any process) is bit-identical t
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vbt.atomic import atomic_write
 from vbt.errors import CancelledError, ConfigError, DataError
 from vbt.sim.nb import scan_chunk_nb
 from vbt.sim.records import PARAMS_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_state
@@ -195,39 +195,20 @@ class Checkpoint:
 
 def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     """Write ``ckpt`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                version=np.int64(ckpt.version),
-                fingerprint=np.str_(ckpt.fingerprint),
-                n_bars=np.int64(ckpt.n_bars),
-                params=ckpt.params,
-                state=ckpt.state,
-                trades=ckpt.trades,
-                equity=ckpt.equity,
-                position=ckpt.position,
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    atomic_write(
+        path,
+        lambda f: np.savez(
+            f,
+            version=np.int64(ckpt.version),
+            fingerprint=np.str_(ckpt.fingerprint),
+            n_bars=np.int64(ckpt.n_bars),
+            params=ckpt.params,
+            state=ckpt.state,
+            trades=ckpt.trades,
+            equity=ckpt.equity,
+            position=ckpt.position,
+        ),
+    )
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
