@@ -122,7 +122,9 @@ class PositionManager:
                 gross_pnl=gross,
                 net_pnl=net,
                 return_pct=net / (entry * qty) * 100,
-                bars_held=idx - self.entry_idx,
+                # open from entry_idx's open; a signal exit leaves at idx's open, the end-of-data
+                # close at idx's close (so bar idx counts)
+                bars_held=idx - self.entry_idx + (1 if reason == EXIT_END_OF_DATA else 0),
                 mfe=self.mfe,
                 mae=self.mae,
                 exit_reason=reason,

@@ -219,7 +219,7 @@ def test_force_close_at_end_and_last_pending_dropped():
     # proceeds 104.9475*24*0.999 = 2516.22126, exit commission 2.51874
     (t,) = res.trades
     assert t["exit_reason"] == EXIT_END_OF_DATA and math.isnan(t["exit_confidence"])
-    assert t["exit_idx"] == 2 and t["bars_held"] == 1
+    assert t["exit_idx"] == 2 and t["bars_held"] == 2  # held through bars 1 and 2
     assert t["exit_ts"] == T0 + 3 * H  # last stamp + bar duration: the last bar's close time
     assert t["exit_price"] == approx(104.9475)
     assert t["exit_commission"] == approx(2.51874)

@@ -90,7 +90,9 @@ def close_position_nb(
     t.gross_pnl = gross
     t.net_pnl = net
     t.return_pct = net / (entry_price * qty) * 100.0
-    t.bars_held = exit_idx - entry_idx
+    # bars the position was open: a signal exit at bar j's open ends after bar j - 1; the
+    # end-of-data close happens at the close of bar exit_idx, which therefore counts
+    t.bars_held = exit_idx - entry_idx + (1 if exit_reason == EXIT_END_OF_DATA else 0)
     t.mfe = mfe
     t.mae = mae
     t.exit_reason = exit_reason

@@ -17,7 +17,8 @@ import numpy as np
 #: - slippage_cost: |fill - reference price| * qty, entry + exit (currency).
 #: - gross_pnl: (exit - entry) * qty long, (entry - exit) * qty short; net_pnl = gross - both
 #:   commissions; return_pct = net_pnl / (entry_price * qty) * 100.
-#: - bars_held = exit_idx - entry_idx.
+#: - bars_held: bars the position was open: exit_idx - entry_idx for a signal exit (at bar
+#:   exit_idx's open), exit_idx - entry_idx + 1 for the end-of-data close (at its close).
 #: - mfe >= 0 / mae <= 0: extremes of the unrealised P&L (currency) marked at the closes of the
 #:   entry bar through the bar before the exit bar (plus the last close for a force close).
 #: - exit_reason: EXIT_SIGNAL / EXIT_END_OF_DATA; confidence: of the decision that opened the
