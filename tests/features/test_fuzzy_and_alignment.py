@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vbt
 from vbt.features import frame as frame_mod
@@ -250,3 +252,21 @@ def test_timestamps_are_base_open_times():
     assert f.timestamps[0] == bars["1h"]["timestamp"][0]
     assert f.ts_ns[1] - f.ts_ns[0] == 3600 * 10**9
     assert datetime(2024, 1, 1) <= f.timestamps[0].replace(tzinfo=None)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    st.lists(st.integers(0, 10**5), max_size=60, unique=True),
+    st.lists(st.integers(0, 10**5), max_size=60, unique=True),
+    st.sampled_from(["5m", "1h", "4h", "1d"]),
+    st.sampled_from(["5m", "1h", "4h", "1d"]),
+)
+def test_asof_index_is_a_backward_search_on_close_times(base, other, base_tf, other_tf):
+    from vbt.data.timeframe import timeframe_ns
+
+    b = np.array(sorted(base), dtype=np.int64) * 300 * 10**9
+    o = np.array(sorted(other), dtype=np.int64) * 300 * 10**9
+    expect = (
+        np.searchsorted(o + timeframe_ns(other_tf), b + timeframe_ns(base_tf), side="right") - 1
+    )
+    np.testing.assert_array_equal(asof_index(b, base_tf, o, other_tf), expect)

@@ -22,9 +22,22 @@ def asof_index(
     Inputs are sorted int64 ns open stamps. Returns int64[n_base]; -1 where nothing has closed yet.
     Works whether ``other_tf`` is coarser or finer than ``base_tf``.
     """
-    base_close = base_ts_ns + timeframe_ns(base_tf)
-    other_close = other_ts_ns + timeframe_ns(other_tf)
-    return np.searchsorted(other_close, base_close, side="right").astype(np.int64) - 1
+    out = np.empty(base_ts_ns.shape[0], dtype=np.int64)
+    _asof_merge_nb(base_ts_ns, timeframe_ns(base_tf), other_ts_ns, timeframe_ns(other_tf), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _asof_merge_nb(base_ts, base_ns, other_ts, other_ns, out):
+    """Linear merge of two sorted close-time sequences: out[i] = the last j with
+    other_ts[j] + other_ns <= base_ts[i] + base_ns, else -1 (= searchsorted(..., "right") - 1)."""
+    j = -1
+    m = other_ts.shape[0]
+    for i in range(base_ts.shape[0]):
+        t = base_ts[i] + base_ns
+        while j + 1 < m and other_ts[j + 1] + other_ns <= t:
+            j += 1
+        out[i] = j
 
 
 @njit(cache=True, nogil=True)
