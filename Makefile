@@ -9,9 +9,11 @@ SRC_HASH := $(shell cat $$(find vbt -name '*.py' | sort) 2>/dev/null | sha1sum |
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(SRC_HASH)
 export PYTHONHASHSEED := 0
 
+WARM   := $(NUMBA_CACHE_DIR)/.warm
+
 .PHONY: venv demo test bench lint format clean
 
-venv: $(STAMP)
+venv: $(WARM)
 
 # (Re)install whenever the project metadata changes. torch comes from the local CPU wheel.
 $(STAMP): pyproject.toml constraints.txt
@@ -22,13 +24,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.version.cuda, 'CUDA torch installed'"
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Compile every Numba kernel once per source version (the cache folder is keyed on the sources).
+$(WARM): $(STAMP)
+	mkdir -p $(NUMBA_CACHE_DIR)
+	$(PY) -m vbt.warmup
+	touch $(WARM)
+
+demo: $(WARM)
 	$(VENV)/bin/vbt demo
 
-test: $(STAMP)
+test: $(WARM)
 	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable tests
 
-bench: $(STAMP)
+bench: $(WARM)
 	$(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' benches \
 		--benchmark-only --benchmark-columns=min,median,mean,rounds
 

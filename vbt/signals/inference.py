@@ -9,6 +9,7 @@ import numpy as np
 
 from vbt.decide.rules import classify_nb, regress_nb
 from vbt.enums import HOLD, OUTPUT_CLASSIFICATION, OUTPUT_REGRESSION
+from vbt.features.windows import sliding_windows
 
 DEFAULT_CHUNK_ROWS = 65_536
 
@@ -46,7 +47,9 @@ def model_outputs(
     torch.set_num_threads(threads or os.cpu_count() or 1)
     n = values.shape[0]
     if sequence_length:
-        inputs, run = _windows(values, valid, int(sequence_length))
+        inputs, run = sliding_windows(values, valid, int(sequence_length))
+        # a chunk copies its windows: keep it to about chunk_rows rows of inputs in memory
+        chunk_rows = max(1, chunk_rows // int(sequence_length))
     else:
         inputs, run = values, valid
     out: np.ndarray | None = None
@@ -68,16 +71,6 @@ def model_outputs(
         out = np.full((n, k), np.nan, dtype=np.float32)
     out[~run] = np.nan  # bars without a complete input never signal
     return out
-
-
-def _windows(values: np.ndarray, valid: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sliding windows view (n, L, F) (first L−1 rows padded with NaN) and their validity."""
-    n, f = values.shape
-    padded = np.concatenate([np.full((length - 1, f), np.nan, dtype=np.float32), values])
-    view = np.lib.stride_tricks.sliding_window_view(padded, (length, f))[:, 0]
-    ok = np.concatenate([np.zeros(length - 1, dtype=bool), valid])
-    all_valid = np.lib.stride_tricks.sliding_window_view(ok, length).all(axis=1)
-    return view, all_valid
 
 
 def signals_from_outputs(
