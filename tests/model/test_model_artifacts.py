@@ -182,3 +182,43 @@ def test_bad_strategy_name(tmp_path):
             metrics={},
         )
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("output_type", ["classification", "regression", "regime_classification"])
+def test_decisions_output_format_written_for_signal_models(tmp_path, output_type):
+    from vbt.model.artifacts import write_model_dir
+
+    raw = {"name": "s", "model": {"type": "mlp"}}  # no decisions block
+    path = write_model_dir(
+        tmp_path,
+        torch.nn.Linear(2, 1 if output_type == "regression" else 3),
+        strategy_name="s",
+        raw_config=raw,
+        resolved_features=["a", "b"],
+        training_symbols=["X"],
+        training_timeframes=["1h"],
+        output_type=output_type,
+        model_type="mlp",
+        metrics={},
+    )
+    cfg = json.loads((path / "config.json").read_text())
+    if output_type == "regime_classification":
+        assert "decisions" not in cfg  # never trades: nothing to read
+    else:
+        assert cfg["decisions"] == {"output_format": output_type}
+    assert "decisions" not in raw  # the caller's dict is untouched
+    # An explicit format is kept as written.
+    raw = {"name": "s", "decisions": {"output_format": "classification", "x": 1}}
+    path = write_model_dir(
+        tmp_path,
+        torch.nn.Linear(2, 3),
+        strategy_name="s",
+        raw_config=raw,
+        resolved_features=["a", "b"],
+        training_symbols=["X"],
+        training_timeframes=["1h"],
+        output_type="classification",
+        model_type="mlp",
+        metrics={},
+    )
+    assert json.loads((path / "config.json").read_text())["decisions"] == raw["decisions"]

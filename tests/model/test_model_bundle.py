@@ -501,3 +501,52 @@ def test_copied_directory_loads(mlp_dir, tmp_path):
     assert torch.equal(
         torch.from_numpy(ModelBundle.load(copy).predict(x)), reference_output(model, x)
     )
+
+
+# --------------------------------------------------------------------------- decisions default
+
+
+@pytest.mark.parametrize(
+    ("output_type", "decisions", "expected"),
+    [
+        ("regression", None, "regression"),
+        ("regression", {"confidence_threshold": 0.7}, "regression"),
+        ("classification", None, "classification"),
+        ("regime_classification", None, "classification"),
+        ("regression", {"output_format": "regression"}, "regression"),
+    ],
+)
+def test_missing_decisions_output_format_defaults_to_output_type(
+    tmp_path, output_type, decisions, expected
+):
+    """A legacy config.json without decisions (or without decisions.output_format) is read with
+    the format the model's output_type implies, not always "classification"."""
+    signal = output_type in ("classification", "regression")
+    path, _ = make_model_dir(tmp_path, output_type=output_type if signal else "classification")
+    cfg = json.loads((path / "config.json").read_text())
+    if decisions is None:
+        cfg.pop("decisions", None)
+    else:
+        cfg["decisions"] = decisions
+    (path / "config.json").write_text(json.dumps(cfg))
+    meta = json.loads((path / "metadata_v3.json").read_text())
+    meta["output_type"] = output_type
+    (path / "metadata_v3.json").write_text(json.dumps(meta))
+    if output_type == "regime_classification":  # 4 outputs: rebuild the weights to fit
+        cfg["model"]["num_classes"] = 4
+        cfg["model"].pop("output_format", None)
+        (path / "config.json").write_text(json.dumps(cfg))
+        from vbt.model.networks import build_model
+
+        torch.save(build_model(cfg["model"], 3, output_type).state_dict(), path / "model.pt")
+    bundle = ModelBundle.load(path)
+    sc = bundle.strategy_config
+    assert sc["decisions"]["output_format"] == expected
+    if decisions:
+        for key, value in decisions.items():
+            assert sc["decisions"][key] == value
+    from vbt.decide.function import DecisionParams
+    from vbt.strategy import load_strategy
+
+    params = DecisionParams.from_config(load_strategy(sc).decisions, bundle.output_type)
+    assert params.output_format == expected

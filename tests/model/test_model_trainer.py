@@ -285,3 +285,27 @@ def test_e2e_train_example_strategy(tmp_path, strategy_path):
     out = bundle.predict(frame.values[frame.valid])
     assert out.shape == (int(frame.valid.sum()), 1 if bundle.output_type == "regression" else 3)
     assert np.isfinite(out).all()
+
+
+# --------------------------------------------------------------------------- no decisions block
+
+
+def test_regression_strategy_without_decisions_trains_and_backtests(tmp_path):
+    """A forward-return strategy with no ``decisions`` block: the trained model must backtest."""
+    import yaml
+
+    raw = yaml.safe_load((DATA / "strategies" / "regression_forward_return.yaml").read_text())
+    del raw["decisions"]
+    raw["training"]["epochs"] = 1
+    path = train(raw, DATA, "EURUSD", tmp_path, epochs=1, progress=False, **SHORT)
+    cfg = json.loads((path / "config.json").read_text())
+    assert cfg["decisions"]["output_format"] == "regression"  # written for signal models
+    bundle = ModelBundle.load(path)
+    assert bundle.output_type == "regression"
+    assert bundle.strategy_config["decisions"]["output_format"] == "regression"
+    result = vbt.BacktestEngine(
+        vbt.BacktestConfig(
+            model_path=str(path), data_dir=str(DATA), symbol="EURUSD", timeframe="1h", **SHORT
+        )
+    ).run()
+    assert result.metrics is not None

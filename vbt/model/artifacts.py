@@ -5,7 +5,10 @@ N = 1 + the highest existing version) and repoints ``<tf>_latest`` at it. Files:
 
 * ``model.pt`` -- the state dict, every tensor a detached CPU clone, so it loads anywhere;
 * ``config.json`` -- the raw strategy dict (``model.output_format = "regression"`` injected for
-  regression models, as the older trainer does);
+  regression models, as the older trainer does; for classification and regression models
+  ``decisions.output_format`` is set to the output type when the strategy omits it, so the
+  backtest reads the outputs the way they were trained -- the older system's loader would
+  otherwise default it to "classification", which a regression model contradicts);
 * ``metrics.json`` -- the training summary (older keys plus ``test_accuracy`` / ``test_loss``);
 * ``features.json`` -- the "pure fuzzy" shape with ``feature_count``;
 * ``metadata_v3.json`` -- every §6.2 field; ``resolved_features`` is the actual input order.
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from vbt.atomic import atomic_write
+from vbt.enums import SIGNAL_OUTPUT_TYPES
 from vbt.model.metadata import (
     CONFIG_FILE,
     FEATURES_FILE,
@@ -115,6 +119,11 @@ def write_model_dir(
         model_section = raw.get("model")
         raw["model"] = dict(model_section) if isinstance(model_section, Mapping) else {}
         raw["model"]["output_format"] = "regression"
+    if output_type in SIGNAL_OUTPUT_TYPES:
+        decisions = raw.get("decisions")
+        raw["decisions"] = dict(decisions) if isinstance(decisions, Mapping) else {}
+        if raw["decisions"].get("output_format") is None:
+            raw["decisions"]["output_format"] = output_type
     timeframe = training_timeframes[0]
     strategy_dir = Path(out_dir) / _safe_name(strategy_name)
     model_dir = next_version_dir(strategy_dir, timeframe)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vbt.enums import OUTPUT_CLASSIFICATION, SIGNAL_OUTPUT_TYPES
 from vbt.errors import ModelError
 
 METADATA_FILE = "metadata_v3.json"
@@ -225,6 +226,15 @@ def model_config_from(config: Mapping[str, Any] | None, metadata: ModelMetadata)
     return model_cfg
 
 
+def default_output_format(output_type: str) -> str:
+    """``decisions.output_format`` implied by a model's ``output_type``.
+
+    ``classification``/``regression`` map to themselves; any other type (regime or context models,
+    which never trade) gets ``"classification"``, the older system's default.
+    """
+    return output_type if output_type in SIGNAL_OUTPUT_TYPES else OUTPUT_CLASSIFICATION
+
+
 def reconstruct_strategy_config(
     metadata: ModelMetadata, config: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -233,8 +243,13 @@ def reconstruct_strategy_config(
     Indicators, fuzzy sets and nn_inputs come from the metadata (what the model was trained on);
     symbols and timeframes from ``training_symbols``/``training_timeframes`` (defaults
     ``["UNKNOWN"]``/``["1h"]``; several timeframes -> multi mode with ``base_timeframe`` = the first);
-    ``decisions``/``model``/``training`` from ``config.json`` (decisions default
-    ``{"output_format": "classification"}``).
+    ``decisions``/``model``/``training`` from ``config.json``.
+
+    When ``config.json`` has no ``decisions`` (or no ``decisions.output_format``) the format
+    defaults to :func:`default_output_format` of the model's ``output_type``: a regression model
+    trained from a strategy without a decisions block is read as regression. (The older system
+    always defaulted to ``"classification"``, which contradicts a regression model's single
+    output; for regime/context models ``"classification"`` is kept -- they never trade.)
     """
     config = dict(config or {})
     symbols = list(metadata.training_symbols) or ["UNKNOWN"]
@@ -255,8 +270,9 @@ def reconstruct_strategy_config(
     if not isinstance(model_section, Mapping):
         model_section = model_config_from(config, metadata)
     decisions = config.get("decisions")
-    if not isinstance(decisions, Mapping):
-        decisions = {"output_format": "classification"}
+    decisions = dict(decisions) if isinstance(decisions, Mapping) else {}
+    if decisions.get("output_format") is None:
+        decisions["output_format"] = default_output_format(metadata.output_type)
     training = config.get("training")
     if not isinstance(training, Mapping):
         training = {}
