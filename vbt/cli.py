@@ -109,15 +109,9 @@ def _train(args) -> int:
 def _backtest(args) -> int:
     import vbt
 
-    timeframe = args.timeframe
-    if timeframe is None:
-        from vbt.model.metadata import load_metadata
-
-        tfs = load_metadata(args.model_path).training_timeframes
-        timeframe = tfs[0] if tfs else "1h"
     cfg = vbt.BacktestConfig(
         model_path=args.model_path, data_dir=args.data_dir, symbol=args.symbol,
-        timeframe=timeframe, start_date=args.start_date, end_date=args.end_date,
+        timeframe=args.timeframe, start_date=args.start_date, end_date=args.end_date,
         initial_capital=args.initial_capital, commission=args.commission,
         slippage=args.slippage, position_fraction=args.position_fraction,
         warmup_bars=args.warmup_bars, confidence_threshold=args.confidence_threshold,
@@ -146,11 +140,7 @@ def _demo(args) -> int:
         DEMO_STRATEGY, data_dir=DEMO_DATA, symbol="EURUSD", out_dir=out / "models",
         seed=0, progress=not args.json,
     )  # fmt: skip
-    meta = json.loads((Path(model_dir) / "metadata_v3.json").read_text())
-    cfg = vbt.BacktestConfig(
-        model_path=str(model_dir), data_dir=str(DEMO_DATA), symbol="EURUSD",
-        timeframe=meta["training_timeframes"][0],
-    )  # fmt: skip
+    cfg = vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(DEMO_DATA), symbol="EURUSD")
     result = _run_with_progress(vbt.BacktestEngine(cfg), args.json, None, None)
     result.save(out / "results")
     _report(result, args.json, saved=out / "results")

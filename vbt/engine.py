@@ -21,15 +21,14 @@ from vbt.errors import ConfigError, DataError
 from vbt.metrics import compute_metrics
 from vbt.results import BacktestResult, equity_frame, trades_frame
 
-HOUR_NS = 3600 * 1_000_000_000
-
 
 class BacktestConfig(BaseModel):
     """One backtest. Money in account currency; commission and slippage are fractions.
 
     Decision overrides (confidence_threshold, min_signal_separation in hours, position_awareness,
     allow_short_from_flat) default to the model's config.json ``decisions``. ``timeframes``
-    defaults to the model's training timeframes; ``timeframe`` is the base (traded) timeframe.
+    defaults to the model's training timeframes; ``timeframe`` is the base (traded) timeframe and
+    defaults to the model's base timeframe (the first of its training timeframes).
     ``periods_per_year`` overrides the annualisation inferred from the data. Invalid values raise
     ``ConfigError`` naming the field.
     """
@@ -39,7 +38,7 @@ class BacktestConfig(BaseModel):
     model_path: str
     data_dir: str = "data_fixtures"
     symbol: str = "EURUSD"
-    timeframe: str = "1h"
+    timeframe: str | None = None
     timeframes: list[str] | None = None
     start_date: str | None = None
     end_date: str | None = None
@@ -68,7 +67,8 @@ class BacktestConfig(BaseModel):
         except ValidationError as exc:
             parts = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
             raise ConfigError("BacktestConfig: " + "; ".join(parts)) from None
-        timeframe_ns(self.timeframe)
+        if self.timeframe is not None:
+            timeframe_ns(self.timeframe)
         for tf in self.timeframes or []:
             timeframe_ns(tf)
 
@@ -118,7 +118,7 @@ class BacktestEngine:
         t0 = time.perf_counter()
         bundle = self.bundle
         strategy = load_strategy(bundle.strategy_config)
-        base = cfg.timeframe
+        base = cfg.timeframe or strategy.base_timeframe  # the model's first training timeframe
         tfs = list(cfg.timeframes or bundle.metadata.training_timeframes or [base])
         if base not in tfs:
             tfs.insert(0, base)

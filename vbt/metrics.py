@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
+from vbt.data.timeframe import HOUR_NS
+
 CAP = 999_999.0
-NS_PER_HOUR = 3600 * 1_000_000_000
 NS_PER_YEAR = 365.25 * 86400 * 1_000_000_000
 
 METRIC_NAMES = (
@@ -75,7 +76,8 @@ def compute_metrics(
     total_return = final - initial_capital
     years = span_ns / NS_PER_YEAR
     if years > 0 and final > 0:
-        annualized = (final / initial_capital) ** (1.0 / years) - 1.0
+        # exp/log rather than ** so a short span cannot overflow (capped, then made JSON-safe)
+        annualized = math.exp(min(math.log(final / initial_capital) / years, 700.0)) - 1.0
     else:
         annualized = -1.0 if final <= 0 else 0.0
     r = equity[1:] / equity[:-1] - 1.0 if equity.size > 1 else np.empty(0)
@@ -86,7 +88,7 @@ def compute_metrics(
     dd_pct, dd_abs, dd_dur = drawdown_stats(equity)
     net = trades["net_pnl"] if trades.size else np.empty(0)
     wins, losses = net[net > 0], net[net < 0]
-    held_h = (trades["exit_ts"] - trades["entry_ts"]) / NS_PER_HOUR if trades.size else np.empty(0)
+    held_h = (trades["exit_ts"] - trades["entry_ts"]) / HOUR_NS if trades.size else np.empty(0)
     n = int(net.size)
     net_std = float(np.std(net, ddof=1)) if n > 1 else 0.0
     out = {

@@ -217,3 +217,11 @@ def test_cli_train_bad_strategy_is_one_line(tmp_path):
     assert (
         res.returncode == 2 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
     )
+
+
+def test_timeframe_defaults_to_the_models_base_timeframe(mtf_model):
+    cfg = vbt.BacktestConfig(model_path=str(mtf_model), data_dir=str(DATA), symbol="EURUSD")
+    assert cfg.timeframe is None
+    r = vbt.BacktestEngine(cfg).run()
+    assert r.info["timeframe"] == "1h"  # rsi_bbands_mtf: base 1h, features on 1h and 5m
+    assert r.equity.height == 3120 - 50

@@ -83,3 +83,12 @@ def test_periods_per_year_inference():
     assert infer_periods_per_year(120, week) == pytest.approx(120 * 365.25 / 7)
     m = compute_metrics(np.array([1.0, 1.1]), np.zeros(2, np.int8), trades(), 1.0, week, 120, 252.0)
     assert m["periods_per_year"] == 252.0
+
+
+def test_annualized_return_of_a_short_span_does_not_overflow():
+    # +110 % in 8 hours: the CAGR is astronomically large; it must come back capped, not raise.
+    m = compute_metrics(
+        np.array([100.0, 210.0]), np.zeros(2, np.int8), trades(), 100.0, 8 * HOUR, 8
+    )
+    assert math.isfinite(m["annualized_return"]) and m["annualized_return"] > 1e6
+    assert math.isfinite(m["calmar_ratio"])

@@ -84,3 +84,63 @@ def test_decision_function_agrees_with_batched_signals():
         assert d.signal == expect, i
         if valid[i]:
             assert d.confidence == pytest.approx(float(batched.confidence[i]), rel=1e-6)
+
+
+def test_inference_restores_torch_thread_count():
+    model = build_model(
+        {"type": "mlp", "architecture": {"hidden_layers": [4]}}, 5, "classification"
+    ).eval()
+    x, valid = features()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model_outputs(model, x, valid, threads=2)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_decision_function_from_bundle_matches_the_backtest_signals(tmp_path):
+    """A trained sequence model: the per-bar function fed its (L, F) windows agrees with batched
+    inference bar for bar."""
+    from vbt.features import build_features
+    from vbt.model.artifacts import write_model_dir
+    from vbt.strategy import resolve_features
+
+    raw = {
+        "name": "seq",
+        "training_data": {"symbols": "EURUSD", "timeframes": "1h"},
+        "indicators": {"rsi": {"type": "rsi"}},
+        "fuzzy_sets": {"r": {"indicator": "rsi", "lo": [0, 30, 50], "hi": [50, 70, 100]}},
+        "nn_inputs": [{"fuzzy_set": "r", "timeframes": "all"}],
+        "model": {
+            "type": "lstm",
+            "architecture": {"hidden_size": 4, "num_layers": 1, "sequence_length": 6},
+        },
+        "decisions": {"output_format": "classification", "confidence_threshold": 0.0},
+    }
+    strategy = vbt.load_strategy(raw)
+    torch.manual_seed(4)
+    names = resolve_features(strategy)
+    model = build_model(raw["model"], len(names), "classification")
+    model_dir = write_model_dir(
+        tmp_path, model, strategy_name="seq", raw_config=raw, resolved_features=names,
+        training_symbols=["EURUSD"], training_timeframes=["1h"], output_type="classification",
+        model_type="lstm", metrics={}, sequence_length=6,
+    )  # fmt: skip
+    bundle = vbt.ModelBundle.load(model_dir)
+    bars = vbt.load_data("data_fixtures", "EURUSD", ["1h"])
+    frame = build_features(strategy, bars, bundle.feature_names)
+    sig = signals_from_outputs(
+        model_outputs(bundle.model, frame.values, frame.valid, bundle.sequence_length),
+        "classification", 0.0045,
+    )  # fmt: skip
+    decide = vbt.DecisionFunction.from_bundle(bundle)
+    t = np.datetime64("2024-01-01T00:00", "ns")
+    checked = 0
+    for i in range(20, 400, 13):
+        d = decide(frame.values[i - 5 : i + 1], FLAT, t)
+        expect = sig.raw[i] if sig.raw[i] != SELL else HOLD
+        assert d.signal == expect, i
+        checked += 1
+    assert checked > 20

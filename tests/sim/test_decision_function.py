@@ -131,9 +131,20 @@ def test_sequence_model_takes_seq_by_features():
             assert x.dim() == 3
             return self.lin(x[:, -1, :])
 
-    f = DecisionFunction(LastStep(), ["a", "b"], CLS)
+    f = DecisionFunction(LastStep(), ["a", "b"], CLS, sequence_length=3)
     seq = np.array([[0.0, 9.0], [0.0, 9.0], [3.0, 0.0]], dtype=np.float32)
     assert f(seq, FLAT, T).signal == BUY  # only the last row counts in this model
+    # a window of the wrong length, or a single row, is refused instead of being misread
+    with pytest.raises(ValueError, match=r"expected \(3, 2\)"):
+        f(seq[1:], FLAT, T)
+    with pytest.raises(ValueError, match=r"needs a \(3, 2\) window"):
+        f({"a": 3.0, "b": 0.0}, FLAT, T)
+
+
+def test_row_model_refuses_a_window():
+    f = DecisionFunction(CLS_MODEL, ["a", "b"], CLS)
+    with pytest.raises(ValueError, match=r"expected \(2,\): one row"):
+        f(np.zeros((4, 2), dtype=np.float32), FLAT, T)
 
 
 def test_time_types_and_params_object():
@@ -145,3 +156,11 @@ def test_time_types_and_params_object():
     for bar_time in (T, naive, t_ns, np.datetime64(naive, "ns")):
         assert f(buy, FLAT, bar_time, last).reason == "min_signal_separation"
         assert f(buy, FLAT, bar_time, t_ns - 4 * 3600 * 10**9).signal == BUY
+
+
+@pytest.mark.parametrize("hours", [1e30, float("nan"), -1.0])
+def test_separation_out_of_range_is_a_config_error(hours):
+    from vbt.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_signal_separation"):
+        DecisionParams.from_config({"filters": {"min_signal_separation": hours}})

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from vbt.data.timeframe import timeframe_ns
+from vbt.data.timeframe import HOUR_NS, timeframe_ns
 
 BAR_NS = 300 * 1_000_000_000  # the default bar: 5 minutes
 _WEEK_NS = 7 * 86400 * 1_000_000_000
@@ -71,7 +71,7 @@ def synth_bars(
         start_ns, start_ns + (n_bars * 7 // 5 + 4000) * bar_ns, bar_ns, dtype=np.int64
     )
     ts = slots[fx_session_mask(slots)][:n_bars]
-    hour = (ts // (3600 * 1_000_000_000)) % 24
+    hour = (ts // HOUR_NS) % 24
     # Intraday seasonality: quiet Asia, busy London (7-16) and New York overlap (12-16).
     season = 0.6 + 0.5 * ((hour >= 7) & (hour < 17)) + 0.4 * ((hour >= 12) & (hour < 16))
     shocks = rng.standard_t(df=5, size=n_bars) / np.sqrt(5 / 3)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from vbt.errors import ConfigError
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+HOUR_NS = 3600 * 1_000_000_000  # one hour in nanoseconds (the unit of decision-filter settings)
 _PATTERN = re.compile(r"^([1-9][0-9]*)([mhdw])$")
 
 

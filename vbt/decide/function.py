@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vbt.data.timeframe import HOUR_NS
 from vbt.decide.rules import classify_nb, decide_nb, regress_nb
 from vbt.enums import (
     BUY,
@@ -33,7 +34,7 @@ from vbt.enums import (
 )
 from vbt.errors import ConfigError
 
-HOUR_NS = 3_600_000_000_000
+MAX_SEPARATION_HOURS = 1e6  # about 114 years; more would overflow int64 nanoseconds
 
 
 def _number(d: Mapping, key: str, default: float, where: str) -> float:
@@ -165,9 +166,11 @@ class DecisionParams:
         }
         if over:
             params = replace(params, **over)
-        if params.min_signal_separation < 0:
+        sep = params.min_signal_separation
+        if not (0 <= sep <= MAX_SEPARATION_HOURS):  # also refuses NaN; keeps the ns value in int64
             raise ConfigError(
-                f"{w}.filters.min_signal_separation = {params.min_signal_separation}: must be >= 0"
+                f"{w}.filters.min_signal_separation = {sep}: must be between 0 and "
+                f"{MAX_SEPARATION_HOURS:g} hours"
             )
         if not math.isfinite(params.confidence_threshold):
             raise ConfigError(f"{w}.confidence_threshold: must be finite")
@@ -223,7 +226,9 @@ class DecisionFunction:
     (regression); feature_names is the model's input order; decisions_config the strategy
     "decisions" dict (see ``DecisionParams.from_config``) or a ``DecisionParams``; output_type the
     model's metadata output_type (None: as decisions.output_format says, default classification;
-    a non-signal type such as a regime model always gives HOLD).
+    a non-signal type such as a regime model always gives HOLD). ``sequence_length`` (keyword):
+    None for models fed one row of features (MLP); L for LSTM/GRU models, which are fed exactly
+    the L rows ending at the bar. ``DecisionFunction.from_bundle(bundle)`` fills all of these in.
     """
 
     def __init__(
@@ -232,9 +237,14 @@ class DecisionFunction:
         feature_names: Sequence[str],
         decisions_config: Mapping[str, Any] | DecisionParams | None = None,
         output_type: str | None = None,
+        *,
+        sequence_length: int | None = None,
     ) -> None:
         self.model = model
         self.feature_names = tuple(feature_names)
+        if sequence_length is not None and int(sequence_length) < 1:
+            raise ValueError(f"sequence_length = {sequence_length!r}: must be >= 1")
+        self.sequence_length = None if sequence_length is None else int(sequence_length)
         if isinstance(decisions_config, DecisionParams):
             self.params = decisions_config
         else:
@@ -242,8 +252,41 @@ class DecisionFunction:
         if hasattr(model, "eval"):
             model.eval()
 
+    @classmethod
+    def from_bundle(cls, bundle: Any, decisions_config: Any = None, **overrides: Any):
+        """The per-bar decision function of a loaded ``ModelBundle``.
+
+        ``decisions_config`` defaults to the model's config.json ``decisions``; ``overrides``
+        (confidence_threshold, min_signal_separation, position_awareness, allow_short_from_flat)
+        are applied on top, as in ``BacktestConfig``.
+        """
+        decisions = (
+            bundle.strategy_config.get("decisions")
+            if decisions_config is None
+            else decisions_config
+        )
+        params = DecisionParams.from_config(decisions, bundle.output_type, **overrides)
+        return cls(
+            bundle.model, bundle.feature_names, params, bundle.output_type,
+            sequence_length=bundle.sequence_length,
+        )  # fmt: skip
+
     def features_array(self, features: Mapping[str, float] | np.ndarray) -> np.ndarray:
-        """Features as float32 [F] or [seq_len, F] in ``feature_names`` order."""
+        """Features as float32 [F] (row models) or [L, F] (sequence models) in ``feature_names``
+        order; any other shape raises ``ValueError`` rather than being silently misread."""
+        f = len(self.feature_names)
+        if self.sequence_length is not None:
+            if isinstance(features, Mapping):
+                raise ValueError(
+                    f"features: this sequence model needs a ({self.sequence_length}, {f}) window "
+                    "of the rows ending at the bar, not one row"
+                )
+            x = np.asarray(features, dtype=np.float32)
+            if x.shape != (self.sequence_length, f):
+                raise ValueError(
+                    f"features: shape {x.shape}, expected ({self.sequence_length}, {f})"
+                )
+            return x
         if isinstance(features, Mapping):
             missing = [f for f in self.feature_names if f not in features]
             if missing:
@@ -253,10 +296,10 @@ class DecisionFunction:
                 )
             return np.array([features[f] for f in self.feature_names], dtype=np.float32)
         x = np.asarray(features, dtype=np.float32)
-        if x.ndim not in (1, 2) or x.shape[-1] != len(self.feature_names):
+        if x.shape != (f,):
             raise ValueError(
-                f"features: shape {x.shape}, expected ({len(self.feature_names)},) or"
-                f" (seq_len, {len(self.feature_names)})"
+                f"features: shape {x.shape}, expected ({f},): one row of the model's inputs"
+                " (sequence models: pass sequence_length, or use DecisionFunction.from_bundle)"
             )
         return x
 

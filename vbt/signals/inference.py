@@ -44,7 +44,26 @@ def model_outputs(
     """
     import torch
 
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or usable_cores())
+    try:
+        out = _run_chunks(model, values, valid, sequence_length, chunk_rows)
+    finally:
+        torch.set_num_threads(previous_threads)  # the thread count is process-global: restore it
+    return out
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (respects affinity and container CPU sets)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run_chunks(model, values, valid, sequence_length, chunk_rows) -> np.ndarray:
+    import torch
+
     n = values.shape[0]
     if sequence_length:
         inputs, run = sliding_windows(values, valid, int(sequence_length))

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from vbt.atomic import atomic_write
+from vbt.data.timeframe import HOUR_NS
 from vbt.errors import CancelledError, ConfigError, DataError
 from vbt.sim.nb import scan_chunk_nb
 from vbt.sim.records import PARAMS_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_state
 
 CHECKPOINT_VERSION = 1
-HOUR_NS = 3_600_000_000_000
 
 
 @dataclass(frozen=True)
