@@ -32,7 +32,10 @@ def warm() -> float:
         "indicators": indicators,
         "fuzzy_sets": {
             "tri": {"indicator": "i_rsi", "a": [0, 50, 100]},
-            "trap": {"indicator": "i_rsi", "b": {"type": "trapezoidal", "parameters": [0, 1, 2, 3]}},
+            "trap": {
+                "indicator": "i_rsi",
+                "b": {"type": "trapezoidal", "parameters": [0, 1, 2, 3]},
+            },
             "gauss": {"indicator": "i_rsi", "c": {"type": "gaussian", "parameters": [50, 10]}},
         },
         "nn_inputs": [{"raw_indicator": k, "timeframes": "all"} for k in indicators]
