@@ -60,7 +60,10 @@ def test_training_rows_are_valid_bars_with_their_labels(bars_1h):
     assert data.bar_index[0] == np.flatnonzero(frame.valid)[0] > 0  # warm-up bars dropped
     np.testing.assert_array_equal(data.X, frame.values[data.bar_index])
     close = bars_1h["1h"]["close"].to_numpy()
-    np.testing.assert_array_equal(data.y, zigzag_segment_labels(close, 0.005)[data.bar_index])
+    for name, (a, b) in data.split_bars.items():  # labels from each split's own closes
+        rows = slice(*data.splits[name])
+        labels = zigzag_segment_labels(close[a:b], 0.005)
+        np.testing.assert_array_equal(data.y[rows], labels[data.bar_index[rows] - a])
     assert data.X.dtype == np.float32 and data.y.dtype == np.int64
     assert not np.isnan(data.X).any()
 
@@ -71,9 +74,15 @@ def test_regression_rows_drop_undefined_labels(bars_1h):
     n = len(bars_1h["1h"])
     assert data.output_type == "regression"
     assert data.bar_index.max() == n - 8  # the last 7 bars have no label
+    for name, (_, b) in data.split_bars.items():  # nor the last 7 of the other splits
+        rows = slice(*data.splits[name])
+        assert data.bar_index[rows].max() == b - 8
     close = bars_1h["1h"]["close"].to_numpy()
+    a, b = data.split_bars["test"]
+    rows = slice(*data.splits["test"])
     np.testing.assert_array_equal(
-        data.y, forward_return_labels(close, 7)[data.bar_index].astype(np.float32)
+        data.y[rows],
+        forward_return_labels(close[a:b], 7)[data.bar_index[rows] - a].astype(np.float32),
     )
     assert data.y.dtype == np.float32
 
@@ -95,6 +104,110 @@ def test_sequence_windows_end_at_the_labelled_bar_and_skip_invalid(bars_1h):
     assert not np.isin(np.arange(100, 105), data.bar_index).any()
     expected = [t for t in range(4, frame.n_bars) if valid[t - 4 : t + 1].all()]
     assert data.bar_index.tolist() == expected
+
+
+def _perturbed_after(bars, start: int, level: float = 0.9, seed: int = 5):
+    """Bars whose prices from bar ``start`` on jump by ``level`` and then follow a random walk
+    (OHLC scaled together, so the bars stay coherent)."""
+    import polars as pl
+
+    df = bars["1h"]
+    rng = np.random.default_rng(seed)
+    factor = np.ones(len(df))
+    factor[start:] = np.exp(np.cumsum(rng.normal(0.0, 0.01, len(df) - start))) * level
+    scaled = df.with_columns(
+        [(pl.col(c) * pl.Series(factor)).alias(c) for c in ("open", "high", "low", "close")]
+    )
+    return {"1h": scaled}
+
+
+def _first_bar_of(name: str, frame, fractions=(0.7, 0.15, 0.15)) -> int:
+    """Independent bar-space boundary: the split fractions applied to the valid-feature rows."""
+    cand = np.flatnonzero(frame.valid)
+    bounds = split_bounds(len(cand), fractions)
+    return int(cand[bounds[name][0]])
+
+
+def test_forward_return_labels_never_cross_the_split_boundary(bars_1h):
+    h = 7
+    raw = strategy_dict(labels={"source": "forward_return", "horizon": h})
+    strategy = vbt.load_strategy(raw)
+    frame = vbt.build_features(strategy, bars_1h)
+    data = prepare_training_data(strategy, bars_1h)
+    close = bars_1h["1h"]["close"].to_numpy()
+    val_start, test_start = _first_bar_of("validation", frame), _first_bar_of("test", frame)
+    assert data.split_bars == {
+        "train": (0, val_start),
+        "validation": (val_start, test_start),
+        "test": (test_start, len(close)),
+    }
+    for name, (a, b) in data.splits.items():
+        bars_a, bars_b = data.split_bars[name]
+        idx = data.bar_index[a:b]
+        assert len(idx) > 0
+        assert (idx >= bars_a).all() and (idx + h < bars_b).all()  # the horizon ends inside
+        # each split's labels come from its own closes only
+        own = forward_return_labels(close[bars_a:bars_b], h)[idx - bars_a].astype(np.float32)
+        np.testing.assert_array_equal(data.y[a:b], own)
+        # every valid bar whose horizon fits in the split is kept
+        expected = [t for t in range(bars_a, bars_b - h) if frame.valid[t]]
+        assert idx.tolist() == expected
+    assert data.splits["train"] == (0, len([t for t in range(val_start - h) if frame.valid[t]]))
+
+    # Changing prices after the train split changes no train sample or label.
+    for start, name in ((val_start, "train"), (test_start, "validation")):
+        other = prepare_training_data(strategy, _perturbed_after(bars_1h, start))
+        assert other.split_bars == data.split_bars and other.splits == data.splits
+        a, b = data.splits[name]
+        a0 = 0 if name == "train" else a
+        np.testing.assert_array_equal(other.bar_index[a0:b], data.bar_index[a0:b])
+        np.testing.assert_array_equal(other.X[a0:b], data.X[a0:b])
+        np.testing.assert_array_equal(other.y[a0:b], data.y[a0:b])
+        assert not np.array_equal(other.y[b:], data.y[b:])  # the perturbation did bite
+
+
+def test_zigzag_labels_use_only_their_own_splits_prices(bars_1h):
+    raw = strategy_dict()  # zigzag 0.005
+    strategy = vbt.load_strategy(raw)
+    frame = vbt.build_features(strategy, bars_1h)
+    data = prepare_training_data(strategy, bars_1h)
+    close = bars_1h["1h"]["close"].to_numpy()
+    val_start = _first_bar_of("validation", frame)
+    assert data.split_bars["train"] == (0, val_start)
+    for name, (a, b) in data.splits.items():
+        bars_a, bars_b = data.split_bars[name]
+        idx = data.bar_index[a:b]
+        assert (idx >= bars_a).all() and (idx < bars_b).all()
+        np.testing.assert_array_equal(
+            data.y[a:b], zigzag_segment_labels(close[bars_a:bars_b], 0.005)[idx - bars_a]
+        )
+    # A jump right after the train split: zigzag labels of the whole series would change before
+    # the boundary (the last train segment ends at a later extreme); the per-split labels do not.
+    perturbed = _perturbed_after(bars_1h, val_start, level=1.05)
+    whole = zigzag_segment_labels(perturbed["1h"]["close"], 0.005)
+    assert not np.array_equal(whole[:val_start], zigzag_segment_labels(close, 0.005)[:val_start])
+    other = prepare_training_data(strategy, perturbed)
+    a, b = data.splits["train"]
+    np.testing.assert_array_equal(other.bar_index[a:b], data.bar_index[a:b])
+    np.testing.assert_array_equal(other.X[a:b], data.X[a:b])
+    np.testing.assert_array_equal(other.y[a:b], data.y[a:b])
+
+
+def test_fit_uses_the_per_split_samples(bars_1h):
+    raw = strategy_dict(labels={"source": "forward_return", "horizon": 5})
+    data = prepare_training_data(raw, bars_1h)
+    result = fit(raw, data, epochs=1, progress=False)
+    assert result.splits == data.splits
+    m = result.metrics
+    assert m["label_scope"] == "per_split"
+    assert m["samples"] == {k: b - a for k, (a, b) in data.splits.items()}
+    assert m["split_bars"] == {k: list(v) for k, v in data.split_bars.items()}
+    other = strategy_dict(
+        labels={"source": "forward_return", "horizon": 5},
+        training={"data_split": {"train": 0.6, "validation": 0.2, "test": 0.2}},
+    )
+    with pytest.raises(ConfigError, match="data_split"):
+        fit(other, data, epochs=1, progress=False)
 
 
 def test_unsupported_label_source(bars_1h):

@@ -2,9 +2,21 @@
 
 Pipeline (``train``): load strategy -> load bars for every strategy timeframe -> ``build_features``
 (the same function the backtest uses: as-of alignment, no back-fill, warm-up NaNs stay NaN) ->
-labels on the base timeframe's close -> keep rows whose features are valid *and* whose label is
-defined (invalid bars are dropped, never zero-filled) -> chronological train/validation/test split ->
-fit with early stopping -> ``write_model_dir``.
+chronological train/validation/test split of the bars -> labels on each split's own base-timeframe
+closes -> keep rows whose features are valid *and* whose label is defined (invalid bars are
+dropped, never zero-filled) -> fit with early stopping -> ``write_model_dir``.
+
+Split and label scope (no leakage across the split): the split boundaries are decided first, in bar
+space, from the rows that can be samples (valid features; for LSTM/GRU a complete window): the
+``training.data_split`` fractions (default 70/15/15) of those rows give the first validation and
+the first test row, and each split owns every bar from its first row up to the next split's first
+row (train also owns the warm-up bars before it; test runs to the last bar). Labels are then
+computed separately on each split's bars from that split's closes only, so no sample's label
+depends on a close after the end of its own split: a forward-return label needs its horizon inside
+the split (the last ``horizon`` bars of *each* split get no label and are dropped), and zigzag
+segments are found within the split (its last segment is tentative within the split). Inputs may
+still reach back into earlier bars (indicators, sequence windows): they are past data. The metrics
+record ``label_scope: "per_split"`` and the bar bounds (``split_bars``).
 
 Labels (``training.labels``): ``source: zigzag`` (default; ``zigzag_threshold`` 0.02) gives
 classification (0 = BUY, 1 = HOLD, 2 = SELL) with inverse-frequency class-weighted cross-entropy
@@ -75,6 +87,12 @@ class TrainingData:
     sequence_length: int | None
     n_bars: int
     timestamps: Any = None  # polars Series of the base bars' open times
+    # Chronological [start, stop) bounds per split ("train", "validation", "test"): ``splits`` in
+    # sample rows (of X/y/bar_index), ``split_bars`` in base-timeframe bars (labels of a split use
+    # only the closes of its bars). ``fractions`` are the data_split fractions they came from.
+    splits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    split_bars: dict[str, tuple[int, int]] = field(default_factory=dict)
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 
 
 @dataclass(eq=False)
@@ -159,6 +177,25 @@ def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, tup
     }
 
 
+def bar_split_bounds(
+    candidates: np.ndarray, n_bars: int, fractions: tuple[float, float, float]
+) -> dict[str, tuple[int, int]]:
+    """Chronological ``[start, stop)`` bounds in bar space.
+
+    ``candidates`` are the (sorted) bars that can be samples; ``split_bounds`` of their count says
+    which candidate opens the validation and the test split, and each split owns the bars from its
+    first candidate up to the next split's first candidate (train from bar 0, test to ``n_bars``).
+    """
+    rows = split_bounds(len(candidates), fractions)
+
+    def first_bar(name: str) -> int:
+        k = rows[name][0]
+        return int(candidates[k]) if k < len(candidates) else n_bars
+
+    val, test = first_bar("validation"), first_bar("test")
+    return {"train": (0, val), "validation": (val, test), "test": (test, n_bars)}
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -183,20 +220,24 @@ def prepare_training_data(
         threshold = _num(
             labels_cfg, "zigzag_threshold", DEFAULT_ZIGZAG_THRESHOLD, "training.labels"
         )
-        y_all = zigzag_segment_labels(close, threshold)
-        label_ok = np.ones(close.shape[0], dtype=bool)
         output_type = "classification"
+
+        def label(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return zigzag_segment_labels(c, threshold), np.ones(c.shape[0], dtype=bool)
     else:
         horizon = _int(labels_cfg, "horizon", DEFAULT_HORIZON, "training.labels")
-        y_all = forward_return_labels(close, horizon)
-        label_ok = np.isfinite(y_all)
         output_type = "regression"
+
+        def label(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            y = forward_return_labels(c, horizon)
+            return y, np.isfinite(y)
 
     model_cfg = strategy.model or {}
     model_type = model_type_of(model_cfg)
     valid = np.asarray(frame.valid, dtype=bool)
     values = np.ascontiguousarray(frame.values, dtype=np.float32)
     seq_len = None
+    windows = None
     if model_type in ("lstm", "gru"):
         arch = model_cfg.get("architecture") or {}
         seq_len = (
@@ -209,14 +250,32 @@ def prepare_training_data(
                 f"model.architecture.sequence_length is required for {model_type} models"
             )
         counts = np.concatenate(([0], np.cumsum(valid, dtype=np.int64)))
-        win_ok = np.zeros_like(valid)
+        ok = np.zeros_like(valid)
         if valid.shape[0] >= seq_len:
-            win_ok[seq_len - 1 :] = (counts[seq_len:] - counts[:-seq_len]) == seq_len
-        idx = np.flatnonzero(win_ok & label_ok)
+            ok[seq_len - 1 :] = (counts[seq_len:] - counts[:-seq_len]) == seq_len
         windows = np.lib.stride_tricks.sliding_window_view(values, seq_len, axis=0)  # (n-L+1, F, L)
+    else:
+        ok = valid
+
+    # Split first (bar space), then label each split from its own closes only.
+    fractions = _split_fractions(strategy.training or {})
+    n_bars = int(close.shape[0])
+    split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, fractions)
+    y_all = np.zeros(n_bars, dtype=np.int64 if output_type == "classification" else np.float64)
+    label_ok = np.zeros(n_bars, dtype=bool)
+    for a, b in split_bars.values():
+        if b > a:
+            y_all[a:b], label_ok[a:b] = label(close[a:b])
+    idx = np.flatnonzero(ok & label_ok)
+    cuts = np.searchsorted(idx, [split_bars["validation"][0], split_bars["test"][0]])
+    splits = {
+        "train": (0, int(cuts[0])),
+        "validation": (int(cuts[0]), int(cuts[1])),
+        "test": (int(cuts[1]), int(idx.shape[0])),
+    }
+    if windows is not None:
         X = np.ascontiguousarray(windows[idx - (seq_len - 1)].transpose(0, 2, 1))
     else:
-        idx = np.flatnonzero(valid & label_ok)
         X = values[idx]
     y = y_all[idx].astype(np.int64 if output_type == "classification" else np.float32)
     return TrainingData(
@@ -227,8 +286,11 @@ def prepare_training_data(
         output_type=output_type,
         label_source=source,
         sequence_length=seq_len,
-        n_bars=int(close.shape[0]),
+        n_bars=n_bars,
         timestamps=frame.timestamps,
+        splits=splits,
+        split_bars=split_bars,
+        fractions=fractions,
     )
 
 
@@ -310,8 +372,16 @@ def fit(
     fractions = _split_fractions(training)
 
     n = data.X.shape[0]
-    bounds = split_bounds(n, fractions)
-    n_train = bounds["train"][1]
+    if data.splits:
+        if not np.allclose(fractions, data.fractions, rtol=0.0, atol=1e-12):
+            raise ConfigError(
+                f"training.data_split {fractions} differs from the split the training data was "
+                f"labelled with {data.fractions}; prepare the data with the same strategy"
+            )
+        bounds = dict(data.splits)
+    else:  # hand-made TrainingData without split info: split the samples by index
+        bounds = split_bounds(n, fractions)
+    n_train = bounds["train"][1] - bounds["train"][0]
     if n_train < MIN_TRAIN_SAMPLES:
         raise DataError(
             f"only {n} labelled bars with valid features ({n_train} for training); "
@@ -509,6 +579,10 @@ def _fit_loop(
     metrics["accuracy_kind"] = "class" if classification else "direction (sign of return)"
     metrics["samples"] = {k: b - a for k, (a, b) in bounds.items()}
     metrics["label_source"] = data.label_source
+    # Labels were computed within each split from its own closes (see the module docstring).
+    metrics["label_scope"] = "per_split" if data.split_bars else "whole_series"
+    if data.split_bars:
+        metrics["split_bars"] = {k: [a, b] for k, (a, b) in data.split_bars.items()}
     return metrics
 
 
