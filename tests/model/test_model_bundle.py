@@ -550,3 +550,73 @@ def test_missing_decisions_output_format_defaults_to_output_type(
 
     params = DecisionParams.from_config(load_strategy(sc).decisions, bundle.output_type)
     assert params.output_format == expected
+
+
+# --------------------------------------------------------------------------- output type and width
+
+
+def _set_meta(path, **fields):
+    meta = json.loads((path / "metadata_v3.json").read_text())
+    meta.update(fields)
+    (path / "metadata_v3.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("value", ["softmax", "Classification", "", 3])
+def test_unknown_output_type(mlp_dir, value):
+    path, _ = mlp_dir
+    _set_meta(path, output_type=value)
+    msg = _err(path)
+    assert repr(str(value)) in msg and str(path / "metadata_v3.json") in msg
+    assert "regime_classification" in msg  # the supported values are listed
+
+
+@pytest.mark.parametrize("output_type", ["regime_classification", "context_classification"])
+def test_non_signal_output_types_load(tmp_path, output_type):
+    path, model = make_model_dir(tmp_path)  # 3 outputs
+    _set_meta(path, output_type=output_type)
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["model"]["num_classes"] = 3
+    (path / "config.json").write_text(json.dumps(cfg))
+    assert ModelBundle.load(path).output_type == output_type
+
+
+def _rewrite_model(path, model_cfg, output_type):
+    from vbt.model.networks import build_model
+
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["model"] = model_cfg
+    (path / "config.json").write_text(json.dumps(cfg))
+    torch.save(build_model(model_cfg, 3, output_type).state_dict(), path / "model.pt")
+
+
+@pytest.mark.parametrize("model_type", ["mlp", "gru"])
+def test_classification_needs_three_outputs(tmp_path, model_type):
+    path, _ = make_model_dir(tmp_path, model_type=model_type)
+    from model_fixtures import MODEL_CONFIGS
+
+    model_cfg = {**MODEL_CONFIGS[model_type], "num_classes": 2}
+    _rewrite_model(path, model_cfg, "classification")  # a consistent 2-class state dict
+    msg = _err(path)
+    assert str(path) in msg and "classification" in msg
+    assert "2 outputs" in msg and "at least 3" in msg
+    # A classification model whose config says regression: one output.
+    model_cfg = {**MODEL_CONFIGS[model_type], "output_format": "regression"}
+    _rewrite_model(path, model_cfg, "classification")
+    msg = _err(path)
+    assert "1 output" in msg and "at least 3" in msg
+
+
+def test_regression_needs_exactly_one_output(tmp_path, monkeypatch):
+    path, _ = make_model_dir(tmp_path, output_type="regression")
+    from vbt.model import networks
+
+    real = networks.build_model
+    # A network with 3 outputs whatever the output type (as a hand-edited or foreign build).
+    monkeypatch.setattr(networks, "build_model", lambda cfg, n, ot: real(cfg, n, "classification"))
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["model"].pop("output_format")
+    (path / "config.json").write_text(json.dumps(cfg))
+    torch.save(real(cfg["model"], 3, "classification").state_dict(), path / "model.pt")
+    msg = _err(path)
+    assert str(path) in msg and "regression" in msg
+    assert "3 outputs" in msg and "exactly 1" in msg

@@ -27,6 +27,8 @@ import numpy as np
 from vbt.errors import ConfigError, ModelError
 from vbt.model.metadata import (
     FEATURES_FILE,
+    METADATA_FILE,
+    OUTPUT_TYPES,
     WEIGHTS_FILE,
     ModelMetadata,
     load_config,
@@ -83,12 +85,19 @@ class ModelBundle:
         """Load a v3 model directory. Raises ModelError (message names the path) when:
 
         the directory or ``metadata_v3.json`` is missing (not a v3 model directory); a JSON file is
-        invalid; ``features.json`` ``feature_count`` disagrees with ``resolved_features``; the
-        model type is unsupported or the architecture invalid; ``model.pt`` is missing, corrupt, or
+        invalid; ``output_type`` is not one of ``OUTPUT_TYPES``; ``features.json``
+        ``feature_count`` disagrees with ``resolved_features``; the model type is unsupported or
+        the architecture invalid; the network's output width does not fit the output type
+        (classification >= 3, regression exactly 1); ``model.pt`` is missing, corrupt, or
         holds pickled Python objects; the state dict's keys or shapes do not fit the architecture.
         """
         path = _resolve_dir(Path(path))
         metadata = load_metadata(path)
+        if metadata.output_type not in OUTPUT_TYPES:
+            raise ModelError(
+                f"{path / METADATA_FILE}: unknown output_type {metadata.output_type!r}; "
+                f"supported: {', '.join(OUTPUT_TYPES)}"
+            )
         feature_names = metadata.resolved_features
         if not feature_names:
             raise ModelError(f"{path}: metadata_v3.json has no resolved_features (input size 0)")
@@ -110,6 +119,7 @@ class ModelBundle:
             model_type = networks.model_type_of(model_config)
         except (ModelError, ConfigError) as exc:
             raise ModelError(f"{path}: cannot build the network: {exc}") from exc
+        _check_output_width(path, metadata.output_type, networks.output_features(model))
         arch = model_config.get("architecture") or {}
         sequence_length = None
         if model_type in ("lstm", "gru"):
@@ -163,6 +173,21 @@ class ModelBundle:
                 chunk = torch.from_numpy(x[start : start + chunk_rows])
                 outs.append(self.model(chunk).float().numpy())
         return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+
+
+def _check_output_width(path: Path, output_type: str, n_out: int) -> None:
+    """Classification needs >= 3 outputs (BUY/HOLD/SELL logits), regression exactly 1."""
+    outputs = f"{n_out} output{'s' if n_out != 1 else ''}"
+    if output_type == "classification" and n_out < 3:
+        raise ModelError(
+            f"{path}: the network built from config.json has {outputs}, but output_type "
+            f"'classification' needs at least 3 (BUY/HOLD/SELL)"
+        )
+    if output_type == "regression" and n_out != 1:
+        raise ModelError(
+            f"{path}: the network built from config.json has {outputs}, but output_type "
+            f"'regression' needs exactly 1"
+        )
 
 
 def _resolve_dir(path: Path) -> Path:

@@ -30,6 +30,8 @@ OUTPUT_TYPE_BY_LABEL_SOURCE = {
     "context": "context_classification",
     "regime": "regime_classification",
 }
+# Every metadata_v3.json "output_type" a model directory may declare.
+OUTPUT_TYPES = ("classification", "regression", "regime_classification", "context_classification")
 # num_classes inferred from output_type when the model config has none (§6.3 step 3).
 NUM_CLASSES_BY_OUTPUT_TYPE = {
     "classification": 3,

@@ -119,6 +119,18 @@ def output_size(model_config: Mapping[str, Any], output_type: str) -> int:
     return _positive_int(n, "model.num_classes")
 
 
+def output_features(model: nn.Module) -> int:
+    """Width of a built network's output: ``out_features`` of its final Linear layer
+    (the last layer of an MLP, ``fc`` of an LSTM/GRU)."""
+    fc = getattr(model, "fc", None)
+    if isinstance(fc, nn.Linear):
+        return int(fc.out_features)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ModelError(f"{type(model).__name__} has no Linear output layer")
+    return int(linears[-1].out_features)
+
+
 def build_model(model_config: Mapping[str, Any], input_size: int, output_type: str) -> nn.Module:
     """Build the (untrained) network described by a strategy's ``model`` section.
 
