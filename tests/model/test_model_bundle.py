@@ -620,3 +620,56 @@ def test_regression_needs_exactly_one_output(tmp_path, monkeypatch):
     msg = _err(path)
     assert str(path) in msg and "regression" in msg
     assert "3 outputs" in msg and "exactly 1" in msg
+
+
+# --------------------------------------------------------------------------- <tf>_latest pointers
+
+
+def _pointer_err(pointer) -> str:
+    msg = _err(pointer)
+    assert str(pointer) in msg and "pointer" in msg and "strategy folder" in msg
+    return msg
+
+
+@pytest.mark.parametrize("target", ["..", ".", "../other/1h_v1", "/abs/1h_v1", "a\\b", "x\0y"])
+def test_text_latest_pointer_must_name_a_folder_inside(tmp_path, target):
+    outside, _ = make_model_dir(tmp_path / "models")  # a valid model the pointer must not reach
+    strategy_dir = outside / "inner"  # ".." from here is a loadable model directory
+    strategy_dir.mkdir()
+    pointer = strategy_dir / "1h_latest"
+    pointer.write_text(target + "\n")
+    _pointer_err(pointer)
+
+
+def test_text_latest_pointer_to_an_escaping_symlink(tmp_path):
+    outside, _ = make_model_dir(tmp_path / "models")
+    strategy_dir = tmp_path / "models" / "victim"
+    strategy_dir.mkdir()
+    (strategy_dir / "1h_v9").symlink_to(outside, target_is_directory=True)
+    pointer = strategy_dir / "1h_latest"
+    pointer.write_text("1h_v9\n")
+    _pointer_err(pointer)
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_symlink_latest_pointer_outside_the_strategy_folder(tmp_path, absolute):
+    outside, _ = make_model_dir(tmp_path / "models")  # models/unit_strategy/1h_v1
+    strategy_dir = tmp_path / "models" / "victim"
+    strategy_dir.mkdir()
+    pointer = strategy_dir / "1h_latest"
+    pointer.symlink_to(outside if absolute else Path("..") / "unit_strategy" / "1h_v1")
+    assert (pointer / "metadata_v3.json").is_file()  # it does lead to a loadable model
+    _pointer_err(pointer)
+
+
+def test_latest_pointers_inside_the_strategy_folder_load(tmp_path):
+    path, model = make_model_dir(tmp_path / "models")
+    latest = path.parent / "1h_latest"
+    assert latest.is_symlink()
+    x = sample_input("mlp", 3)
+    for pointer in (latest, path.parent / "custom_latest"):
+        if not pointer.exists():
+            pointer.write_text("1h_v1\n")  # a text pointer naming a sibling folder
+        out = ModelBundle.load(pointer).predict(x)
+        assert torch.equal(torch.from_numpy(out), reference_output(model, x))
+    assert ModelBundle.load(latest).path.resolve() == path.resolve()

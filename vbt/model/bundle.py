@@ -191,12 +191,43 @@ def _check_output_width(path: Path, output_type: str, n_out: int) -> None:
 
 
 def _resolve_dir(path: Path) -> Path:
-    """Follow a ``<tf>_latest`` pointer written as a text file where symlinks are unavailable."""
-    if path.is_file() and path.name.endswith("_latest") and path.stat().st_size < 1024:
-        target = path.read_text(encoding="utf-8").strip()
-        if target and "/" not in target and "\\" not in target:
-            return path.parent / target
-    return path
+    """Follow a ``<tf>_latest`` pointer (a symlink, or a text file holding a folder name where
+    symlinks are unavailable), refusing any that leads outside its strategy folder.
+
+    A text pointer must hold one plain folder name (not ``.``/``..``, no separators); a pointer of
+    either kind must resolve to a folder strictly inside the folder holding the pointer (the
+    strategy folder). Returns the resolved folder.
+    """
+    if not path.name.endswith("_latest"):
+        return path
+    if path.is_symlink():
+        target: Path = path
+        shown = str(path.readlink())
+    elif path.is_file() and path.stat().st_size < 1024:
+        name = path.read_text(encoding="utf-8", errors="replace").strip()
+        shown = name
+        if (
+            not name
+            or name in (".", "..")
+            or any(sep in name for sep in ("/", "\\", "\0"))
+            or Path(name).is_absolute()
+        ):
+            raise ModelError(
+                f"{path}: the pointer holds {name!r}, which is not a plain folder name; a "
+                f"<tf>_latest pointer may only name a folder inside the strategy folder "
+                f"{path.parent}"
+            )
+        target = path.parent / name
+    else:
+        return path
+    strategy_dir = path.parent.resolve()
+    resolved = target.resolve()
+    if resolved == strategy_dir or not resolved.is_relative_to(strategy_dir):
+        raise ModelError(
+            f"{path}: the pointer leads to {shown!r} ({resolved}), outside the strategy folder "
+            f"{strategy_dir}; refusing to follow it"
+        )
+    return resolved  # the checked folder itself, so a later swap of the pointer is not followed
 
 
 def _load_state_dict(weights: Path) -> Mapping[str, Any]:
