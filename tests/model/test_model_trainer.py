@@ -290,6 +290,64 @@ def test_fit_leaves_global_torch_state_alone(bars_1h):
     assert torch.are_deterministic_algorithms_enabled() == det
 
 
+def test_seeded_rng_on_cpu_seeds_like_manual_seed_and_restores():
+    from vbt.model.trainer import seeded_rng
+
+    torch.manual_seed(99)
+    before = torch.get_rng_state()
+    with seeded_rng(torch.device("cpu"), 7):
+        inside = torch.rand(5)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(7)
+    assert torch.equal(inside, torch.rand(5))  # the same CPU stream as before the change
+
+
+def test_seeded_rng_on_cuda_seeds_and_restores_only_that_device(monkeypatch):
+    """No GPU here: a stand-in torch.cuda records what the trainer's RNG handling does."""
+    from vbt.model.trainer import seeded_rng
+
+    states = {0: torch.tensor([0], dtype=torch.uint8), 1: torch.tensor([1], dtype=torch.uint8)}
+    calls = []
+    current = [0]
+
+    class _Device:
+        def __init__(self, index):
+            self.index = index
+
+        def __enter__(self):
+            self.prev, current[0] = current[0], self.index
+
+        def __exit__(self, *exc):
+            current[0] = self.prev
+
+    def manual_seed(seed):
+        calls.append(("seed", current[0], seed))
+        states[current[0]] = torch.tensor([200 + seed], dtype=torch.uint8)
+
+    def set_rng_state(state, index):
+        calls.append(("restore", index))
+        states[index] = state
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda index: states[index].clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", set_rng_state)
+    monkeypatch.setattr(torch.cuda, "manual_seed", manual_seed)
+    monkeypatch.setattr(
+        torch.cuda, "manual_seed_all", lambda seed: calls.append(("seed_all", seed))
+    )
+    monkeypatch.setattr(torch.cuda, "device", _Device)
+    cpu_before = torch.get_rng_state()
+    with seeded_rng(torch.device("cuda:1"), 5):
+        assert states[1].item() == 205 and states[0].item() == 0  # only the training device
+    assert calls == [("seed", 1, 5), ("restore", 1)]
+    assert states[1].item() == 1 and states[0].item() == 0  # restored
+    assert torch.equal(torch.get_rng_state(), cpu_before)
+    calls.clear()
+    with pytest.raises(RuntimeError, match="boom"), seeded_rng(torch.device("cuda"), 3):
+        raise RuntimeError("boom")
+    assert calls == [("seed", 0, 3), ("restore", 0)] and states[0].item() == 0
+
+
 def test_early_stopping_restores_the_best_weights(bars_1h):
     raw = strategy_dict(training={"learning_rate": 0.05, "early_stopping": {"patience": 2}})
     data = prepare_training_data(raw, bars_1h)

@@ -27,13 +27,16 @@ targets only.
 
 Optimiser: Adam (``training.learning_rate`` 0.001; weight decay ``training.weight_decay``, default
 1e-4 for classification and 0 for regression), mini-batches of ``training.batch_size`` (32) in a
-seeded shuffled order (CPU training uses ``training.num_threads`` threads, default 1), gradient clipping ``training.gradient_clip`` (1.0, 0 disables), at most
+seeded shuffled order (CPU training uses ``training.num_threads`` threads, default 1), gradient
+clipping ``training.gradient_clip`` (1.0, 0 disables), at most
 ``training.epochs`` (50) epochs with early stopping on validation loss
 (``training.early_stopping.patience`` 10, ``min_delta`` 0; the best weights are restored).
 
-Determinism: the seed drives weight init, dropout and batch order inside a forked torch RNG (the
-caller's global RNG state is untouched; no NumPy randomness is used) with ``torch.use_deterministic_algorithms(True)`` for the duration;
-the same seed, data and machine give identical ``model.pt`` tensors.
+Determinism: the seed drives weight init, dropout and batch order. Only the CPU generator and the
+training device's generator are seeded, and both are restored afterwards (``seeded_rng``: the
+caller's global RNG state is untouched and other CUDA devices are never reseeded; no NumPy
+randomness is used), with ``torch.use_deterministic_algorithms(True)`` for the duration; the same
+seed, data and machine give identical ``model.pt`` tensors.
 
 LSTM/GRU: each sample is the window of ``sequence_length`` feature rows ending at the labelled bar;
 windows containing any invalid bar are dropped.
@@ -44,6 +47,7 @@ CPU tensors.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -326,6 +330,47 @@ def _resolve_device(device: str):
     raise ConfigError(f"device: {device!r} is not supported (use cpu, cuda or mps)")
 
 
+@contextlib.contextmanager
+def seeded_rng(dev, seed: int):
+    """Seed the CPU generator and the training device's generator with ``seed`` for the duration,
+    then restore both states.
+
+    ``torch.manual_seed`` would also reseed every other CUDA device (and ``fork_rng(devices=[])``
+    would not restore the training device), so only the CPU generator and the one device trained
+    on are seeded, and exactly those two are saved and restored. CPU training is unchanged: the CPU
+    generator gets the same seed ``torch.manual_seed`` gives it.
+    """
+    import torch
+
+    cpu_state = torch.get_rng_state()
+    restore = None
+    if dev.type == "cuda":
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        cuda_state = torch.cuda.get_rng_state(index)
+
+        def restore() -> None:
+            torch.cuda.set_rng_state(cuda_state, index)
+
+    elif dev.type == "mps":
+        mps_state = torch.mps.get_rng_state()
+
+        def restore() -> None:
+            torch.mps.set_rng_state(mps_state)
+
+    try:
+        torch.random.default_generator.manual_seed(int(seed))
+        if dev.type == "cuda":
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(int(seed))
+        elif dev.type == "mps":
+            torch.mps.manual_seed(int(seed))
+        yield
+    finally:
+        torch.set_rng_state(cpu_state)
+        if restore is not None:
+            restore()
+
+
 def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     """Inverse-frequency weights normalised to sum to ``n_classes``; absent classes get 0."""
     counts = np.bincount(y, minlength=n_classes)[:n_classes].astype(np.float64)
@@ -404,8 +449,7 @@ def fit(
             # Small networks train much faster on one thread (thread hand-offs dominate each tiny
             # step), and a fixed thread count keeps CPU results bit-reproducible.
             torch.set_num_threads(_int(training, "num_threads", 1, where))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded_rng(dev, seed):
             model = build_model(model_cfg, len(data.feature_names), data.output_type).to(dev)
             metrics = _fit_loop(
                 model,
