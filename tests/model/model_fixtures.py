@@ -114,15 +114,34 @@ def make_model_dir(
     return path, model
 
 
+def sequence_length_of(model_type: str) -> int | None:
+    return MODEL_CONFIGS[model_type]["architecture"].get("sequence_length")
+
+
 def sample_input(model_type: str, n_features: int, n: int = 64, seed: int = 1) -> np.ndarray:
+    """A float32 feature matrix ``(n, n_features)``, one row per bar (every model type)."""
     rng = np.random.default_rng(seed)
-    if model_type == "mlp":
-        return rng.random((n, n_features), dtype=np.float32)
-    seq = MODEL_CONFIGS[model_type]["architecture"]["sequence_length"]
-    return rng.random((n, seq, n_features), dtype=np.float32)
+    return rng.random((n, n_features), dtype=np.float32)
 
 
-def reference_output(model: torch.nn.Module, x: np.ndarray) -> torch.Tensor:
+def reference_output(
+    model: torch.nn.Module, x: np.ndarray, sequence_length: int | None = None
+) -> torch.Tensor:
+    """The model applied directly to each bar's input, in one batch: row i of ``x`` (MLP), or the
+    window of rows i-L+1..i for a sequence model (the first L-1 rows, without a window, are NaN)."""
     model.eval()
     with torch.no_grad():
-        return model(torch.from_numpy(x))
+        if not sequence_length:
+            return model(torch.from_numpy(x))
+        windows = np.stack(
+            [x[i - sequence_length + 1 : i + 1] for i in range(sequence_length - 1, len(x))]
+        )
+        out = model(torch.from_numpy(windows))
+        pad = torch.full((sequence_length - 1, out.shape[1]), float("nan"))
+        return torch.cat([pad, out])
+
+
+def assert_outputs_equal(out: np.ndarray, ref: torch.Tensor) -> None:
+    """Exactly equal, NaN rows included."""
+    assert out.dtype == np.float32 and out.shape == tuple(ref.shape)
+    np.testing.assert_array_equal(out, ref.numpy())

@@ -20,7 +20,14 @@ import numpy as np
 import pytest
 import torch
 from device_tags import retag_storages, storage_locations
-from model_fixtures import RSI_FEATURES, make_model_dir, reference_output, sample_input
+from model_fixtures import (
+    RSI_FEATURES,
+    assert_outputs_equal,
+    make_model_dir,
+    reference_output,
+    sample_input,
+    sequence_length_of,
+)
 
 from vbt.model import ModelBundle
 
@@ -63,7 +70,9 @@ def test_mps_tagged_model_loads_on_cpu(tmp_path, model_type):
     bundle = ModelBundle.load(path)
     assert all(p.device.type == "cpu" for p in bundle.model.parameters())
     x = sample_input(model_type, len(RSI_FEATURES))
-    assert torch.equal(torch.from_numpy(bundle.predict(x)), reference_output(model, x))
+    assert_outputs_equal(
+        bundle.predict(x), reference_output(model, x, sequence_length_of(model_type))
+    )
     for key, value in model.state_dict().items():
         assert torch.equal(bundle.model.state_dict()[key], value)
 
@@ -122,4 +131,4 @@ def test_cuda_tagged_model_loads_with_cuda_hidden(tmp_path, model_type):
     assert "CUDA" in err and "torch.cuda.is_available() is False" in err
     assert report["devices"] == ["cpu"]
     y = np.load(tmp_path / "y.npy")
-    assert torch.equal(torch.from_numpy(y), reference_output(model, x))
+    assert_outputs_equal(y, reference_output(model, x, sequence_length_of(model_type)))

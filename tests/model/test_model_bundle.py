@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_fixtures import RSI_FEATURES, make_model_dir, reference_output, sample_input
+from model_fixtures import (
+    RSI_FEATURES,
+    assert_outputs_equal,
+    make_model_dir,
+    reference_output,
+    sample_input,
+    sequence_length_of,
+    strategy_dict,
+)
 
 from vbt.errors import ModelError, VbtError
 from vbt.model import ModelBundle, is_v3_model
@@ -36,13 +44,13 @@ def test_round_trip_predicts_exactly(tmp_path, model_type):
     x = sample_input(model_type, len(RSI_FEATURES))
     out = bundle.predict(x)
     assert out.dtype == np.float32 and out.shape == (len(x), 3)
-    assert torch.equal(torch.from_numpy(out), reference_output(model, x))
+    assert_outputs_equal(out, reference_output(model, x, sequence_length_of(model_type)))
     assert bundle.model_type == model_type
     assert type(bundle.model) is type(model)
     if model_type == "mlp":
         assert bundle.sequence_length is None
     else:
-        assert bundle.sequence_length == x.shape[1]
+        assert bundle.sequence_length == sequence_length_of(model_type)
 
 
 @pytest.mark.parametrize("model_type", ["mlp", "lstm"])
@@ -53,7 +61,7 @@ def test_regression_round_trip(tmp_path, model_type):
     x = sample_input(model_type, len(RSI_FEATURES))
     out = bundle.predict(x)
     assert out.shape == (len(x), 1)
-    assert torch.equal(torch.from_numpy(out), reference_output(model, x))
+    assert_outputs_equal(out, reference_output(model, x, sequence_length_of(model_type)))
     cfg = json.loads((path / "config.json").read_text())
     assert cfg["model"]["output_format"] == "regression"
 
@@ -169,6 +177,32 @@ def test_import_vbt_model_does_not_import_torch():
 
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_label_source_table_is_shared_and_light():
+    """One label-source -> output_type table, used by the strategy and the model metadata alike;
+    reading model metadata imports neither the strategy loader (pydantic, Numba) nor torch."""
+    code = (
+        "import sys, vbt.model.metadata as m, vbt.model.label_sources as ls;"
+        "heavy = [x for x in ('torch', 'numba', 'pydantic', 'vbt.strategy') if x in sys.modules];"
+        "assert not heavy, heavy;"
+        "import vbt.strategy.schema as s;"
+        "assert s.OUTPUT_TYPE_BY_LABEL_SOURCE is ls.OUTPUT_TYPE_BY_LABEL_SOURCE;"
+        "assert m.OUTPUT_TYPE_BY_LABEL_SOURCE is ls.OUTPUT_TYPE_BY_LABEL_SOURCE;"
+        "assert not hasattr(s, '_OUTPUT_TYPE_BY_LABEL_SOURCE')"
+    )
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    import vbt
+    from vbt.model.label_sources import OUTPUT_TYPE_BY_LABEL_SOURCE
+    from vbt.model.metadata import OUTPUT_TYPES
+
+    assert set(OUTPUT_TYPE_BY_LABEL_SOURCE.values()) <= set(OUTPUT_TYPES)
+    for source, output_type in OUTPUT_TYPE_BY_LABEL_SOURCE.items():
+        strategy = vbt.load_strategy(strategy_dict(labels={"source": source}))
+        assert strategy.output_type == output_type
 
 
 # --------------------------------------------------------------------------- legacy directory by hand
@@ -487,10 +521,42 @@ def test_path_is_a_file(mlp_dir):
     assert "not a directory" in msg
 
 
-def test_predict_rejects_wrong_shape(mlp_dir):
+def test_predict_rejects_wrong_shape(mlp_dir, tmp_path):
     bundle = ModelBundle.load(mlp_dir[0])
-    with pytest.raises(ModelError, match=r"predict expects input of shape \(n, 3\)"):
+    with pytest.raises(ModelError, match=r"predict expects the feature matrix of shape \(n, 3\)"):
         bundle.predict(np.zeros((4, 5), dtype=np.float32))
+    with pytest.raises(ModelError, match=r"valid of shape \(4,\)"):
+        bundle.predict(np.zeros((4, 3), dtype=np.float32), valid=np.ones(5, dtype=bool))
+    lstm = ModelBundle.load(make_model_dir(tmp_path / "lstm", model_type="lstm")[0])
+    with pytest.raises(ModelError, match="windows are built internally"):  # no pre-cut windows
+        lstm.predict(np.zeros((4, 5, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("model_type", ["mlp", "gru"])
+def test_predict_is_the_backtest_inference(tmp_path, model_type):
+    """predict is model_outputs: invalid rows (and, for sequence models, any window holding one)
+    give NaN rows; every other row is the model applied to its input."""
+    from vbt.signals.inference import model_outputs
+
+    path, model = make_model_dir(tmp_path, model_type=model_type)
+    bundle = ModelBundle.load(path)
+    x = sample_input(model_type, 3, n=40)
+    x[10, 1] = np.nan  # an invalid bar
+    out = bundle.predict(x)
+    seq = sequence_length_of(model_type) or 1
+    bad = np.zeros(len(x), dtype=bool)
+    bad[: seq - 1] = True
+    bad[10 : 10 + seq] = True
+    np.testing.assert_array_equal(np.isnan(out).all(axis=1), bad)
+    ref = reference_output(model, np.nan_to_num(x), sequence_length_of(model_type)).numpy()
+    np.testing.assert_array_equal(out[~bad], ref[~bad])
+    valid = np.isfinite(x).all(axis=1)
+    np.testing.assert_array_equal(
+        out, model_outputs(bundle.model, x, valid, bundle.sequence_length)
+    )
+    # An explicit valid mask wins over finiteness.
+    valid[20] = False
+    assert np.isnan(bundle.predict(x, valid)[20]).all()
 
 
 def test_copied_directory_loads(mlp_dir, tmp_path):

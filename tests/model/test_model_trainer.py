@@ -241,8 +241,16 @@ def test_train_then_load_predicts_like_the_in_memory_model(tmp_path, model_type)
     result = fit_strategy(raw, DATA, "EURUSD", epochs=2, progress=False, **SHORT)
     path = save_fit(result, raw, tmp_path)
     bundle = ModelBundle.load(path)
-    x = result.data.X
-    assert torch.equal(torch.from_numpy(bundle.predict(x)), _torch_out(result.model, x))
+    # The loaded model scoring every bar (the backtest's inference, windows built from the feature
+    # matrix) gives, at the trained bars, what the in-memory model gives on the training samples:
+    # training and inference feed the same inputs.
+    bars = vbt.load_data(DATA, "EURUSD", ["1h"], **SHORT)
+    frame = vbt.build_features(vbt.load_strategy(raw), bars)
+    out = bundle.predict(frame.values, frame.valid)
+    expected = _torch_out(result.model, result.data.X).numpy()
+    np.testing.assert_allclose(out[result.data.bar_index], expected, rtol=1e-6, atol=1e-7)
+    windowed = np.flatnonzero(np.isfinite(out).all(axis=1))
+    assert set(result.data.bar_index) <= set(windowed)
     assert bundle.feature_names == result.data.feature_names
     assert bundle.sequence_length == (6 if model_type == "lstm" else None)
     metrics = json.loads((path / "metrics.json").read_text())
@@ -453,9 +461,9 @@ def test_e2e_train_example_strategy(tmp_path, strategy_path):
     frame = vbt.build_features(rebuilt, bars, feature_names=bundle.feature_names)
     original = vbt.build_features(strategy, bars, feature_names=bundle.feature_names)
     np.testing.assert_array_equal(frame.values, original.values)
-    out = bundle.predict(frame.values[frame.valid])
-    assert out.shape == (int(frame.valid.sum()), 1 if bundle.output_type == "regression" else 3)
-    assert np.isfinite(out).all()
+    out = bundle.predict(frame.values, frame.valid)
+    assert out.shape == (frame.n_bars, 1 if bundle.output_type == "regression" else 3)
+    np.testing.assert_array_equal(np.isfinite(out).all(axis=1), frame.valid)
 
 
 # --------------------------------------------------------------------------- no decisions block

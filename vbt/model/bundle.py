@@ -150,29 +150,41 @@ class ModelBundle:
             model_config=model_config,
         )
 
-    def predict(self, x: np.ndarray, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
-        """Raw model outputs (logits for classification) as float32 ``(n, n_outputs)``.
+    def predict(
+        self,
+        x: np.ndarray,
+        valid: np.ndarray | None = None,
+        chunk_rows: int = PREDICT_CHUNK_ROWS,
+    ) -> np.ndarray:
+        """Raw model outputs (logits for classification) per bar, float32 ``(n, n_outputs)``.
 
-        ``x`` is float32 ``(n, n_features)`` for an MLP or ``(n, sequence_length, n_features)``
-        for LSTM/GRU. Runs on the CPU under ``torch.inference_mode()`` in chunks.
+        ``x`` is the float32 feature matrix ``(n_bars, n_features)`` in bar order, columns in
+        ``feature_names`` order -- for LSTM/GRU too: bar i is fed the window of rows
+        ``i - sequence_length + 1 .. i``. ``valid`` (default: rows whose features are all finite)
+        marks usable rows; a bar without a valid input (or, for LSTM/GRU, a complete valid window)
+        gets a NaN row. This is exactly the backtest's inference
+        (:func:`vbt.signals.inference.model_outputs`: CPU, chunked, ``torch.inference_mode()``).
         """
-        import torch
+        from vbt.signals.inference import model_outputs
 
         x = np.ascontiguousarray(x, dtype=np.float32)
-        want = 2 if self.sequence_length is None else 3
-        if x.ndim != want or x.shape[-1] != self.input_size:
-            shape = (
-                f"(n, {self.input_size})"
-                if want == 2
-                else f"(n, {self.sequence_length}, {self.input_size})"
+        if x.ndim != 2 or x.shape[-1] != self.input_size:
+            raise ModelError(
+                f"{self.path}: predict expects the feature matrix of shape "
+                f"(n, {self.input_size}) (one row per bar"
+                + ("" if self.sequence_length is None else "; windows are built internally")
+                + f"), got {x.shape}"
             )
-            raise ModelError(f"{self.path}: predict expects input of shape {shape}, got {x.shape}")
-        outs = []
-        with torch.inference_mode():
-            for start in range(0, max(len(x), 1), chunk_rows):
-                chunk = torch.from_numpy(x[start : start + chunk_rows])
-                outs.append(self.model(chunk).float().numpy())
-        return np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+        if valid is None:
+            valid = np.isfinite(x).all(axis=1)
+        else:
+            valid = np.asarray(valid, dtype=bool)
+            if valid.shape != (x.shape[0],):
+                raise ModelError(
+                    f"{self.path}: predict expects valid of shape ({x.shape[0]},), "
+                    f"got {valid.shape}"
+                )
+        return model_outputs(self.model, x, valid, self.sequence_length, chunk_rows=chunk_rows)
 
 
 def _check_output_width(path: Path, output_type: str, n_out: int) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from vbt.enums import OUTPUT_CLASSIFICATION, SIGNAL_OUTPUT_TYPES
 from vbt.errors import ModelError
+from vbt.model.label_sources import OUTPUT_TYPE_BY_LABEL_SOURCE  # noqa: F401 (re-export)
 
 METADATA_FILE = "metadata_v3.json"
 FEATURES_FILE = "features.json"
@@ -22,14 +23,6 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.pt"
 
-# metadata_v3.json "output_type" for each training.labels.source (older system's mapping).
-OUTPUT_TYPE_BY_LABEL_SOURCE = {
-    "zigzag": "classification",
-    "triple_barrier": "classification",
-    "forward_return": "regression",
-    "context": "context_classification",
-    "regime": "regime_classification",
-}
 # Every metadata_v3.json "output_type" a model directory may declare.
 OUTPUT_TYPES = ("classification", "regression", "regime_classification", "context_classification")
 # num_classes inferred from output_type when the model config has none (§6.3 step 3).

@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from vbt.errors import ConfigError, DataError, ModelError
+from vbt.features.windows import sliding_windows
 from vbt.model.labels import (
     DEFAULT_HORIZON,
     DEFAULT_ZIGZAG_THRESHOLD,
@@ -253,11 +254,9 @@ def prepare_training_data(
             raise ConfigError(
                 f"model.architecture.sequence_length is required for {model_type} models"
             )
-        counts = np.concatenate(([0], np.cumsum(valid, dtype=np.int64)))
-        ok = np.zeros_like(valid)
-        if valid.shape[0] >= seq_len:
-            ok[seq_len - 1 :] = (counts[seq_len:] - counts[:-seq_len]) == seq_len
-        windows = np.lib.stride_tricks.sliding_window_view(values, seq_len, axis=0)  # (n-L+1, F, L)
+        # The one window rule shared with inference: bar i's window is rows i-L+1..i, usable only
+        # when all L rows exist and are valid.
+        windows, ok = sliding_windows(values, valid, seq_len)
     else:
         ok = valid
 
@@ -278,7 +277,7 @@ def prepare_training_data(
         "test": (int(cuts[1]), int(idx.shape[0])),
     }
     if windows is not None:
-        X = np.ascontiguousarray(windows[idx - (seq_len - 1)].transpose(0, 2, 1))
+        X = np.ascontiguousarray(windows[idx])  # (n, L, F)
     else:
         X = values[idx]
     y = y_all[idx].astype(np.int64 if output_type == "classification" else np.float32)

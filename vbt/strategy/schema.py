@@ -12,13 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_OUTPUT_TYPE_BY_LABEL_SOURCE = {
-    "zigzag": "classification",
-    "triple_barrier": "classification",
-    "forward_return": "regression",
-    "context": "context_classification",
-    "regime": "regime_classification",
-}
+from vbt.model.label_sources import OUTPUT_TYPE_BY_LABEL_SOURCE
 
 
 def _as_list(value: Any) -> Any:
@@ -165,8 +159,8 @@ class Strategy:
         """classification | regression | context_classification | regime_classification."""
         labels = self.training.get("labels") or {}
         source = str(labels.get("source", "")).lower()
-        if source in _OUTPUT_TYPE_BY_LABEL_SOURCE:
-            return _OUTPUT_TYPE_BY_LABEL_SOURCE[source]
+        if source in OUTPUT_TYPE_BY_LABEL_SOURCE:
+            return OUTPUT_TYPE_BY_LABEL_SOURCE[source]
         fmt = str(self.decisions.get("output_format") or self.model.get("output_format") or "")
         return "regression" if fmt.lower() == "regression" else "classification"
 
