@@ -739,3 +739,28 @@ def test_latest_pointers_inside_the_strategy_folder_load(tmp_path):
         out = ModelBundle.load(pointer).predict(x)
         assert torch.equal(torch.from_numpy(out), reference_output(model, x))
     assert ModelBundle.load(latest).path.resolve() == path.resolve()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("context_source_ids", 5),
+        ("context_source_ids", "abc"),
+        ("context_source_ids", {"a": 1}),
+        ("context_data_config", 3),
+        ("nn_inputs", "rsi"),
+    ],
+)
+def test_list_fields_must_be_lists(mlp_dir, field, value):
+    path, _ = mlp_dir
+    _set_meta(path, **{field: value})
+    msg = _err(path)
+    assert repr(field) in msg and str(path / "metadata_v3.json") in msg and "list" in msg
+
+
+def test_context_source_ids_list_and_null_load(mlp_dir):
+    path, _ = mlp_dir
+    _set_meta(path, context_source_ids=None)
+    assert ModelBundle.load(path).metadata.context_source_ids == []
+    _set_meta(path, context_source_ids=["ctx_a", 2])
+    assert ModelBundle.load(path).metadata.context_source_ids == ["ctx_a", 2]

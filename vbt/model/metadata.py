@@ -92,9 +92,15 @@ class ModelMetadata:
             value = data.get(key)
             return default if value is None else str(value)
 
-        nn_inputs = data.get("nn_inputs") or []
-        if not isinstance(nn_inputs, list):
-            raise ModelError(f"{source}: field 'nn_inputs' must be a list, got {nn_inputs!r}")
+        def any_list(key: str) -> list[Any]:
+            value = data.get(key)
+            if value is None:
+                return []
+            if not isinstance(value, list):
+                raise ModelError(f"{source}: field {key!r} must be a list, got {value!r}")
+            return list(value)
+
+        nn_inputs = any_list("nn_inputs")
         seq = data.get("sequence_length")
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq <= 0):
             raise ModelError(
@@ -112,7 +118,7 @@ class ModelMetadata:
             strategy_version=text("strategy_version", "3.0"),
             indicators=mapping("indicators"),
             fuzzy_sets=mapping("fuzzy_sets"),
-            nn_inputs=list(nn_inputs),
+            nn_inputs=nn_inputs,
             training_symbols=str_list("training_symbols"),
             training_timeframes=str_list("training_timeframes"),
             training_metrics=mapping("training_metrics"),
@@ -121,7 +127,7 @@ class ModelMetadata:
             sequence_length=seq,
             normalization_params=mapping("normalization_params"),
             context_data_config=list(ctx) if ctx is not None else None,
-            context_source_ids=list(data.get("context_source_ids") or []),
+            context_source_ids=any_list("context_source_ids"),
         )
 
     def to_dict(self) -> dict[str, Any]:
