@@ -2,8 +2,9 @@
 the trainer and the model-directory writer.
 
 Importing ``vbt.model`` does not import torch: the metadata and bundle modules import it inside the
-functions that need it, and the torch-heavy modules (``networks``, ``trainer``, ``artifacts``) and
-the Numba labelers are loaded on first use of their names.
+functions that need it, and the torch-heavy modules (``networks``, ``trainer``, ``artifacts``), the
+Numba labelers and the training data/settings modules (``dataset``, ``train_config``) are loaded on
+first use of their names.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ _LAZY = {
     "train": "vbt.model.trainer",
     "fit": "vbt.model.trainer",
     "fit_strategy": "vbt.model.trainer",
-    "prepare_training_data": "vbt.model.trainer",
-    "TrainingData": "vbt.model.trainer",
+    "prepare_training_data": "vbt.model.dataset",
+    "TrainingData": "vbt.model.dataset",
+    "TrainParams": "vbt.model.train_config",
     "FitResult": "vbt.model.trainer",
 }
 

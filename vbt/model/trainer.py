@@ -1,36 +1,26 @@
 """Train a strategy's network on bundled bars and write a v3 model directory.
 
-Pipeline (``train``): load strategy -> load bars for every strategy timeframe -> ``build_features``
-(the same function the backtest uses: as-of alignment, no back-fill, warm-up NaNs stay NaN) ->
-chronological train/validation/test split of the bars -> labels on each split's own base-timeframe
-closes -> keep rows whose features are valid *and* whose label is defined (invalid bars are
-dropped, never zero-filled) -> fit with early stopping -> ``write_model_dir``.
-
-Split and label scope (no leakage across the split): the split boundaries are decided first, in bar
-space, from the rows that can be samples (valid features; for LSTM/GRU a complete window): the
-``training.data_split`` fractions (default 70/15/15) of those rows give the first validation and
-the first test row, and each split owns every bar from its first row up to the next split's first
-row (train also owns the warm-up bars before it; test runs to the last bar). Labels are then
-computed separately on each split's bars from that split's closes only, so no sample's label
-depends on a close after the end of its own split: a forward-return label needs its horizon inside
-the split (the last ``horizon`` bars of *each* split get no label and are dropped), and zigzag
-segments are found within the split (its last segment is tentative within the split). Inputs may
-still reach back into earlier bars (indicators, sequence windows): they are past data. The metrics
-record ``label_scope: "per_split"`` and the bar bounds (``split_bars``).
+Pipeline (``train``): load strategy -> load bars for every strategy timeframe -> samples
+(:mod:`vbt.model.dataset`: ``build_features``, the backtest's own function; a chronological
+train/validation/test split decided in bar space; labels computed on each split's own closes, so no
+label depends on a close after the end of its split; rows with an invalid input or undefined label
+dropped, never zero-filled) -> ``fit`` with early stopping -> ``write_model_dir``. The settings
+come from :class:`vbt.model.train_config.TrainParams` (parsed and validated once). The metrics
+record ``label_scope: "per_split"`` and the split's bar bounds (``split_bars``).
 
 Labels (``training.labels``): ``source: zigzag`` (default; ``zigzag_threshold`` 0.02) gives
 classification (0 = BUY, 1 = HOLD, 2 = SELL) with inverse-frequency class-weighted cross-entropy
 (weights normalised to sum to the number of classes; classes absent from the training split get
 weight 0); ``source: forward_return`` (``horizon`` 20) gives regression with Huber loss
-(``training.huber_delta`` 0.01). Both labelers look into the future by construction; they are
-targets only.
+(``training.huber_delta`` 0.01). Both labelers look into the future (within the split) by
+construction; they are targets only.
 
 Optimiser: Adam (``training.learning_rate`` 0.001; weight decay ``training.weight_decay``, default
 1e-4 for classification and 0 for regression), mini-batches of ``training.batch_size`` (32) in a
 seeded shuffled order (CPU training uses ``training.num_threads`` threads, default 1), gradient
-clipping ``training.gradient_clip`` (1.0, 0 disables), at most
-``training.epochs`` (50) epochs with early stopping on validation loss
-(``training.early_stopping.patience`` 10, ``min_delta`` 0; the best weights are restored).
+clipping ``training.gradient_clip`` (1.0, 0 disables), at most ``training.epochs`` (50) epochs with
+early stopping on validation loss (``training.early_stopping.patience`` 10, ``min_delta`` 0; the
+best weights are restored).
 
 Determinism: the seed drives weight init, dropout and batch order. Only the CPU generator and the
 training device's generator are seeded, and both are restored afterwards (``seeded_rng``: the
@@ -38,8 +28,8 @@ caller's global RNG state is untouched and other CUDA devices are never reseeded
 randomness is used), with ``torch.use_deterministic_algorithms(True)`` for the duration; the same
 seed, data and machine give identical ``model.pt`` tensors.
 
-LSTM/GRU: each sample is the window of ``sequence_length`` feature rows ending at the labelled bar;
-windows containing any invalid bar are dropped.
+LSTM/GRU: each sample is the window of ``sequence_length`` feature rows ending at the labelled bar
+(the window rule inference uses); windows containing any invalid bar are dropped.
 
 ``device="cuda"``/``"mps"`` trains there when available (else ModelError); saved weights are always
 CPU tensors.
@@ -50,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import numbers
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,43 +50,20 @@ from typing import Any
 import numpy as np
 
 from vbt.errors import ConfigError, DataError, ModelError
-from vbt.features.windows import sliding_windows
-from vbt.model.labels import (
-    DEFAULT_HORIZON,
-    DEFAULT_ZIGZAG_THRESHOLD,
-    forward_return_labels,
-    zigzag_segment_labels,
+from vbt.model.dataset import (  # noqa: F401 (re-exported: public names of the trainer)
+    TrainingData,
+    bar_split_bounds,
+    prepare_training_data,
+    split_bounds,
+)
+from vbt.model.train_config import (  # noqa: F401 (re-exported)
+    DEFAULT_SPLIT,
+    SUPPORTED_LABEL_SOURCES,
+    TrainParams,
+    label_config,
 )
 
-SUPPORTED_LABEL_SOURCES = ("zigzag", "forward_return")
-DEFAULT_SPLIT = {"train": 0.7, "validation": 0.15, "test": 0.15}
 MIN_TRAIN_SAMPLES = 10
-
-
-@dataclass(frozen=True, eq=False)
-class TrainingData:
-    """Model-ready samples in chronological order.
-
-    X: float32 ``(n, n_features)`` (MLP) or ``(n, sequence_length, n_features)`` (LSTM/GRU).
-    y: int64 class ids (classification) or float32 targets (regression), shape ``(n,)``.
-    bar_index: int64 index of each sample's (last) bar among the base timeframe's bars.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    bar_index: np.ndarray
-    feature_names: tuple[str, ...]
-    output_type: str
-    label_source: str
-    sequence_length: int | None
-    n_bars: int
-    timestamps: Any = None  # polars Series of the base bars' open times
-    # Chronological [start, stop) bounds per split ("train", "validation", "test"): ``splits`` in
-    # sample rows (of X/y/bar_index), ``split_bars`` in base-timeframe bars (labels of a split use
-    # only the closes of its bars). ``fractions`` are the data_split fractions they came from.
-    splits: dict[str, tuple[int, int]] = field(default_factory=dict)
-    split_bars: dict[str, tuple[int, int]] = field(default_factory=dict)
-    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 
 
 @dataclass(eq=False)
@@ -110,191 +76,6 @@ class FitResult:
     model_config: dict[str, Any]
     model_type: str
     splits: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-def label_config(strategy: Any) -> tuple[str, dict[str, Any]]:
-    """``(source, labels_section)`` for a strategy; ConfigError for an unsupported source."""
-    training = strategy.training or {}
-    labels = training.get("labels") or {}
-    if not isinstance(labels, Mapping):
-        raise ConfigError(f"training.labels: expected a mapping, got {labels!r}")
-    source = labels.get("source")
-    if source is None:
-        source = "forward_return" if strategy.output_type == "regression" else "zigzag"
-    source = str(source).lower()
-    if source not in SUPPORTED_LABEL_SOURCES:
-        raise ConfigError(
-            f"training.labels.source: {source!r} is not supported by vbt's trainer "
-            f"(supported: {', '.join(SUPPORTED_LABEL_SOURCES)})"
-        )
-    return source, dict(labels)
-
-
-def _num(section: Mapping[str, Any], key: str, default: float, where: str, lo=None) -> float:
-    value = section.get(key, default)
-    if value is None:
-        value = default
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
-    if lo is not None and value < lo:
-        raise ConfigError(f"{where}.{key}: must be >= {lo}, got {value!r}")
-    return float(value)
-
-
-def _int(section: Mapping[str, Any], key: str, default: int, where: str, lo: int = 1) -> int:
-    value = section.get(key, default)
-    if value is None:
-        value = default
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ConfigError(f"{where}.{key}: expected an integer >= {lo}, got {value!r}")
-    return int(value)
-
-
-def _split_fractions(training: Mapping[str, Any]) -> tuple[float, float, float]:
-    split = training.get("data_split") or {}
-    if not isinstance(split, Mapping):
-        raise ConfigError(f"training.data_split: expected a mapping, got {split!r}")
-    fr = [
-        _num(split, k, DEFAULT_SPLIT[k], "training.data_split", lo=0.0)
-        for k in ("train", "validation", "test")
-    ]
-    total = sum(fr)
-    if fr[0] <= 0 or total <= 0 or total > 1.0 + 1e-6:
-        raise ConfigError(
-            f"training.data_split: train must be > 0 and train + validation + test <= 1, "
-            f"got {dict(zip(('train', 'validation', 'test'), fr, strict=True))}"
-        )
-    return fr[0], fr[1], fr[2]
-
-
-def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, tuple[int, int]]:
-    """Chronological ``[start, stop)`` bounds: train first, then validation, then test."""
-    train, val, _ = fractions
-    n_train = int(n * train)
-    n_val = int(n * val)
-    return {
-        "train": (0, n_train),
-        "validation": (n_train, n_train + n_val),
-        "test": (n_train + n_val, n),
-    }
-
-
-def bar_split_bounds(
-    candidates: np.ndarray, n_bars: int, fractions: tuple[float, float, float]
-) -> dict[str, tuple[int, int]]:
-    """Chronological ``[start, stop)`` bounds in bar space.
-
-    ``candidates`` are the (sorted) bars that can be samples; ``split_bounds`` of their count says
-    which candidate opens the validation and the test split, and each split owns the bars from its
-    first candidate up to the next split's first candidate (train from bar 0, test to ``n_bars``).
-    """
-    rows = split_bounds(len(candidates), fractions)
-
-    def first_bar(name: str) -> int:
-        k = rows[name][0]
-        return int(candidates[k]) if k < len(candidates) else n_bars
-
-    val, test = first_bar("validation"), first_bar("test")
-    return {"train": (0, val), "validation": (val, test), "test": (test, n_bars)}
-
-
-# --------------------------------------------------------------------------- data
-
-
-def prepare_training_data(
-    strategy: Any, bars_by_tf: Mapping[str, Any], frame: Any = None
-) -> TrainingData:
-    """Features + labels -> samples. Rows with an invalid feature or undefined label are dropped."""
-    import vbt
-    from vbt.model.networks import model_type_of
-
-    strategy = vbt.load_strategy(strategy)
-    if frame is None:
-        frame = vbt.build_features(strategy, bars_by_tf)
-    base = frame.base_timeframe
-    close = bars_by_tf[base].get_column("close").to_numpy()
-    if close.shape[0] != frame.values.shape[0]:
-        raise DataError(
-            f"feature rows ({frame.values.shape[0]}) do not match the {base} bars ({close.shape[0]})"
-        )
-    source, labels_cfg = label_config(strategy)
-    if source == "zigzag":
-        threshold = _num(
-            labels_cfg, "zigzag_threshold", DEFAULT_ZIGZAG_THRESHOLD, "training.labels"
-        )
-        output_type = "classification"
-
-        def label(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return zigzag_segment_labels(c, threshold), np.ones(c.shape[0], dtype=bool)
-    else:
-        horizon = _int(labels_cfg, "horizon", DEFAULT_HORIZON, "training.labels")
-        output_type = "regression"
-
-        def label(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            y = forward_return_labels(c, horizon)
-            return y, np.isfinite(y)
-
-    model_cfg = strategy.model or {}
-    model_type = model_type_of(model_cfg)
-    valid = np.asarray(frame.valid, dtype=bool)
-    values = np.ascontiguousarray(frame.values, dtype=np.float32)
-    seq_len = None
-    windows = None
-    if model_type in ("lstm", "gru"):
-        arch = model_cfg.get("architecture") or {}
-        seq_len = (
-            _int(arch, "sequence_length", 0, "model.architecture")
-            if "sequence_length" in arch
-            else None
-        )
-        if seq_len is None:
-            raise ConfigError(
-                f"model.architecture.sequence_length is required for {model_type} models"
-            )
-        # The one window rule shared with inference: bar i's window is rows i-L+1..i, usable only
-        # when all L rows exist and are valid.
-        windows, ok = sliding_windows(values, valid, seq_len)
-    else:
-        ok = valid
-
-    # Split first (bar space), then label each split from its own closes only.
-    fractions = _split_fractions(strategy.training or {})
-    n_bars = int(close.shape[0])
-    split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, fractions)
-    y_all = np.zeros(n_bars, dtype=np.int64 if output_type == "classification" else np.float64)
-    label_ok = np.zeros(n_bars, dtype=bool)
-    for a, b in split_bars.values():
-        if b > a:
-            y_all[a:b], label_ok[a:b] = label(close[a:b])
-    idx = np.flatnonzero(ok & label_ok)
-    cuts = np.searchsorted(idx, [split_bars["validation"][0], split_bars["test"][0]])
-    splits = {
-        "train": (0, int(cuts[0])),
-        "validation": (int(cuts[0]), int(cuts[1])),
-        "test": (int(cuts[1]), int(idx.shape[0])),
-    }
-    if windows is not None:
-        X = np.ascontiguousarray(windows[idx])  # (n, L, F)
-    else:
-        X = values[idx]
-    y = y_all[idx].astype(np.int64 if output_type == "classification" else np.float32)
-    return TrainingData(
-        X=X,
-        y=y,
-        bar_index=idx.astype(np.int64),
-        feature_names=tuple(frame.names),
-        output_type=output_type,
-        label_source=source,
-        sequence_length=seq_len,
-        n_bars=n_bars,
-        timestamps=frame.timestamps,
-        splits=splits,
-        split_bars=split_bars,
-        fractions=fractions,
-    )
 
 
 # --------------------------------------------------------------------------- fitting
@@ -396,24 +177,9 @@ def fit(
     from vbt.model.networks import build_model, model_type_of, output_size
 
     strategy = vbt.load_strategy(strategy)
-    training = strategy.training or {}
-    where = "training"
-    n_epochs = _int(training, "epochs", 50, where) if epochs is None else int(epochs)
-    if n_epochs < 1:
-        raise ConfigError(f"epochs: expected an integer >= 1, got {epochs!r}")
-    lr = _num(training, "learning_rate", 0.001, where, lo=0.0)
-    batch_size = _int(training, "batch_size", 32, where)
+    params = TrainParams.from_strategy(strategy, epochs=epochs, output_type=data.output_type)
     classification = data.output_type == "classification"
-    weight_decay = _num(training, "weight_decay", 1e-4 if classification else 0.0, where, lo=0.0)
-    huber_delta = _num(training, "huber_delta", 0.01, where, lo=0.0)
-    clip = _num(training, "gradient_clip", 1.0, where, lo=0.0)
-    es = training.get("early_stopping") or {}
-    if not isinstance(es, Mapping):
-        raise ConfigError(f"training.early_stopping: expected a mapping, got {es!r}")
-    es_enabled = bool(es.get("enabled", True))
-    patience = _int(es, "patience", 10, "training.early_stopping")
-    min_delta = _num(es, "min_delta", 0.0, "training.early_stopping", lo=0.0)
-    fractions = _split_fractions(training)
+    fractions = params.fractions
 
     n = data.X.shape[0]
     if data.splits:
@@ -447,27 +213,10 @@ def fit(
         if dev.type == "cpu":
             # Small networks train much faster on one thread (thread hand-offs dominate each tiny
             # step), and a fixed thread count keeps CPU results bit-reproducible.
-            torch.set_num_threads(_int(training, "num_threads", 1, where))
+            torch.set_num_threads(params.num_threads)
         with seeded_rng(dev, seed):
             model = build_model(model_cfg, len(data.feature_names), data.output_type).to(dev)
-            metrics = _fit_loop(
-                model,
-                data,
-                bounds,
-                dev,
-                seed,
-                n_epochs,
-                lr,
-                batch_size,
-                weight_decay,
-                huber_delta,
-                clip,
-                es_enabled,
-                patience,
-                min_delta,
-                n_out,
-                progress,
-            )
+            metrics = _fit_loop(model, data, bounds, dev, seed, params, n_out, progress)
     finally:
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         torch.set_num_threads(prev_threads)
@@ -480,26 +229,22 @@ def fit(
 
 def _fit_loop(
     model,
-    data,
-    bounds,
+    data: TrainingData,
+    bounds: Mapping[str, tuple[int, int]],
     dev,
-    seed,
-    n_epochs,
-    lr,
-    batch_size,
-    weight_decay,
-    huber_delta,
-    clip,
-    es_enabled,
-    patience,
-    min_delta,
-    n_out,
-    progress,
-):
+    seed: int,
+    params: TrainParams,
+    n_out: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """Mini-batch Adam with early stopping on the validation loss; restores the best weights and
+    returns the metrics (``model`` is trained in place)."""
     import torch
     from torch import nn
 
     classification = data.output_type == "classification"
+    n_epochs, batch_size, clip = params.epochs, params.batch_size, params.gradient_clip
+    patience, min_delta = params.patience, params.min_delta
 
     def tensors(name):
         a, b = bounds[name]
@@ -518,8 +263,10 @@ def _fit_loop(
         criterion = nn.CrossEntropyLoss(weight=torch.from_numpy(weights).to(dev))
     else:
         weights = None
-        criterion = nn.HuberLoss(delta=huber_delta)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        criterion = nn.HuberLoss(delta=params.huber_delta)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+    )
     gen = torch.Generator().manual_seed(int(seed))
 
     def correct(out, y) -> int:
@@ -582,7 +329,7 @@ def _fit_loop(
                     advance=1,
                     info=f"loss {train_loss:.4f} val {val_loss if val_loss is not None else float('nan'):.4f}",
                 )
-            if es_enabled and since_best >= patience:
+            if params.early_stopping and since_best >= patience:
                 stopped_early = True
                 break
     finally:
@@ -721,7 +468,7 @@ def fit_strategy(
     if end_date is None and isinstance(td, Mapping):
         end_date = td.get("end_date")
     bars = vbt.load_data(data_dir, symbol, training_timeframes(strategy), start_date, end_date)
-    data = prepare_training_data(strategy, bars)
+    data = prepare_training_data(strategy, bars, params=TrainParams.from_strategy(strategy, epochs))
     result = fit(strategy, data, device=device, seed=seed, epochs=epochs, progress=progress)
     result.metrics["symbol"] = symbol
     ts = bars[strategy.base_timeframe].get_column("timestamp")
