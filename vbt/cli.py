@@ -144,6 +144,11 @@ def _demo(args) -> int:
     result = _run_with_progress(vbt.BacktestEngine(cfg), args.json, None, None)
     result.save(out / "results")
     _report(result, args.json, saved=out / "results")
+    if not args.json:
+        con.print(
+            "note: the bundled bars are synthetic (a near-random walk), so the model has little to"
+            " learn and costs (commission + slippage on entry and exit) dominate the result."
+        )
     return 0
 
 
