@@ -204,6 +204,10 @@ def test_feature_frame_contract():
     np.testing.assert_array_equal(f.valid, ~np.isnan(f.values).any(axis=1))
     assert not f.valid[:14].any() and f.valid[14:].all()  # RSI(14) warm-up
     assert f.timestamps.dtype == pl.Datetime("ns", "UTC")
+    df = f.to_polars()
+    assert df.columns == ["timestamp", *f.names, "valid"]
+    np.testing.assert_array_equal(df["1h_x_raw"].to_numpy(), f.column("1h_x_raw"))
+    assert df["valid"].to_list() == f.valid.tolist()
 
 
 def test_requested_order_and_errors():

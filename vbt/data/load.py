@@ -7,7 +7,7 @@ read as UTC. Row numbers in error messages are 0-based data rows (the header is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -289,11 +289,3 @@ def _filter_dates(bars, start, end, source, start_date, end_date) -> pl.DataFram
             f"{source}: no bars between start_date={start_date} and end_date={end_date}"
         )
     return bars
-
-
-def bars_from_mapping(bars_by_tf: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Validate each timeframe's bars of an in-memory mapping (used by ``build_features``)."""
-    for tf, bars in bars_by_tf.items():
-        timeframe_seconds(tf)
-        validate_bars(bars, source=f"bars[{tf!r}]")
-    return dict(bars_by_tf)

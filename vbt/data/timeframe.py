@@ -35,9 +35,3 @@ def parse_timeframe(tf: str) -> timedelta:
 def timeframe_ns(tf: str) -> int:
     """Duration of one bar of timeframe ``tf`` in nanoseconds."""
     return timeframe_seconds(tf) * 1_000_000_000
-
-
-def polars_every(tf: str) -> str:
-    """The polars duration string for ``tf`` (polars spells minutes "m" as well)."""
-    timeframe_seconds(tf)
-    return tf.strip()
