@@ -49,9 +49,29 @@ DEFAULT_RNN_NUM_LAYERS = 2
 
 
 class _RecurrentNetwork(nn.Module):
-    """Shared forward of the LSTM and GRU networks: ``h_n[-1]`` -> dropout -> fc."""
+    """A recurrent layer over ``(batch, seq_len, features)``, then ``h_n[-1]`` -> dropout -> fc.
+
+    Subclasses name the layer's attribute (``rnn_attr``, which prefixes its state-dict keys, as
+    in the older system) and its class; everything else is shared.
+    """
 
     rnn_attr = ""
+    rnn_class: type[nn.Module] = nn.Module
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int, out_features: int, dropout: float
+    ):
+        super().__init__()
+        rnn = self.rnn_class(
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        setattr(self, self.rnn_attr, rnn)  # registered first: keys "<rnn_attr>.*" then "fc.*"
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden_size, out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, h = getattr(self, self.rnn_attr)(x)
@@ -60,43 +80,17 @@ class _RecurrentNetwork(nn.Module):
 
 
 class LSTMNetwork(_RecurrentNetwork):
-    """LSTM over ``(batch, seq_len, features)``; state-dict keys ``lstm.*`` and ``fc.*``."""
+    """LSTM network; state-dict keys ``lstm.*`` and ``fc.*``."""
 
     rnn_attr = "lstm"
-
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int, out_features: int, dropout: float
-    ):
-        super().__init__()
-        self.lstm = nn.LSTM(
-            input_size=input_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden_size, out_features)
+    rnn_class = nn.LSTM
 
 
 class GRUNetwork(_RecurrentNetwork):
-    """GRU over ``(batch, seq_len, features)``; state-dict keys ``gru.*`` and ``fc.*``."""
+    """GRU network; state-dict keys ``gru.*`` and ``fc.*``."""
 
     rnn_attr = "gru"
-
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int, out_features: int, dropout: float
-    ):
-        super().__init__()
-        self.gru = nn.GRU(
-            input_size=input_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden_size, out_features)
+    rnn_class = nn.GRU
 
 
 def model_type_of(model_config: Mapping[str, Any]) -> str:
