@@ -179,26 +179,24 @@ def load_metadata(model_dir: str | Path) -> ModelMetadata:
     return ModelMetadata.from_dict(read_json(meta_path), source=str(meta_path))
 
 
+def _optional_json_object(path: Path) -> dict[str, Any] | None:
+    """Parsed JSON object at ``path``, None when the file is absent, ModelError if not an object."""
+    if not path.is_file():
+        return None
+    data = read_json(path)
+    if not isinstance(data, Mapping):
+        raise ModelError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return dict(data)
+
+
 def load_features_info(model_dir: str | Path) -> dict[str, Any] | None:
     """Parsed ``features.json`` or None when absent."""
-    p = Path(model_dir) / FEATURES_FILE
-    if not p.is_file():
-        return None
-    data = read_json(p)
-    if not isinstance(data, Mapping):
-        raise ModelError(f"{p}: expected a JSON object, got {type(data).__name__}")
-    return dict(data)
+    return _optional_json_object(Path(model_dir) / FEATURES_FILE)
 
 
 def load_config(model_dir: str | Path) -> dict[str, Any] | None:
     """Parsed ``config.json`` (the training strategy) or None when absent."""
-    p = Path(model_dir) / CONFIG_FILE
-    if not p.is_file():
-        return None
-    data = read_json(p)
-    if not isinstance(data, Mapping):
-        raise ModelError(f"{p}: expected a JSON object, got {type(data).__name__}")
-    return dict(data)
+    return _optional_json_object(Path(model_dir) / CONFIG_FILE)
 
 
 def model_config_from(config: Mapping[str, Any] | None, metadata: ModelMetadata) -> dict[str, Any]:
