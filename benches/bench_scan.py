@@ -35,7 +35,7 @@ def big():
 
 
 def test_scan_throughput(benchmark, big):
-    params = ScanParams(allow_short_from_flat=True)
+    params = ScanParams().with_values(allow_short_from_flat=True)
     run_scan(random_inputs(1000), params)  # JIT warm-up
     res = benchmark.pedantic(
         run_scan, args=(big, params), kwargs={"chunk_bars": SCAN_BARS}, rounds=5, warmup_rounds=1
@@ -53,7 +53,7 @@ def test_speedup_over_reference(benchmark):
     from reference_engine import Params, run_reference
 
     inputs = random_inputs(REF_BARS, seed=1)
-    params = ScanParams(allow_short_from_flat=True)
+    params = ScanParams().with_values(allow_short_from_flat=True)
     run_scan(random_inputs(1000), params)
     ref_params = Params(allow_short_from_flat=True)
     args = (inputs.ts_ns, inputs.open, inputs.close, inputs.raw, inputs.confidence, ref_params)

@@ -22,9 +22,16 @@ _LAZY = {
     "ModelBundle": "vbt.model.bundle",
     "train": "vbt.model.trainer",
     "DecisionFunction": "vbt.decide.function",
-    "BacktestConfig": "vbt.engine",
+    "BacktestConfig": "vbt.config",
     "BacktestEngine": "vbt.engine",
     "BacktestResult": "vbt.results",
+    "DecisionParams": "vbt.params",
+    "ExecutionParams": "vbt.params",
+    "PreparedRun": "vbt.stages",
+    "RunInfo": "vbt.stages",
+    "prepare": "vbt.stages",
+    "simulate": "vbt.stages",
+    "summarize": "vbt.stages",
 }
 
 __all__ = [

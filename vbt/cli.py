@@ -178,9 +178,9 @@ def _report(result, as_json: bool, saved: Any = None) -> None:
     con = _console()
     i = result.info
     con.print(
-        f"[bold]{i['strategy']}[/] {i['symbol']} {i['timeframe']} ({i['output_type']}) "
-        f"{i['start'][:16]} → {i['end'][:16]} UTC  ({result.equity.height:,} bars after warm-up, "
-        f"{i['execution_time_s']:.2f} s)"
+        f"[bold]{i.strategy}[/] {i.symbol} {i.timeframe} ({i.output_type}) "
+        f"{i.start[:16]} → {i.end[:16]} UTC  ({result.equity.height:,} bars after warm-up, "
+        f"{i.execution_time_s:.2f} s)"
     )
     con.print(_kv_table("metrics", result.metrics))
     t = result.trades

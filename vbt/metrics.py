@@ -1,6 +1,8 @@
-"""Backtest metrics from an equity curve and closed-trade records.
+"""Backtest metrics, finished from the scan's running accumulators (``ACC_DTYPE`` records).
 
-Conventions (see README "Metrics"):
+One function, ``finish_metrics``, turns any number of accumulator records into metric columns;
+a single run (``metrics_dict``) and every row of a sweep go through it, so they report identical
+numbers. Conventions (see README "Metrics"):
 - Per-bar returns r_t = E_t / E_{t-1} − 1 over the equity curve (bars after warm-up).
 - ``periods_per_year`` = bars per year of the data's own span (override with an argument).
 - Ratios annualise with sqrt(periods_per_year); std uses ddof=1; Sortino's downside deviation is
@@ -17,6 +19,8 @@ import math
 import numpy as np
 
 from vbt.data.timeframe import HOUR_NS
+from vbt.sim.nb import accumulate_nb, return_moments_nb
+from vbt.sim.records import new_acc
 
 CAP = 999_999.0
 NS_PER_YEAR = 365.25 * 86400 * 1_000_000_000
@@ -29,6 +33,9 @@ METRIC_NAMES = (
     "expectancy", "sqn", "exposure_pct", "final_equity", "initial_capital", "periods_per_year",
     "bars",
 )  # fmt: skip
+INTEGER_METRICS = frozenset(
+    ("max_drawdown_duration", "total_trades", "winning_trades", "losing_trades", "bars")
+)
 
 
 def infer_periods_per_year(n_bars: int, span_ns: int) -> float:
@@ -36,23 +43,93 @@ def infer_periods_per_year(n_bars: int, span_ns: int) -> float:
     return float(n_bars) / (span_ns / NS_PER_YEAR) if span_ns > 0 else 0.0
 
 
-def drawdown_stats(equity: np.ndarray) -> tuple[float, float, int]:
-    """(max drawdown fraction, max drawdown in currency, longest stretch below a peak in bars).
+def finish_metrics(
+    acc: np.ndarray,
+    initial_capital: float | np.ndarray,
+    span_ns: int,
+    n_data_bars: int,
+    periods_per_year: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Every metric, as a JSON-safe column per name of ``METRIC_NAMES`` (length m).
 
-    The currency drawdown at t is running_peak_t − E_t: measured from the peak before the trough.
+    acc: ACC_DTYPE[m], one record per run; initial_capital: currency, a scalar or float64[m];
+    span_ns: first bar open to last bar close of the backtest data (n_data_bars bars, warm-up
+    included), which gives the CAGR's years and the inferred ``periods_per_year``.
     """
-    if equity.size == 0:
-        return 0.0, 0.0, 0
-    peak = np.maximum.accumulate(equity)
-    dd_abs = peak - equity
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd_pct = np.where(peak > 0, dd_abs / peak, 0.0)
-    edges = np.diff(np.concatenate(([0], (dd_abs > 0).astype(np.int8), [0])))
-    runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
-    return float(dd_pct.max()), float(dd_abs.max()), int(runs.max()) if runs.size else 0
+    acc = np.asarray(acc).reshape(-1)
+    m = acc.shape[0]
+    ic = np.broadcast_to(np.asarray(initial_capital, dtype=np.float64), (m,))
+    ppy = (
+        float(periods_per_year)
+        if periods_per_year
+        else infer_periods_per_year(n_data_bars, span_ns)
+    )
+    ann = math.sqrt(ppy) if ppy > 0 else 0.0
+    years = span_ns / NS_PER_YEAR
+    bars = acc["bars"]
+    trades, wins, losses = acc["trades"], acc["wins"], acc["losses"]
+    n_ret, mean, m2 = return_moments_nb(acc)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        final = np.where(bars > 0, acc["last_equity"], ic)
+        total_return = final - ic
+        # exp/log rather than ** so a short span cannot overflow (capped, then made JSON-safe)
+        growth = np.exp(np.minimum(np.log(final / ic) / years, 700.0)) - 1.0 if years > 0 else 0.0
+        annualized = np.where(final <= 0, -1.0, growth)
+        std = np.where(n_ret > 1, np.sqrt(m2 / (n_ret - 1)), 0.0)
+        downside = np.where(n_ret > 0, np.sqrt(acc["down_ss"] / n_ret), 0.0)
+        dd_abs, dd_pct = acc["max_dd"], acc["max_dd_pct"]
+        net_mean = acc["net_sum"] / trades
+        net_std = np.where(trades > 1, np.sqrt(acc["net_m2"] / (trades - 1)), 0.0)
+        out = {
+            "total_return": total_return,
+            "total_return_pct": total_return / ic,
+            "annualized_return": annualized,
+            "volatility": std * ann,
+            "sharpe_ratio": np.where(std > 0, mean / std * ann, 0.0),
+            "sortino_ratio": np.where(downside > 0, mean / downside * ann, 0.0),
+            "calmar_ratio": np.where(dd_pct > 0, annualized / dd_pct, 0.0),
+            "max_drawdown": dd_abs,
+            "max_drawdown_pct": dd_pct,
+            "max_drawdown_duration": acc["max_dd_run"],
+            "total_trades": trades,
+            "winning_trades": wins,
+            "losing_trades": losses,
+            "win_rate": np.where(trades > 0, wins / trades, 0.0),
+            "profit_factor": np.where(
+                losses > 0,
+                acc["win_sum"] / np.abs(acc["loss_sum"]),
+                np.where(wins > 0, np.inf, 0.0),
+            ),
+            "avg_win": np.where(wins > 0, acc["win_sum"] / wins, 0.0),
+            "avg_loss": np.where(losses > 0, acc["loss_sum"] / losses, 0.0),
+            "largest_win": np.where(wins > 0, acc["largest_win"], 0.0),
+            "largest_loss": np.where(losses > 0, acc["largest_loss"], 0.0),
+            "avg_holding_period": np.where(trades > 0, acc["hold_ns"] / trades / HOUR_NS, 0.0),
+            "recovery_factor": np.where(dd_abs > 0, total_return / dd_abs, 0.0),
+            "expectancy": np.where(trades > 0, net_mean, 0.0),
+            "sqn": np.where(net_std > 0, np.sqrt(trades) * net_mean / net_std, 0.0),
+            "exposure_pct": np.where(bars > 0, acc["exposure_bars"] / bars, 0.0),
+            "final_equity": final,
+            "initial_capital": ic,
+            "periods_per_year": np.full(m, ppy),
+            "bars": bars,
+        }
+    return {k: _safe_column(out[k], k in INTEGER_METRICS) for k in METRIC_NAMES}
 
 
-def compute_metrics(
+def metrics_dict(
+    acc: np.ndarray,
+    initial_capital: float,
+    span_ns: int,
+    n_data_bars: int,
+    periods_per_year: float | None = None,
+) -> dict[str, float | int]:
+    """The metrics of one run (a 1-record ACC_DTYPE array) as a JSON-safe dict of Python numbers."""
+    cols = finish_metrics(acc, initial_capital, span_ns, n_data_bars, periods_per_year)
+    return {k: v[0].item() for k, v in cols.items()}
+
+
+def curve_metrics(
     equity: np.ndarray,
     position: np.ndarray,
     trades: np.ndarray,
@@ -61,73 +138,28 @@ def compute_metrics(
     n_data_bars: int,
     periods_per_year: float | None = None,
 ) -> dict[str, float | int]:
-    """All metrics as a JSON-safe dict.
+    """The metrics of a given equity curve and trade list (e.g. buy and hold), through the same
+    accumulators and formulas as a backtest.
 
-    equity: float64[m] marked at each post-warm-up close (the last point after the force close);
-    position: int8[m]; trades: TRADE_DTYPE records of closed trades; span_ns: first bar open to
-    last bar close of the backtest data (n_data_bars bars, warm-up included).
+    equity: float64[m] marked at each post-warm-up close; position: int8[m] (side after each bar);
+    trades: TRADE_DTYPE records (net_pnl, entry_ts and exit_ts are read).
     """
-    ppy = (
-        float(periods_per_year)
-        if periods_per_year
-        else infer_periods_per_year(n_data_bars, span_ns)
+    acc = new_acc()
+    accumulate_nb(
+        acc[0],
+        np.ascontiguousarray(equity, dtype=np.float64),
+        np.ascontiguousarray(position) != 0,
+        np.ascontiguousarray(trades["net_pnl"], dtype=np.float64),
+        np.ascontiguousarray(trades["exit_ts"] - trades["entry_ts"], dtype=np.int64),
     )
-    final = float(equity[-1]) if equity.size else float(initial_capital)
-    total_return = final - initial_capital
-    years = span_ns / NS_PER_YEAR
-    if years > 0 and final > 0:
-        # exp/log rather than ** so a short span cannot overflow (capped, then made JSON-safe)
-        annualized = math.exp(min(math.log(final / initial_capital) / years, 700.0)) - 1.0
-    else:
-        annualized = -1.0 if final <= 0 else 0.0
-    r = equity[1:] / equity[:-1] - 1.0 if equity.size > 1 else np.empty(0)
-    ann = math.sqrt(ppy) if ppy > 0 else 0.0
-    std = float(np.std(r, ddof=1)) if r.size > 1 else 0.0
-    mean = float(r.mean()) if r.size else 0.0
-    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
-    dd_pct, dd_abs, dd_dur = drawdown_stats(equity)
-    net = trades["net_pnl"] if trades.size else np.empty(0)
-    wins, losses = net[net > 0], net[net < 0]
-    held_h = (trades["exit_ts"] - trades["entry_ts"]) / HOUR_NS if trades.size else np.empty(0)
-    n = int(net.size)
-    net_std = float(np.std(net, ddof=1)) if n > 1 else 0.0
-    out = {
-        "total_return": total_return,
-        "total_return_pct": total_return / initial_capital,
-        "annualized_return": annualized,
-        "volatility": std * ann,
-        "sharpe_ratio": mean / std * ann if std > 0 else 0.0,
-        "sortino_ratio": mean / downside * ann if downside > 0 else 0.0,
-        "calmar_ratio": annualized / dd_pct if dd_pct > 0 else 0.0,
-        "max_drawdown": dd_abs,
-        "max_drawdown_pct": dd_pct,
-        "max_drawdown_duration": dd_dur,
-        "total_trades": n,
-        "winning_trades": int(wins.size),
-        "losing_trades": int(losses.size),
-        "win_rate": wins.size / n if n else 0.0,
-        "profit_factor": _profit_factor(wins, losses),
-        "avg_win": float(wins.mean()) if wins.size else 0.0,
-        "avg_loss": float(losses.mean()) if losses.size else 0.0,
-        "largest_win": float(wins.max()) if wins.size else 0.0,
-        "largest_loss": float(losses.min()) if losses.size else 0.0,
-        "avg_holding_period": float(held_h.mean()) if n else 0.0,
-        "recovery_factor": total_return / dd_abs if dd_abs > 0 else 0.0,
-        "expectancy": float(net.mean()) if n else 0.0,
-        "sqn": math.sqrt(n) * float(net.mean()) / net_std if net_std > 0 else 0.0,
-        "exposure_pct": float(np.mean(position != 0)) if position.size else 0.0,
-        "final_equity": final,
-        "initial_capital": float(initial_capital),
-        "periods_per_year": ppy,
-        "bars": int(equity.size),
-    }
-    return {k: json_safe(out[k]) for k in METRIC_NAMES}
+    return metrics_dict(acc, initial_capital, span_ns, n_data_bars, periods_per_year)
 
 
-def _profit_factor(wins: np.ndarray, losses: np.ndarray) -> float:
-    if losses.size:
-        return float(wins.sum()) / abs(float(losses.sum()))
-    return math.inf if wins.size else 0.0
+def _safe_column(values: np.ndarray, integer: bool) -> np.ndarray:
+    if integer:
+        return np.asarray(values, dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    return np.nan_to_num(v, nan=0.0, posinf=CAP, neginf=-CAP)
 
 
 def json_safe(value):

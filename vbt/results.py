@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,19 @@ class BacktestResult:
 
     metrics: JSON-safe dict (see ``vbt.metrics``). trades: one row per closed trade.
     equity: timestamp, close, equity, position (one row per bar after warm-up; the last row is
-    after the end-of-data force close). info: run description (symbol, timeframe, dates, config).
+    after the end-of-data force close). info: a ``vbt.stages.RunInfo`` (strategy, data, model,
+    parameters, timings).
     """
 
     metrics: dict[str, Any]
     trades: pl.DataFrame
     equity: pl.DataFrame
-    info: dict[str, Any] = field(default_factory=dict)
+    info: Any = None
 
     def to_dict(self, include_trades: bool = True) -> dict[str, Any]:
         """JSON-safe dict: info, metrics, trade_count and (optionally) the trade list."""
         out: dict[str, Any] = {
-            **self.info,
+            **(self.info.to_dict() if self.info is not None else {}),
             "metrics": self.metrics,
             "trade_count": self.trades.height,
             "equity_curve_length": self.equity.height,

@@ -55,7 +55,9 @@ def warm() -> float:
         raw=rng.choice(np.array([-1, 0, 1], dtype=np.int8), frame.n_bars),
         confidence=np.full(frame.n_bars, 0.9, dtype=np.float32),
     )
-    run_scan(inputs, ScanParams(bar_ns=300 * 10**9), chunk_bars=256)
+    params = ScanParams(bar_ns=300 * 10**9)
+    run_scan(inputs, params, chunk_bars=256)
+    run_scan(inputs, params, chunk_bars=256, record=False)
     return time.perf_counter() - t0
 
 

@@ -54,7 +54,7 @@ def test_result_shapes_and_accounting_identities(mtf_model):
 
 def test_regression_model_trades_both_sides(regression_model):
     r = vbt.BacktestEngine(config(regression_model)).run()
-    assert r.info["output_type"] == "regression"
+    assert r.info.output_type == "regression"
     assert r.metrics["total_trades"] >= 1
     assert all(math.isfinite(v) for v in r.metrics.values())
 
@@ -63,7 +63,7 @@ def test_decision_overrides_change_behaviour(mtf_model):
     base = vbt.BacktestEngine(config(mtf_model)).run()
     strict = vbt.BacktestEngine(config(mtf_model, confidence_threshold=0.99)).run()
     assert strict.metrics["total_trades"] < base.metrics["total_trades"]
-    assert strict.info["decisions"]["confidence_threshold"] == 0.99
+    assert strict.info.params["confidence_threshold"] == 0.99
     loose = vbt.BacktestEngine(config(mtf_model, min_signal_separation=0)).run()
     assert loose.metrics["total_trades"] >= base.metrics["total_trades"]
 
@@ -87,9 +87,11 @@ def test_resume_from_checkpoint_is_exact(mtf_model, tmp_path):
     # a resumed run may use other chunk sizes
     again = vbt.BacktestEngine(config(mtf_model, chunk_bars=97)).run(resume_from=ckpt)
     assert again.equity.equals(full.equity)
-    # a checkpoint of another run is refused
-    with pytest.raises(vbt.ConfigError, match="fingerprint"):
+    # a checkpoint of another run is refused: other parameters, or other data
+    with pytest.raises(vbt.ConfigError, match=r"parameters differ .*\(commission\)"):
         vbt.BacktestEngine(config(mtf_model, commission=0.002)).run(resume_from=ckpt)
+    with pytest.raises(vbt.ConfigError, match="fingerprint"):
+        vbt.BacktestEngine(config(mtf_model, start_date="2024-02-01")).run(resume_from=ckpt)
 
 
 def test_cancel_event_and_progress(mtf_model):
@@ -223,5 +225,5 @@ def test_timeframe_defaults_to_the_models_base_timeframe(mtf_model):
     cfg = vbt.BacktestConfig(model_path=str(mtf_model), data_dir=str(DATA), symbol="EURUSD")
     assert cfg.timeframe is None
     r = vbt.BacktestEngine(cfg).run()
-    assert r.info["timeframe"] == "1h"  # rsi_bbands_mtf: base 1h, features on 1h and 5m
+    assert r.info.timeframe == "1h"  # rsi_bbands_mtf: base 1h, features on 1h and 5m
     assert r.equity.height == 3120 - 50

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vbt.metrics import CAP, compute_metrics, drawdown_stats, infer_periods_per_year, json_safe
+from vbt.metrics import CAP, curve_metrics, infer_periods_per_year, json_safe
 from vbt.sim.records import TRADE_DTYPE
 
 HOUR = 3600 * 10**9
@@ -25,10 +25,12 @@ def trades(*rows):
 
 def test_drawdown_from_its_own_peak():
     eq = np.array([100.0, 120.0, 90.0, 95.0, 200.0, 180.0, 181.0])
-    pct, absolute, duration = drawdown_stats(eq)
-    assert pct == pytest.approx(30 / 120)
-    assert absolute == pytest.approx(30.0)  # 120 → 90, not final peak × fraction (the old bug)
-    assert duration == 2  # bars 2 and 3 sit below the 120 peak; 5 and 6 below 200 too: 2 each
+    m = curve_metrics(eq, np.zeros(7, np.int8), trades(), 100.0, 7 * HOUR, 7)
+    assert m["max_drawdown_pct"] == pytest.approx(30 / 120)
+    # 120 → 90, not final peak × fraction (the old bug)
+    assert m["max_drawdown"] == pytest.approx(30.0)
+    # bars 2 and 3 sit below the 120 peak; 5 and 6 below 200 too: 2 each
+    assert m["max_drawdown_duration"] == 2
 
 
 def test_metrics_by_hand():
@@ -36,7 +38,7 @@ def test_metrics_by_hand():
     pos = np.array([1, 1, 0, 0], dtype=np.int8)
     t = trades((15.0, 2), (-5.0, 4), (0.0, 6))
     span = int(YEAR)  # one year of data, 4 bars → 4 periods per year
-    m = compute_metrics(eq, pos, t, 100.0, span, 4)
+    m = curve_metrics(eq, pos, t, 100.0, span, 4)
     r = np.array([0.1, -0.1, 0.1])
     assert m["periods_per_year"] == pytest.approx(4.0)
     assert m["total_return"] == pytest.approx(8.9) and m["total_return_pct"] == pytest.approx(0.089)
@@ -62,7 +64,7 @@ def test_metrics_by_hand():
 
 
 def test_no_trades_no_returns_are_zero_not_nan():
-    m = compute_metrics(np.array([100.0]), np.array([0], dtype=np.int8), trades(), 100.0, HOUR, 1)
+    m = curve_metrics(np.array([100.0]), np.array([0], dtype=np.int8), trades(), 100.0, HOUR, 1)
     for k, v in m.items():
         assert math.isfinite(v), k
     assert m["sharpe_ratio"] == 0 and m["profit_factor"] == 0 and m["win_rate"] == 0
@@ -71,7 +73,7 @@ def test_no_trades_no_returns_are_zero_not_nan():
 def test_json_safe_caps():
     assert json_safe(float("inf")) == CAP and json_safe(-float("inf")) == -CAP
     assert json_safe(float("nan")) == 0.0 and json_safe(np.int64(3)) == 3
-    m = compute_metrics(
+    m = curve_metrics(
         np.array([100.0, 101.0]), np.zeros(2, np.int8), trades((1.0, 1)), 100.0, 2 * HOUR, 2
     )
     assert m["profit_factor"] == CAP  # wins and no losses
@@ -81,14 +83,12 @@ def test_periods_per_year_inference():
     assert infer_periods_per_year(6000, int(YEAR)) == pytest.approx(6000)
     week = 7 * 24 * HOUR
     assert infer_periods_per_year(120, week) == pytest.approx(120 * 365.25 / 7)
-    m = compute_metrics(np.array([1.0, 1.1]), np.zeros(2, np.int8), trades(), 1.0, week, 120, 252.0)
+    m = curve_metrics(np.array([1.0, 1.1]), np.zeros(2, np.int8), trades(), 1.0, week, 120, 252.0)
     assert m["periods_per_year"] == 252.0
 
 
 def test_annualized_return_of_a_short_span_does_not_overflow():
     # +110 % in 8 hours: the CAGR is astronomically large; it must come back capped, not raise.
-    m = compute_metrics(
-        np.array([100.0, 210.0]), np.zeros(2, np.int8), trades(), 100.0, 8 * HOUR, 8
-    )
+    m = curve_metrics(np.array([100.0, 210.0]), np.zeros(2, np.int8), trades(), 100.0, 8 * HOUR, 8)
     assert math.isfinite(m["annualized_return"]) and m["annualized_return"] > 1e6
     assert math.isfinite(m["calmar_ratio"])

@@ -8,6 +8,8 @@ be compared exactly.
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 BUY, HOLD, SELL = 1, 0, -1
 LONG, FLAT, SHORT = 1, 0, -1
 EXIT_SIGNAL, EXIT_END_OF_DATA = 0, 1
@@ -26,6 +28,17 @@ class Params:
     min_separation_ns: int = 4 * 3_600_000_000_000
     position_awareness: bool = True
     allow_short_from_flat: bool = False
+    regression_threshold: float = 0.0045
+
+
+def regression_signal(r, thr):
+    """The threshold rule on a predicted return r -> (raw, confidence)."""
+    if not math.isfinite(r):
+        return HOLD, 0.0
+    raw = BUY if r > thr else SELL if r < -thr else HOLD
+    if thr > 0:
+        return raw, float(np.float32(min(abs(r) / (3 * thr), 1.0)))
+    return raw, 1.0 if r != 0 else 0.0
 
 
 def decide(raw, confidence, bar_ts, last_trade_ts, side, p):
@@ -166,8 +179,11 @@ class PositionManager:
         return self.cash + self.entry_price * self.qty + unrealised
 
 
-def run_reference(ts, open_, close, raw, confidence, p):
-    """Returns (trades: list of dicts, equity: list of float, position: list of int)."""
+def run_reference(ts, open_, close, raw, confidence, p, value=None):
+    """Returns (trades: list of dicts, equity: list of float, position: list of int).
+
+    Regression (p.is_regression): the signal of bar i comes from the predicted return value[i]
+    (None: all NaN) and p.regression_threshold; raw and confidence are not read."""
     n = len(ts)
     pm = PositionManager(p.initial_cash, p.commission, p.slippage, p.position_fraction)
     equity = [math.nan] * n
@@ -181,8 +197,12 @@ def run_reference(ts, open_, close, raw, confidence, p):
             if pm.execute(pending, float(open_[i]), i, t, pending_conf):
                 last_trade_ts = t
             pending = HOLD
-        conf = float(confidence[i])
-        signal = decide(int(raw[i]), conf, t, last_trade_ts, pm.side, p)
+        if p.is_regression:
+            r = math.nan if value is None else float(value[i])
+            raw_i, conf = regression_signal(r, p.regression_threshold)
+        else:
+            raw_i, conf = int(raw[i]), float(confidence[i])
+        signal = decide(raw_i, conf, t, last_trade_ts, pm.side, p)
         if signal != HOLD:
             pending = signal
             pending_conf = conf

@@ -1,4 +1,5 @@
-"""Property tests: the Numba scan equals the plain-Python reference engine exactly."""
+"""Property tests: the Numba scan equals the plain-Python reference engine exactly, and its
+running metric accumulators agree with the metric formulas applied to the reference's arrays."""
 
 import math
 
@@ -7,8 +8,44 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis.extra.numpy import arrays
 from reference_engine import Params, run_reference
+from reference_metrics import reference_metrics
 
+from vbt.metrics import INTEGER_METRICS, METRIC_NAMES, json_safe, metrics_dict
+from vbt.params import DecisionParams, ExecutionParams
 from vbt.sim import TRADE_DTYPE, ScanInputs, ScanParams, run_scan
+
+HOUR_NS = 3_600_000_000_000
+
+
+def scan_params(p: Params) -> ScanParams:
+    """The reference's flat parameters as the engine's ScanParams."""
+    fmt = "regression" if p.is_regression else "classification"
+    return ScanParams(
+        decisions=DecisionParams(
+            output_type=fmt, output_format=fmt, confidence_threshold=p.confidence_threshold,
+            min_signal_separation=p.min_separation_ns / HOUR_NS,
+            position_awareness=p.position_awareness,
+            allow_short_from_flat=p.allow_short_from_flat,
+            round_trip_cost=p.regression_threshold, min_edge_multiplier=1.0,
+        ),
+        execution=ExecutionParams(
+            initial_capital=p.initial_cash, commission=p.commission, slippage=p.slippage,
+            position_fraction=p.position_fraction, warmup_bars=p.warmup_bars,
+        ),
+        bar_ns=p.bar_ns,
+    )  # fmt: skip
+
+
+def assert_metrics_agree(got: dict, want: dict, rel: float = 1e-9) -> None:
+    """Integer metrics exactly; float metrics to ``rel`` (the accumulators sum in another order)."""
+    assert set(got) == set(METRIC_NAMES)
+    for k in METRIC_NAMES:
+        w = json_safe(want[k])
+        if k in INTEGER_METRICS:
+            assert got[k] == w, k
+        else:
+            assert abs(got[k] - w) <= rel * max(abs(w), abs(got[k])) + 1e-12, (k, got[k], w)
+
 
 MIN_NS = 60_000_000_000
 T0 = 1_700_000_000_000_000_000
@@ -30,6 +67,11 @@ def scenarios(draw):
     raw = np.where(keep < density, raw, 0).astype(np.int8)
     conf_elems = st.one_of(st.sampled_from([0.25, 0.5, 0.75, 1.0]), st.floats(0, 1, width=32))
     conf = draw(arrays(np.float32, n, elements=conf_elems, fill=st.nothing()))
+    value_elems = st.one_of(
+        st.sampled_from([0.0, 0.0045, -0.0045, 0.01, -0.01, float("nan")]),
+        st.floats(-0.03125, 0.03125, width=32),
+    )
+    value = draw(arrays(np.float32, n, elements=value_elems, fill=st.nothing()))
     # bar gaps in half hours so the separation boundary (a multiple of 30 min) is hit exactly
     gap = draw(arrays(np.int64, n, elements=st.integers(1, 8))) * 30 * MIN_NS
     ts = T0 + np.cumsum(gap)
@@ -45,9 +87,10 @@ def scenarios(draw):
         min_separation_ns=draw(st.just(0) | st.integers(0, 4) | st.integers(0, 20)) * 30 * MIN_NS,
         position_awareness=draw(st.booleans()),
         allow_short_from_flat=draw(st.booleans()),
+        regression_threshold=draw(st.sampled_from([0.0, 0.0045]) | st.floats(0, 0.02)),
     )
     chunk = draw(st.integers(1, n + 2))
-    return ts, open_, close, raw, conf, p, chunk
+    return ts, open_, close, raw, conf, value, p, chunk
 
 
 def as_records(trades):
@@ -63,10 +106,10 @@ def as_records(trades):
 )
 @given(scenarios())
 def test_scan_equals_reference(case):
-    ts, open_, close, raw, conf, p, chunk = case
-    params = ScanParams(**vars(p))
-    res = run_scan(ScanInputs(ts, open_, close, raw, conf), params, chunk_bars=chunk)
-    ref_trades, ref_equity, ref_position = run_reference(ts, open_, close, raw, conf, p)
+    ts, open_, close, raw, conf, value, p, chunk = case
+    params = scan_params(p)
+    res = run_scan(ScanInputs(ts, open_, close, raw, conf, value), params, chunk_bars=chunk)
+    ref_trades, ref_equity, ref_position = run_reference(ts, open_, close, raw, conf, p, value)
 
     expected = as_records(ref_trades)
     assert res.trades.shape == expected.shape
@@ -81,6 +124,21 @@ def test_scan_equals_reference(case):
         event("short trade")
     if (res.trades["exit_reason"] == 1).any():
         event("force close")
+
+    # the running accumulators agree with the formulas over the reference's arrays
+    w = min(p.warmup_bars, len(ts))
+    span = int(ts[-1] + p.bar_ns - ts[0])
+    want = reference_metrics(
+        np.array(ref_equity[w:]), np.array(ref_position[w:], dtype=np.int8), expected,
+        p.initial_cash, span, len(ts),
+    )  # fmt: skip
+    assert_metrics_agree(metrics_dict(res.acc, p.initial_cash, span, len(ts)), want)
+    # and the scan without per-bar outputs keeps the same state and accumulators, bit for bit
+    lean = run_scan(
+        ScanInputs(ts, open_, close, raw, conf, value), params, chunk_bars=chunk, record=False
+    )
+    assert lean.acc.tobytes() == res.acc.tobytes() and lean.state.tobytes() == res.state.tobytes()
+    assert lean.trades.size == 0 and lean.equity.size == 0
 
     # invariants
     t = res.trades

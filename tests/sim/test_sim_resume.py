@@ -1,5 +1,6 @@
 """Chunking, checkpoints, cancellation and resume: always bit-identical to one uninterrupted pass."""
 
+import json
 import os
 import subprocess
 import sys
@@ -24,8 +25,8 @@ def make_inputs(n, seed):
     return ScanInputs(ts, open_, close, raw, conf)
 
 
-PARAMS = ScanParams(initial_cash=10_000.0, warmup_bars=7, min_separation_ns=2 * H,
-                    allow_short_from_flat=True)  # fmt: skip
+PARAMS = ScanParams().with_values(initial_capital=10_000.0, warmup_bars=7,
+                                  min_signal_separation=2, allow_short_from_flat=True)  # fmt: skip
 
 
 def assert_same(a, b):
@@ -33,6 +34,7 @@ def assert_same(a, b):
     assert a.equity.tobytes() == b.equity.tobytes()
     assert a.position.tobytes() == b.position.tobytes()
     assert a.state.tobytes() == b.state.tobytes()
+    assert a.acc.tobytes() == b.acc.tobytes()  # the metric accumulators too
 
 
 class CancelAfter:
@@ -133,17 +135,20 @@ def test_resume_in_a_new_process(tmp_path):
                  fingerprint="fp")  # fmt: skip
     data = tmp_path / "inputs.npz"
     np.savez(data, ts=inputs.ts_ns, open=inputs.open, close=inputs.close, raw=inputs.raw,
-             conf=inputs.confidence, params=PARAMS.to_record())  # fmt: skip
+             conf=inputs.confidence)  # fmt: skip
+    params = json.dumps(PARAMS.values())
     out = tmp_path / "out.npz"
     script = textwrap.dedent(
         f"""
+        import json
         import numpy as np
         from vbt.sim import ScanInputs, ScanParams, run_scan
         d = np.load({str(data)!r})
         inputs = ScanInputs(d["ts"], d["open"], d["close"], d["raw"], d["conf"])
-        params = ScanParams.from_record(d["params"])
+        params = ScanParams().with_values(**json.loads({params!r}))
         r = run_scan(inputs, params, chunk_bars=333, resume_from={str(ck)!r}, fingerprint="fp")
-        np.savez({str(out)!r}, trades=r.trades, equity=r.equity, position=r.position, state=r.state)
+        np.savez({str(out)!r}, trades=r.trades, equity=r.equity, position=r.position, state=r.state,
+                 acc=r.acc)
         """
     )
     env = dict(os.environ)
@@ -153,6 +158,7 @@ def test_resume_in_a_new_process(tmp_path):
         assert r["equity"].tobytes() == whole.equity.tobytes()
         assert r["position"].tobytes() == whole.position.tobytes()
         assert r["state"].tobytes() == whole.state.tobytes()
+        assert r["acc"].tobytes() == whole.acc.tobytes()
 
 
 def _checkpoint(tmp_path, fingerprint="fp"):
@@ -173,7 +179,7 @@ def test_refuses_mismatched_fingerprint(tmp_path):
 
 def test_refuses_mismatched_params_and_length(tmp_path):
     inputs, path = _checkpoint(tmp_path)
-    other = ScanParams(**{**vars(PARAMS), "commission": 0.002})
+    other = PARAMS.with_values(commission=0.002)
     with pytest.raises(ConfigError, match="parameters"):
         run_scan(inputs, other, resume_from=path, fingerprint="fp")
     shorter = ScanInputs(*(a[:700] for a in (inputs.ts_ns, inputs.open, inputs.close,
@@ -227,7 +233,7 @@ def test_input_validation():
     with pytest.raises(DataError, match="open.*shape"):
         ScanInputs(good.ts_ns, good.open[:5], good.close, good.raw, good.confidence)
     with pytest.raises(ConfigError, match="position_fraction"):
-        ScanParams(position_fraction=0.0)
+        ScanParams().with_values(position_fraction=0.0)
     # datetime64 stamps and int64 signals are accepted and converted
     ok = ScanInputs(good.ts_ns.astype("datetime64[ns]"), good.open, good.close,
                     good.raw.astype(np.int64), good.confidence.astype(np.float64))  # fmt: skip

@@ -13,29 +13,32 @@ T0 = 1_700_000_000 * 1_000_000_000 // H * H  # an hour boundary
 NAN = float("nan")
 
 
-def scan(raw, conf=None, open_=None, close=None, ts=None, **kw):
+def scan(raw, conf=None, open_=None, close=None, ts=None, value=None, **kw):
     n = len(raw)
     conf = [0.9] * n if conf is None else conf
     open_ = [100.0] * n if open_ is None else open_
     close = open_ if close is None else close
     ts = [T0 + i * H for i in range(n)] if ts is None else ts
     params = dict(
-        initial_cash=10_000.0,
+        initial_capital=10_000.0,
         commission=0.0,
         slippage=0.0,
         position_fraction=0.25,
         warmup_bars=0,
-        min_separation_ns=0,
+        min_signal_separation=0,
     )
     params.update(kw)
+    if params.pop("is_regression", False):
+        params.update(output_type="regression", output_format="regression")
     inputs = ScanInputs(
         np.array(ts, dtype=np.int64),
         np.array(open_, dtype=np.float64),
         np.array(close, dtype=np.float64),
         np.array(raw, dtype=np.int8),
         np.array(conf, dtype=np.float32),
+        None if value is None else np.array(value, dtype=np.float32),
     )
-    return run_scan(inputs, ScanParams(**params))
+    return run_scan(inputs, ScanParams().with_values(**params))
 
 
 def approx(x):
@@ -116,28 +119,30 @@ def test_confidence_filter_strict_and_classification_only():
     assert len(scan([BUY, HOLD], conf=[0.4999, 0.9]).trades) == 0
     res = scan([BUY, HOLD], conf=[0.5, 0.9])
     assert len(res.trades) == 1 and res.trades[0]["entry_idx"] == 1
-    # regression ignores filter 1
-    assert len(scan([BUY, HOLD], conf=[0.01, 0.9], is_regression=True).trades) == 1
+    # regression ignores filter 1: a predicted return of 0.005 is a BUY (> 0.003 * 1.5) with
+    # confidence 0.005 / 0.0135 = 0.37, below the 0.5 threshold, and it trades
+    res = scan([HOLD, HOLD], value=[0.005, 0.0], is_regression=True)
+    assert len(res.trades) == 1 and res.trades[0]["confidence"] == pytest.approx(0.005 / 0.0135)
 
 
 def test_separation_boundary():
     raw = [BUY, SELL, SELL, SELL, SELL, HOLD]
     # entry executes at bar 1 (stamp T0+1h); SELL at bar 2 is 1h later (< 2h: filtered),
     # at bar 3 exactly 2h later (not < 2h: passes) -> exit at bar 4's open
-    (t,) = scan(raw, min_separation_ns=2 * H).trades
+    (t,) = scan(raw, min_signal_separation=2).trades
     assert (t["entry_idx"], t["exit_idx"], t["exit_reason"]) == (1, 4, EXIT_SIGNAL)
     # one ns more: bar 3 is filtered too, bar 4 passes -> exit at bar 5
-    (t,) = scan(raw, min_separation_ns=2 * H + 1).trades
+    (t,) = scan(raw, min_signal_separation=(2 * H + 1) / H).trades
     assert (t["entry_idx"], t["exit_idx"]) == (1, 5)
     # without the filter the SELL at bar 1 exits at bar 2
-    (t,) = scan(raw, min_separation_ns=0).trades
+    (t,) = scan(raw, min_signal_separation=0).trades
     assert (t["entry_idx"], t["exit_idx"]) == (1, 2)
 
 
 def test_separation_uses_bar_time_not_bar_count():
     # a 3h gap between bars 1 and 2: the SELL at bar 2 is 3h after the entry -> passes
     ts = [T0, T0 + H, T0 + 4 * H, T0 + 5 * H]
-    (t,) = scan([BUY, HOLD, SELL, HOLD], ts=ts, min_separation_ns=3 * H).trades
+    (t,) = scan([BUY, HOLD, SELL, HOLD], ts=ts, min_signal_separation=3).trades
     assert t["exit_idx"] == 3 and t["exit_ts"] == T0 + 5 * H
 
 
@@ -148,7 +153,7 @@ def test_position_awareness():
     # ... unless allow_short_from_flat, or regression, or awareness is off
     for kw in (
         dict(allow_short_from_flat=True),
-        dict(is_regression=True),
+        dict(is_regression=True, value=[-0.01, 0.0, 0.0]),
         dict(position_awareness=False),
     ):
         (t,) = scan([SELL, HOLD, HOLD], **kw).trades
@@ -181,13 +186,13 @@ def test_no_reversal_in_one_step():
 def test_insufficient_cash_recomputes_qty():
     # fraction 1, no commission, slippage 1%: qty = floor(1000/100) = 10, but 10 * 101 = 1010 >
     # 1000 cash -> qty = floor(1000/101) = 9; cash 1000 - 909 = 91
-    res = scan([BUY, HOLD, HOLD], open_=[100, 100, 100], initial_cash=1000.0,
+    res = scan([BUY, HOLD, HOLD], open_=[100, 100, 100], initial_capital=1000.0,
                position_fraction=1.0, slippage=0.01)  # fmt: skip
     (t,) = res.trades
     assert t["qty"] == 9 and t["entry_price"] == approx(101.0)
     assert res.equity[1] == approx(91 + 9 * 100)
     # with commission 0.001: floor(1000/1.001/100) = 9 -> 101*9*1.001 = 909.909 <= cash: kept
-    res = scan([BUY, HOLD, HOLD], open_=[100, 100, 100], initial_cash=1000.0,
+    res = scan([BUY, HOLD, HOLD], open_=[100, 100, 100], initial_capital=1000.0,
                position_fraction=1.0, slippage=0.01, commission=0.001)  # fmt: skip
     assert res.trades[0]["qty"] == 9
     assert res.equity[1] == approx(1000 - 909.909 + 900)
@@ -196,13 +201,13 @@ def test_insufficient_cash_recomputes_qty():
 def test_zero_qty_is_no_trade_and_keeps_last_trade_time():
     # cash 100, fraction 1: at open 150 qty = floor(100/150) = 0 -> no trade, last trade time
     # untouched, so the BUY decided at bar 1 passes the 10h separation and fills at 50 (qty 2)
-    res = scan([BUY, BUY, HOLD, HOLD], open_=[150, 150, 50, 50], initial_cash=100.0,
-               position_fraction=1.0, min_separation_ns=10 * H)  # fmt: skip
+    res = scan([BUY, BUY, HOLD, HOLD], open_=[150, 150, 50, 50], initial_capital=100.0,
+               position_fraction=1.0, min_signal_separation=10)  # fmt: skip
     (t,) = res.trades
     assert (t["entry_idx"], t["qty"]) == (2, 2)
     assert res.equity.tolist() == approx([100, 100, 100, 100])
     # never able to trade: no trade ever, and no last trade time
-    res = scan([BUY, BUY, BUY], open_=[150, 150, 150], initial_cash=100.0, position_fraction=1.0)
+    res = scan([BUY, BUY, BUY], open_=[150, 150, 150], initial_capital=100.0, position_fraction=1.0)
     assert len(res.trades) == 0 and not res.state[0]["has_last_trade"]
 
 

@@ -3,8 +3,9 @@
 Importing this package does not import torch.
 """
 
-from vbt.decide.function import Decision, DecisionFunction, DecisionParams, to_ns
-from vbt.decide.rules import classify_nb, decide_nb, regress_nb
+from vbt.decide.function import Decision, DecisionFunction, to_ns
+from vbt.decide.rules import classify_nb, decide_nb, regress_nb, regress_one_nb
+from vbt.params import DecisionParams
 
 __all__ = [
     "Decision",
@@ -13,5 +14,6 @@ __all__ = [
     "classify_nb",
     "decide_nb",
     "regress_nb",
+    "regress_one_nb",
     "to_ns",
 ]

@@ -1,5 +1,5 @@
-"""Per-bar, stateless decisions: ``DecisionParams`` (the strategy's "decisions" block, parsed) and
-``DecisionFunction`` (model + rules for one bar, readable, for live use and checks).
+"""Per-bar, stateless decisions: ``DecisionFunction`` (model + rules for one bar, readable, for live
+use and checks), with its parameters in a ``vbt.params.DecisionParams``.
 
 The rules themselves are ``vbt.decide.rules`` (the same functions the scan runs). torch is imported
 only when a model is run.
@@ -7,177 +7,27 @@ only when a model is run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from vbt.data.timeframe import HOUR_NS
 from vbt.decide.rules import classify_nb, decide_nb, regress_nb
 from vbt.enums import (
     BUY,
     FLAT,
     HOLD,
     LONG,
-    OUTPUT_CLASSIFICATION,
-    OUTPUT_REGRESSION,
     REASON_NAMES,
     REASON_RAW_HOLD,
     SELL,
     SHORT,
     SIDE_NAMES,
     SIGNAL_NAMES,
-    SIGNAL_OUTPUT_TYPES,
 )
-from vbt.errors import ConfigError
-
-MAX_SEPARATION_HOURS = 1e6  # about 114 years; more would overflow int64 nanoseconds
-
-
-def _number(d: Mapping, key: str, default: float, where: str) -> float:
-    v = d.get(key, default)
-    if v is None:
-        v = default
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ConfigError(f"{where}.{key} = {v!r}: must be a finite number")
-    return float(v)
-
-
-def _flag(d: Mapping, key: str, default: bool, where: str) -> bool:
-    v = d.get(key, default)
-    if v is None:
-        v = default
-    if not isinstance(v, bool | np.bool_):
-        raise ConfigError(f"{where}.{key} = {v!r}: must be true or false")
-    return bool(v)
-
-
-def _section(d: Mapping, key: str, where: str) -> Mapping:
-    v = d.get(key)
-    if v is None:
-        return {}
-    if not isinstance(v, Mapping):
-        raise ConfigError(f"{where}.{key}: must be a mapping, got {type(v).__name__}")
-    return v
-
-
-@dataclass(frozen=True)
-class DecisionParams:
-    """The decision parameters of a strategy ("decisions" block), defaults as in the older system.
-
-    output_type: the model's output type (metadata "output_type"); only "classification" and
-    "regression" trade. output_format: how outputs are read ("classification" | "regression"). confidence_threshold: filter 1 (classification only).
-    min_signal_separation: filter 2, hours. position_awareness, allow_short_from_flat: filter 3.
-    round_trip_cost x min_edge_multiplier: the regression threshold on the predicted return.
-    """
-
-    output_type: str = OUTPUT_CLASSIFICATION
-    output_format: str = OUTPUT_CLASSIFICATION
-    confidence_threshold: float = 0.5
-    min_signal_separation: float = 4.0
-    position_awareness: bool = True
-    allow_short_from_flat: bool = False
-    round_trip_cost: float = 0.003
-    min_edge_multiplier: float = 1.5
-
-    @property
-    def trades(self) -> bool:
-        """False for non-signal output types (regime, context): such models never trade."""
-        return self.output_type in SIGNAL_OUTPUT_TYPES
-
-    @property
-    def is_regression(self) -> bool:
-        return self.output_format == OUTPUT_REGRESSION
-
-    @property
-    def regression_threshold(self) -> float:
-        """round_trip_cost * min_edge_multiplier (0.0045 by default)."""
-        return self.round_trip_cost * self.min_edge_multiplier
-
-    @property
-    def min_separation_ns(self) -> int:
-        """min_signal_separation in integer nanoseconds (rounded)."""
-        return int(round(self.min_signal_separation * HOUR_NS))
-
-    @classmethod
-    def from_config(
-        cls,
-        decisions: Mapping[str, Any] | None,
-        output_type: str | None = None,
-        *,
-        confidence_threshold: float | None = None,
-        min_signal_separation: float | None = None,
-        position_awareness: bool | None = None,
-        allow_short_from_flat: bool | None = None,
-    ) -> DecisionParams:
-        """Parse a strategy "decisions" dict; keyword overrides (None = keep config) win.
-
-        ``output_type`` None means "as the config's output_format says". A signal output_type
-        that disagrees with an explicit output_format is refused (the outputs would be misread);
-        a non-signal output_type (regime, context) never trades whatever the format.
-
-        Keys: output_format, confidence_threshold, filters.min_signal_separation (hours),
-        position_awareness, allow_short_from_flat, cost_model.{round_trip_cost,
-        min_edge_multiplier}. A bad value raises ``ConfigError`` naming the key.
-        """
-        w = "decisions"
-        d = {} if decisions is None else decisions
-        if not isinstance(d, Mapping):
-            raise ConfigError(f"{w}: must be a mapping, got {type(d).__name__}")
-        fmt = d.get("output_format")
-        if fmt is not None and fmt not in SIGNAL_OUTPUT_TYPES:
-            raise ConfigError(
-                f"{w}.output_format = {fmt!r}: must be 'classification' or 'regression'"
-            )
-        if output_type is None:
-            output_type = fmt or OUTPUT_CLASSIFICATION
-        if not isinstance(output_type, str):
-            raise ConfigError(f"output_type = {output_type!r}: must be a string")
-        if fmt is None:
-            fmt = output_type if output_type in SIGNAL_OUTPUT_TYPES else OUTPUT_CLASSIFICATION
-        elif output_type in SIGNAL_OUTPUT_TYPES and output_type != fmt:
-            raise ConfigError(
-                f"{w}.output_format = {fmt!r} disagrees with the model's output_type {output_type!r}"
-            )
-        filters = _section(d, "filters", w)
-        cost = _section(d, "cost_model", w)
-        params = cls(
-            output_type=output_type,
-            output_format=fmt,
-            confidence_threshold=_number(d, "confidence_threshold", 0.5, w),
-            min_signal_separation=_number(filters, "min_signal_separation", 4.0, w + ".filters"),
-            position_awareness=_flag(d, "position_awareness", True, w),
-            allow_short_from_flat=_flag(d, "allow_short_from_flat", False, w),
-            round_trip_cost=_number(cost, "round_trip_cost", 0.003, w + ".cost_model"),
-            min_edge_multiplier=_number(cost, "min_edge_multiplier", 1.5, w + ".cost_model"),
-        )
-        over = {
-            k: v
-            for k, v in {
-                "confidence_threshold": confidence_threshold,
-                "min_signal_separation": min_signal_separation,
-                "position_awareness": position_awareness,
-                "allow_short_from_flat": allow_short_from_flat,
-            }.items()
-            if v is not None
-        }
-        if over:
-            params = replace(params, **over)
-        sep = params.min_signal_separation
-        if not (0 <= sep <= MAX_SEPARATION_HOURS):  # also refuses NaN; keeps the ns value in int64
-            raise ConfigError(
-                f"{w}.filters.min_signal_separation = {sep}: must be between 0 and "
-                f"{MAX_SEPARATION_HOURS:g} hours"
-            )
-        if not math.isfinite(params.confidence_threshold):
-            raise ConfigError(f"{w}.confidence_threshold: must be finite")
-        for key in ("round_trip_cost", "min_edge_multiplier"):
-            if getattr(params, key) < 0:
-                raise ConfigError(f"{w}.cost_model.{key} = {getattr(params, key)}: must be >= 0")
-        return params
+from vbt.params import DecisionParams
 
 
 @dataclass(frozen=True)

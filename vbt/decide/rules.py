@@ -94,28 +94,32 @@ def classify_nb(outputs):
 
 
 @njit(cache=True, nogil=True)
-def regress_nb(outputs, threshold):
-    """Regression outputs -> (raw int8[n], confidence float32[n]).
+def regress_one_nb(r, threshold):
+    """The regression rule for one predicted return -> (raw int8, confidence float32).
 
-    ``outputs``: float [n], the predicted return r. BUY if r > threshold, SELL if r < -threshold,
-    else HOLD; confidence = min(|r| / (3 * threshold), 1) (1 for any r != 0 when threshold <= 0).
-    A non-finite r gives HOLD with confidence 0.
+    BUY if r > threshold, SELL if r < -threshold, else HOLD; confidence = min(|r| / (3 *
+    threshold), 1) (1 for any r != 0 when threshold <= 0). A non-finite r gives HOLD with
+    confidence 0.
     """
+    r = np.float64(r)
+    if not np.isfinite(r):
+        return np.int8(HOLD), np.float32(0.0)
+    raw = np.int8(BUY) if r > threshold else (np.int8(SELL) if r < -threshold else np.int8(HOLD))
+    if threshold > 0.0:
+        conf = np.float32(min(abs(r) / (3.0 * threshold), 1.0))
+    else:
+        conf = np.float32(1.0) if r != 0.0 else np.float32(0.0)
+    return raw, conf
+
+
+@njit(cache=True, nogil=True)
+def regress_nb(outputs, threshold):
+    """Regression outputs float [n] -> (raw int8[n], confidence float32[n]), by ``regress_one_nb``."""
     n = outputs.shape[0]
     raw = np.zeros(n, dtype=np.int8)
     conf = np.zeros(n, dtype=np.float32)
     for i in range(n):
-        r = np.float64(outputs[i])
-        if not np.isfinite(r):
-            continue
-        if r > threshold:
-            raw[i] = BUY
-        elif r < -threshold:
-            raw[i] = SELL
-        if threshold > 0.0:
-            conf[i] = min(abs(r) / (3.0 * threshold), 1.0)
-        elif r != 0.0:
-            conf[i] = 1.0
+        raw[i], conf[i] = regress_one_nb(outputs[i], threshold)
     return raw, conf
 
 

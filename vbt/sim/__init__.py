@@ -1,7 +1,14 @@
 """The scan: record dtypes, the Numba kernel and its chunked driver (checkpoints, resume)."""
 
-from vbt.sim.nb import scan_chunk_nb
-from vbt.sim.records import PARAMS_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_state
+from vbt.sim.nb import scan_bars_nb, scan_chunk_nb
+from vbt.sim.records import (
+    ACC_DTYPE,
+    PARAMS_DTYPE,
+    STATE_DTYPE,
+    TRADE_DTYPE,
+    new_acc,
+    new_state,
+)
 from vbt.sim.runner import (
     Checkpoint,
     ScanInputs,
@@ -13,6 +20,7 @@ from vbt.sim.runner import (
 )
 
 __all__ = [
+    "ACC_DTYPE",
     "PARAMS_DTYPE",
     "STATE_DTYPE",
     "TRADE_DTYPE",
@@ -21,8 +29,10 @@ __all__ = [
     "ScanParams",
     "ScanResult",
     "load_checkpoint",
+    "new_acc",
     "new_state",
     "run_scan",
     "save_checkpoint",
+    "scan_bars_nb",
     "scan_chunk_nb",
 ]

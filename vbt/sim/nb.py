@@ -1,19 +1,21 @@
-"""The scan kernel: one sequential pass over the bars, with next-open fills and accounting.
+"""The scan kernels: one sequential pass over the bars, with next-open fills, accounting and the
+running metric accumulators.
 
-``scan_chunk_nb`` processes the bars ``state.next_bar .. stop - 1`` and updates the 1-record
-``STATE_DTYPE`` array in place, so a run can be split into chunks (progress, cancellation,
-checkpoints) with results identical to one pass. Semantics: DESIGN.md "Execution and accounting".
-The filters are ``vbt.decide.rules.decide_nb`` (the one copy). Nothing is allocated per bar.
-
-Numba's on-disk cache keys a function on its own file only: after editing ``vbt/decide/rules.py``,
-delete ``$NUMBA_CACHE_DIR/sim_*`` (or touch this file), or the scan keeps the old rules compiled in.
+``scan_bars_nb`` is the one copy of the per-bar rules. It processes bars ``state.next_bar ..
+stop - 1`` of one parameter set and updates its state and accumulator records in place, so a run
+can be split into chunks (progress, cancellation, checkpoints) with results identical to one pass.
+``scan_chunk_nb`` runs it for a single run, writing the per-bar outputs and the trade records;
+``vbt.sweep.nb`` runs it for many parameter sets in parallel, writing none of them. Semantics:
+DESIGN.md "Execution and accounting". The filters are ``vbt.decide.rules.decide_nb``. Nothing is
+allocated per bar.
 """
 
 import numpy as np
 from numba import njit
 
-from vbt.decide.rules import decide_nb
+from vbt.decide.rules import decide_nb, regress_one_nb
 from vbt.enums import BUY, EXIT_END_OF_DATA, EXIT_SIGNAL, FLAT, HOLD, LONG, SELL, SHORT
+from vbt.sim.records import RETURN_BLOCK
 
 
 @njit(cache=True, nogil=True)
@@ -35,35 +37,12 @@ def entry_qty_nb(cash, price, fill, position_fraction, commission):
 
 
 @njit(cache=True, nogil=True)
-def close_position_nb(
-    trades_out,
-    k,
-    side,
-    qty,
-    entry_price,
-    entry_idx,
-    entry_ts,
-    entry_commission,
-    entry_slippage,
-    entry_confidence,
-    mfe,
-    mae,
-    cash,
-    ref_price,
-    exit_idx,
-    exit_ts,
-    exit_reason,
-    exit_confidence,
-    commission,
-    slippage,
-):
-    """Close the open position at ``ref_price``; write trade record ``trades_out[k]``; return cash.
+def exit_nb(side, qty, entry_price, cash, ref_price, commission, slippage):
+    """Close a position at reference price ``ref_price`` -> (fill, exit_commission, gross, cash).
 
     Long: fill = P * (1 - slippage), cash += fill * qty * (1 - commission). Short: fill =
     P * (1 + slippage), cash += entry * qty + (entry - fill) * qty - exit commission.
     """
-    if k >= trades_out.shape[0]:
-        raise IndexError("scan_chunk_nb: trades_out is full")
     if side == LONG:
         fill = ref_price * (1.0 - slippage)
         exit_commission = fill * qty * commission
@@ -74,57 +53,174 @@ def close_position_nb(
         exit_commission = fill * qty * commission
         gross = (entry_price - fill) * qty
         cash = cash + (entry_price * qty + gross - exit_commission)
-    net = gross - entry_commission - exit_commission
-    t = trades_out[k]
-    t.entry_idx = entry_idx
-    t.exit_idx = exit_idx
-    t.entry_ts = entry_ts
-    t.exit_ts = exit_ts
-    t.side = side
-    t.qty = qty
-    t.entry_price = entry_price
-    t.exit_price = fill
-    t.entry_commission = entry_commission
-    t.exit_commission = exit_commission
-    t.slippage_cost = entry_slippage + abs(fill - ref_price) * qty
-    t.gross_pnl = gross
-    t.net_pnl = net
-    t.return_pct = net / (entry_price * qty) * 100.0
-    # bars the position was open: a signal exit at bar j's open ends after bar j - 1; the
-    # end-of-data close happens at the close of bar exit_idx, which therefore counts
-    t.bars_held = exit_idx - entry_idx + (1 if exit_reason == EXIT_END_OF_DATA else 0)
-    t.mfe = mfe
-    t.mae = mae
-    t.exit_reason = exit_reason
-    t.confidence = entry_confidence
-    t.exit_confidence = exit_confidence
-    return cash
+    return fill, exit_commission, gross, cash
 
 
 @njit(cache=True, nogil=True)
-def scan_chunk_nb(
-    stop, ts_ns, open_, close, raw, confidence, params, state, trades_out, equity_out, position_out
-):
-    """Process bars ``state[0].next_bar .. stop - 1``; at ``stop == n`` also finish the run.
+def signal_at_nb(i, raw, confidence, value, is_regression, threshold):
+    """Bar i's raw signal and confidence before the filters -> (int8, float32).
+
+    Classification: ``raw[i]``, ``confidence[i]``. Regression: the threshold rule on the predicted
+    return ``value[i]`` (``vbt.decide.rules.regress_one_nb``), so the threshold can vary per run.
+    """
+    if is_regression:
+        return regress_one_nb(value[i], threshold)
+    return raw[i], confidence[i]
+
+
+# -- metric accumulators -----------------------------------------------------------------------
+# The per-bar part travels through the scan as a tuple of locals (registers, not memory):
+# (bars, last_equity, n_returns, ret_mean, ret_m2, blk_n, blk_shift, blk_sum, blk_sumsq,
+#  down_ss, peak, max_dd, max_dd_pct, dd_run, max_dd_run, exposure_bars); see ACC_DTYPE.
+
+
+@njit(cache=True, nogil=True)
+def load_marks_nb(acc):
+    return (
+        acc.bars, acc.last_equity, acc.n_returns, acc.ret_mean, acc.ret_m2, acc.blk_n,
+        acc.blk_shift, acc.blk_sum, acc.blk_sumsq, acc.down_ss, acc.peak, acc.max_dd,
+        acc.max_dd_pct, acc.dd_run, acc.max_dd_run, acc.exposure_bars,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def store_marks_nb(acc, m):
+    (
+        acc.bars, acc.last_equity, acc.n_returns, acc.ret_mean, acc.ret_m2, acc.blk_n,
+        acc.blk_shift, acc.blk_sum, acc.blk_sumsq, acc.down_ss, acc.peak, acc.max_dd,
+        acc.max_dd_pct, acc.dd_run, acc.max_dd_run, acc.exposure_bars,
+    ) = m  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def merge_moments_nb(n, mean, m2, bn, shift, s, ss):
+    """Merge a block of ``bn`` values given as sums of (x - shift) and (x - shift)^2 into running
+    (count, mean, sum of squared deviations) -> (n, mean, m2). Chan et al.'s pairwise update."""
+    if bn == 0:
+        return n, mean, m2
+    mean_b = shift + s / bn
+    m2_b = max(ss - s * s / bn, 0.0)
+    if n == 0:
+        return bn, mean_b, m2_b
+    tot = n + bn
+    delta = mean_b - mean
+    return tot, mean + delta * bn / tot, m2 + m2_b + delta * delta * (n * bn / tot)
+
+
+@njit(cache=True, nogil=True)
+def return_moments_nb(acc):
+    """(count int64[m], mean float64[m], sum of squared deviations float64[m]) of the per-bar
+    returns of ACC_DTYPE[m] records, their open block merged in (the records are not changed)."""
+    m = acc.shape[0]
+    count = np.zeros(m, dtype=np.int64)
+    mean = np.zeros(m)
+    m2 = np.zeros(m)
+    for k in range(m):
+        a = acc[k]
+        count[k], mean[k], m2[k] = merge_moments_nb(
+            a.n_returns, a.ret_mean, a.ret_m2, a.blk_n, a.blk_shift, a.blk_sum, a.blk_sumsq
+        )
+    return count, mean, m2
+
+
+@njit(cache=True, nogil=True)
+def mark_nb(m, equity, exposed):
+    """Add one equity point (currency, marked at the close) to the mark accumulators ``m``.
+
+    exposed: a position is open after the bar. The return to the previous point enters the
+    running moments and the downside sum; peak, drawdowns and their duration follow the equity.
+    """
+    (bars, last, n, mean, m2, bn, shift, s, ss, dss, peak, mdd, mddp, run, mrun, expo) = m
+    if bars > 0:
+        r = equity / last - 1.0
+        if bn == 0:
+            shift = r
+        d = r - shift
+        s += d
+        ss += d * d
+        bn += 1
+        down = min(r, 0.0)
+        dss += down * down
+        if bn == RETURN_BLOCK:
+            n, mean, m2 = merge_moments_nb(n, mean, m2, bn, shift, s, ss)
+            bn = 0
+            s = 0.0
+            ss = 0.0
+        peak = max(peak, equity)
+    else:
+        peak = equity
+    dd = peak - equity
+    mdd = max(mdd, dd)
+    # the division only when the fraction may be a new maximum
+    if dd > 0.0 and peak > 0.0 and dd >= mddp * peak:
+        mddp = max(mddp, dd / peak)
+    run = run + 1 if dd > 0.0 else 0
+    mrun = max(mrun, run)
+    expo += 1 if exposed else 0
+    return (bars + 1, equity, n, mean, m2, bn, shift, s, ss, dss, peak, mdd, mddp, run, mrun, expo)
+
+
+@njit(cache=True, nogil=True)
+def add_trade_nb(acc, net, hold_ns):
+    """Add one closed trade (net P&L, currency; holding time, ns) to the accumulator record."""
+    acc.trades += 1
+    if net > 0.0:
+        acc.wins += 1
+        acc.win_sum += net
+        acc.largest_win = net if acc.wins == 1 else max(acc.largest_win, net)
+    elif net < 0.0:
+        acc.losses += 1
+        acc.loss_sum += net
+        acc.largest_loss = net if acc.losses == 1 else min(acc.largest_loss, net)
+    acc.net_sum += net
+    delta = net - acc.net_mean
+    acc.net_mean += delta / acc.trades
+    acc.net_m2 += delta * (net - acc.net_mean)
+    acc.hold_ns += hold_ns
+
+
+@njit(cache=True, nogil=True)
+def accumulate_nb(acc, equity, exposed, net_pnl, hold_ns):
+    """Feed a whole equity curve (float64[m]; exposed bool[m]: a position is open after the bar)
+    and closed trades (net_pnl float64[k], hold_ns int64[k]) into the ACC_DTYPE record ``acc``,
+    exactly as the scan would have."""
+    m = load_marks_nb(acc)
+    for i in range(equity.shape[0]):
+        m = mark_nb(m, equity[i], exposed[i])
+    store_marks_nb(acc, m)
+    for k in range(net_pnl.shape[0]):
+        add_trade_nb(acc, net_pnl[k], hold_ns[k])
+
+
+# -- the scan ------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def scan_bars_nb(
+    stop, ts_ns, open_, close, raw, confidence, value, pr, st, acc,
+    trades_out, equity_out, position_out, record,
+):  # fmt: skip
+    """Process bars ``st.next_bar .. stop - 1`` of one parameter set; at ``stop == n`` also finish.
 
     Inputs, all length n: ts_ns int64 (bar open stamps, ns), open_ / close float64, raw int8
-    (BUY/HOLD/SELL), confidence float32. params: 1-record PARAMS_DTYPE array; state: 1-record
-    STATE_DTYPE array, updated in place. Outputs written for the processed bars: trades_out
-    (TRADE_DTYPE, closed trades at index state.n_trades onwards; n // 2 + 1 records always
-    suffice), equity_out float64 (NaN during warm-up), position_out int8 (side after the bar).
+    (BUY/HOLD/SELL) and confidence float32 (classification), value float32 (regression: the
+    predicted return; the threshold rule is applied here, with ``pr.regression_threshold``).
+    pr: a PARAMS_DTYPE record; st: a STATE_DTYPE record and acc: an ACC_DTYPE record, both
+    updated in place. With ``record`` the processed bars' outputs are written: trades_out
+    (TRADE_DTYPE, closed trades at index st.n_trades onwards; n // 2 + 1 records always suffice),
+    equity_out float64 (NaN during warm-up), position_out int8 (side after the bar); without it
+    those arrays are not touched (they may be empty).
 
     Per bar i >= warmup_bars: (1) a pending signal executes at open_[i] (BUY: open long from FLAT
     or cover a short; SELL: close a long or open a short from FLAT; an executed entry or exit sets
-    the last trade time to ts_ns[i]); (2) decide_nb on raw[i] with the side after (1): a non-HOLD
-    signal becomes pending; (3) mark MFE/MAE and equity at close[i]. At the last bar an open
-    position is force-closed at close[n - 1] and equity_out[n - 1] is the cash after that close;
-    a signal still pending is dropped.
+    the last trade time to ts_ns[i]); (2) decide_nb on bar i's signal with the side after (1): a
+    non-HOLD signal becomes pending; (3) mark MFE/MAE and equity at close[i] and add the equity
+    point to the accumulators. At the last bar an open position is force-closed at close[n - 1],
+    and the last equity point is the cash after that close; a signal still pending is dropped.
     """
     n = ts_ns.shape[0]
-    st = state[0]
     if st.done:
         return
-    pr = params[0]
     commission = pr.commission
     slippage = pr.slippage
     fraction = pr.position_fraction
@@ -134,6 +230,7 @@ def scan_chunk_nb(
     min_sep = pr.min_separation_ns
     awareness = pr.position_awareness
     allow_short = pr.allow_short_from_flat
+    reg_threshold = pr.regression_threshold
 
     cash = st.cash
     side = st.side
@@ -151,44 +248,54 @@ def scan_chunk_nb(
     last_ts = st.last_trade_ts
     has_last = st.has_last_trade
     n_trades = st.n_trades
+    marks = load_marks_nb(acc)
 
     start = st.next_bar
     if stop > n:
         stop = n
-    for i in range(start, min(stop, warmup)):
-        equity_out[i] = np.nan
-        position_out[i] = FLAT
+    if record:
+        for i in range(start, min(stop, warmup)):
+            equity_out[i] = np.nan
+            position_out[i] = FLAT
     if start < warmup:
         start = warmup
+    # the last bar's equity point is added after the end-of-data close, never in the loop
+    fast_stop = min(stop, n - 1)
 
     i = start
     while i < stop:
-        if pending == HOLD and raw[i] == HOLD:
-            # Fast path: a run of HOLD bars with nothing pending changes no state but the marks.
-            # The same formulas as step (3) below, specialised by side, in a tight loop.
-            j = i + 1
-            while j < stop and raw[j] == HOLD:
-                j += 1
-            if side == FLAT:
-                for k in range(i, j):
-                    equity_out[k] = cash
-                    position_out[k] = FLAT
-            elif side == LONG:
-                for k in range(i, j):
-                    px = close[k]
+        sig_i, conf_i = signal_at_nb(i, raw, confidence, value, is_regression, reg_threshold)
+        if (
+            pending == HOLD
+            and i < fast_stop
+            and (sig_i == HOLD or (not is_regression and conf_i < conf_threshold))
+        ):
+            # Fast path: a run of bars whose signal is HOLD or below the confidence threshold,
+            # with nothing pending, changes no state but the marks: the same formulas as step (3)
+            # below, specialised by side, in a tight loop.
+            j = i
+            while j < fast_stop:
+                s_j, c_j = signal_at_nb(j, raw, confidence, value, is_regression, reg_threshold)
+                if not (s_j == HOLD or (not is_regression and c_j < conf_threshold)):
+                    break
+                px = close[j]
+                if side == FLAT:
+                    eq = cash
+                elif side == LONG:
                     u = (px - entry_price) * qty
                     mfe = max(mfe, u)
                     mae = min(mae, u)
-                    equity_out[k] = cash + px * qty
-                    position_out[k] = side
-            else:
-                for k in range(i, j):
-                    px = close[k]
+                    eq = cash + px * qty
+                else:
                     u = (entry_price - px) * qty
                     mfe = max(mfe, u)
                     mae = min(mae, u)
-                    equity_out[k] = cash + entry_price * qty + u
-                    position_out[k] = side
+                    eq = cash + entry_price * qty + u
+                marks = mark_nb(marks, eq, side != FLAT)
+                if record:
+                    equity_out[j] = eq
+                    position_out[j] = side
+                j += 1
             i = j
             continue
 
@@ -217,28 +324,17 @@ def scan_chunk_nb(
                     mae = 0.0
                     traded = True
             elif (side == LONG and pending == SELL) or (side == SHORT and pending == BUY):
-                cash = close_position_nb(
-                    trades_out,
-                    n_trades,
-                    side,
-                    qty,
-                    entry_price,
-                    entry_idx,
-                    entry_ts,
-                    entry_commission,
-                    entry_slippage,
-                    entry_confidence,
-                    mfe,
-                    mae,
-                    cash,
-                    price,
-                    i,
-                    ts_ns[i],
-                    EXIT_SIGNAL,
-                    pending_conf,
-                    commission,
-                    slippage,
+                fill, exit_commission, gross, cash = exit_nb(
+                    side, qty, entry_price, cash, price, commission, slippage
                 )
+                net = gross - entry_commission - exit_commission
+                add_trade_nb(acc, net, ts_ns[i] - entry_ts)
+                if record:
+                    write_trade_nb(
+                        trades_out, n_trades, side, qty, entry_price, entry_idx, entry_ts,
+                        entry_commission, entry_slippage, entry_confidence, mfe, mae, fill,
+                        exit_commission, gross, net, price, i, ts_ns[i], EXIT_SIGNAL, pending_conf,
+                    )  # fmt: skip
                 n_trades += 1
                 side = np.int8(FLAT)
                 qty = 0.0
@@ -249,10 +345,9 @@ def scan_chunk_nb(
             pending = np.int8(HOLD)
 
         # (2) decide at this bar's close
-        c_i = confidence[i]
         sig, _reason = decide_nb(
-            raw[i],
-            c_i,
+            sig_i,
+            conf_i,
             ts_ns[i],
             last_ts,
             has_last,
@@ -265,7 +360,7 @@ def scan_chunk_nb(
         )
         if sig != HOLD:
             pending = sig
-            pending_conf = np.float64(c_i)
+            pending_conf = np.float64(conf_i)
 
         # (3) mark at the close (selects rather than branches: the side may change at any bar)
         px = close[i]
@@ -276,41 +371,38 @@ def scan_chunk_nb(
         mae = min(mae, u) if in_pos else mae
         equity = cash + px * qty if side == LONG else cash + entry_price * qty + u
         equity = equity if in_pos else cash
-        equity_out[i] = equity
-        position_out[i] = side
+        if i < n - 1:
+            marks = mark_nb(marks, equity, in_pos)
+        if record:
+            equity_out[i] = equity
+            position_out[i] = side
         i += 1
 
     finished = stop == n
     if finished:
         last = n - 1
-        if last >= 0 and last >= warmup and side != FLAT:
-            cash = close_position_nb(
-                trades_out,
-                n_trades,
-                side,
-                qty,
-                entry_price,
-                entry_idx,
-                entry_ts,
-                entry_commission,
-                entry_slippage,
-                entry_confidence,
-                mfe,
-                mae,
-                cash,
-                close[last],
-                last,
-                ts_ns[last] + pr.bar_ns,
-                EXIT_END_OF_DATA,
-                np.nan,
-                commission,
-                slippage,
-            )
-            n_trades += 1
-            side = np.int8(FLAT)
-            qty = 0.0
-            equity_out[last] = cash
-            position_out[last] = FLAT
+        if last >= 0 and last >= warmup:
+            if side != FLAT:
+                ref = close[last]
+                fill, exit_commission, gross, cash = exit_nb(
+                    side, qty, entry_price, cash, ref, commission, slippage
+                )
+                net = gross - entry_commission - exit_commission
+                exit_ts = ts_ns[last] + pr.bar_ns
+                add_trade_nb(acc, net, exit_ts - entry_ts)
+                if record:
+                    write_trade_nb(
+                        trades_out, n_trades, side, qty, entry_price, entry_idx, entry_ts,
+                        entry_commission, entry_slippage, entry_confidence, mfe, mae, fill,
+                        exit_commission, gross, net, ref, last, exit_ts, EXIT_END_OF_DATA, np.nan,
+                    )  # fmt: skip
+                n_trades += 1
+                side = np.int8(FLAT)
+                qty = 0.0
+                if record:
+                    equity_out[last] = cash
+                    position_out[last] = FLAT
+            marks = mark_nb(marks, cash, False)
         pending = np.int8(HOLD)
 
     st.next_bar = max(stop, st.next_bar)
@@ -331,3 +423,50 @@ def scan_chunk_nb(
     st.has_last_trade = has_last
     st.n_trades = n_trades
     st.done = finished
+    store_marks_nb(acc, marks)
+
+
+@njit(cache=True, nogil=True)
+def write_trade_nb(
+    trades_out, k, side, qty, entry_price, entry_idx, entry_ts, entry_commission, entry_slippage,
+    entry_confidence, mfe, mae, fill, exit_commission, gross, net, ref_price, exit_idx, exit_ts,
+    exit_reason, exit_confidence,
+):  # fmt: skip
+    """Write closed trade ``trades_out[k]`` (fields: see ``TRADE_DTYPE``)."""
+    if k >= trades_out.shape[0]:
+        raise IndexError("scan_bars_nb: trades_out is full")
+    t = trades_out[k]
+    t.entry_idx = entry_idx
+    t.exit_idx = exit_idx
+    t.entry_ts = entry_ts
+    t.exit_ts = exit_ts
+    t.side = side
+    t.qty = qty
+    t.entry_price = entry_price
+    t.exit_price = fill
+    t.entry_commission = entry_commission
+    t.exit_commission = exit_commission
+    t.slippage_cost = entry_slippage + abs(fill - ref_price) * qty
+    t.gross_pnl = gross
+    t.net_pnl = net
+    t.return_pct = net / (entry_price * qty) * 100.0
+    # bars the position was open: a signal exit at bar j's open ends after bar j - 1; the
+    # end-of-data close happens at the close of bar exit_idx, which therefore counts
+    t.bars_held = exit_idx - entry_idx + (1 if exit_reason == EXIT_END_OF_DATA else 0)
+    t.mfe = mfe
+    t.mae = mae
+    t.exit_reason = exit_reason
+    t.confidence = entry_confidence
+    t.exit_confidence = exit_confidence
+
+
+@njit(cache=True, nogil=True)
+def scan_chunk_nb(
+    stop, ts_ns, open_, close, raw, confidence, value, params, state, acc,
+    trades_out, equity_out, position_out, record,
+):  # fmt: skip
+    """One run: ``scan_bars_nb`` on 1-record params / state / acc arrays."""
+    scan_bars_nb(
+        stop, ts_ns, open_, close, raw, confidence, value, params[0], state[0], acc[0],
+        trades_out, equity_out, position_out, record,
+    )  # fmt: skip

@@ -78,12 +78,13 @@ STATE_DTYPE = np.dtype(
     ]
 )
 
-#: Scan parameters (one record). commission and slippage are fractions (0.001 = 0.1 %);
-#: position_fraction is the share of cash committed per entry; bar_ns the bar duration and
-#: min_separation_ns the minimum time between executed trades, both in ns.
+#: Scan parameters (one record per run or sweep combination). commission and slippage are
+#: fractions (0.001 = 0.1 %); position_fraction is the share of cash committed per entry; bar_ns the
+#: bar duration and min_separation_ns the minimum time between executed trades, both in ns;
+#: regression_threshold the |predicted return| a regression model must exceed to signal.
 PARAMS_DTYPE = np.dtype(
     [
-        ("initial_cash", np.float64),
+        ("initial_capital", np.float64),
         ("commission", np.float64),
         ("slippage", np.float64),
         ("position_fraction", np.float64),
@@ -94,14 +95,70 @@ PARAMS_DTYPE = np.dtype(
         ("min_separation_ns", np.int64),
         ("position_awareness", np.bool_),
         ("allow_short_from_flat", np.bool_),
+        ("regression_threshold", np.float64),
     ]
 )
 
+#: Running metric state (one record), updated by the scan at every equity point and closed trade;
+#: ``vbt.metrics.finish_metrics`` turns it into the metrics. Equity points are the bars after the
+#: warm-up, marked at the close (the last one after the end-of-data close).
+#: - bars: equity points so far; last_equity: the latest one (the final equity at the end).
+#: - Per-bar returns r = E_t / E_{t-1} - 1: n_returns, ret_mean, ret_m2 (sum of squared deviations)
+#:   of the merged blocks; the open block: blk_n, blk_shift (its first return), blk_sum and
+#:   blk_sumsq of (r - shift). Blocks of ``RETURN_BLOCK`` returns are merged with Chan's formula,
+#:   at positions fixed by the return count (never by chunking), so any chunking gives identical
+#:   bits. down_ss: sum of min(r, 0)^2.
+#: - peak: running maximum equity; max_dd (currency) and max_dd_pct (fraction of the peak): the
+#:   largest peak - E; dd_run / max_dd_run: current / longest stretch of bars below a peak.
+#: - exposure_bars: equity points with a position open after the bar.
+#: - Closed trades (net P&L, currency): wins / losses (> 0 / < 0), win_sum / loss_sum,
+#:   largest_win / largest_loss, net_sum, net_mean and net_m2 (Welford), hold_ns (sum of exit -
+#:   entry times, ns).
+ACC_DTYPE = np.dtype(
+    [
+        ("bars", np.int64),
+        ("last_equity", np.float64),
+        ("n_returns", np.int64),
+        ("ret_mean", np.float64),
+        ("ret_m2", np.float64),
+        ("blk_n", np.int64),
+        ("blk_shift", np.float64),
+        ("blk_sum", np.float64),
+        ("blk_sumsq", np.float64),
+        ("down_ss", np.float64),
+        ("peak", np.float64),
+        ("max_dd", np.float64),
+        ("max_dd_pct", np.float64),
+        ("dd_run", np.int64),
+        ("max_dd_run", np.int64),
+        ("exposure_bars", np.int64),
+        ("trades", np.int64),
+        ("wins", np.int64),
+        ("losses", np.int64),
+        ("win_sum", np.float64),
+        ("loss_sum", np.float64),
+        ("largest_win", np.float64),
+        ("largest_loss", np.float64),
+        ("net_sum", np.float64),
+        ("net_mean", np.float64),
+        ("net_m2", np.float64),
+        ("hold_ns", np.int64),
+    ]
+)
 
-def new_state(initial_cash: float) -> np.ndarray:
-    """A fresh 1-record ``STATE_DTYPE`` array: flat, holding ``initial_cash``, at bar 0."""
+#: Returns per block of the running mean/variance (see ACC_DTYPE).
+RETURN_BLOCK = 4096
+
+
+def new_state(initial_capital: float) -> np.ndarray:
+    """A fresh 1-record ``STATE_DTYPE`` array: flat, holding ``initial_capital``, at bar 0."""
     state = np.zeros(1, dtype=STATE_DTYPE)
-    state["cash"] = initial_cash
+    state["cash"] = initial_capital
     state["entry_confidence"] = np.nan
     state["pending_confidence"] = np.nan
     return state
+
+
+def new_acc(m: int = 1) -> np.ndarray:
+    """``m`` fresh ``ACC_DTYPE`` records (nothing seen yet)."""
+    return np.zeros(m, dtype=ACC_DTYPE)

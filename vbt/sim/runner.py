@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,21 @@ import numpy as np
 from vbt.atomic import atomic_write
 from vbt.data.timeframe import HOUR_NS
 from vbt.errors import CancelledError, ConfigError, DataError
+from vbt.params import DecisionParams, ExecutionParams
 from vbt.sim.nb import scan_chunk_nb
-from vbt.sim.records import PARAMS_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_state
+from vbt.sim.records import (
+    ACC_DTYPE,
+    PARAMS_DTYPE,
+    STATE_DTYPE,
+    TRADE_DTYPE,
+    new_acc,
+    new_state,
+)
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+
+#: progress(done, total): called at chunk boundaries.
+ProgressFn = Callable[[int, int], Any]
 
 
 @dataclass(frozen=True)
@@ -29,8 +40,11 @@ class ScanInputs:
     """Per-bar inputs of the scan, length n each, C-contiguous.
 
     ts_ns int64 (bar open stamps, ns since epoch UTC, strictly increasing); open / close float64
-    (finite, > 0); raw int8 (BUY=1 / HOLD=0 / SELL=-1); confidence float32. Arrays are converted to
-    these dtypes when that loses nothing; anything else raises ``DataError`` naming the field.
+    (finite, > 0); raw int8 (BUY=1 / HOLD=0 / SELL=-1) and confidence float32: the signal of a
+    classification model; value float32: the predicted return of a regression model (NaN where
+    the bar had no valid input; None: all NaN), to which the scan applies the threshold rule.
+    Arrays are converted to these dtypes when that loses nothing; anything else raises
+    ``DataError`` naming the field.
     """
 
     ts_ns: np.ndarray
@@ -38,6 +52,7 @@ class ScanInputs:
     close: np.ndarray
     raw: np.ndarray
     confidence: np.ndarray
+    value: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         ts = np.asarray(self.ts_ns)
@@ -49,6 +64,11 @@ class ScanInputs:
             "close": _as(self.close, np.float64, "close"),
             "raw": _as(self.raw, np.int8, "raw", integer=True),
             "confidence": _as(self.confidence, np.float32, "confidence"),
+            "value": _as(
+                np.full(ts.shape[:1], np.nan, np.float32) if self.value is None else self.value,
+                np.float32,
+                "value",
+            ),
         }
         n = arrays["ts_ns"].shape[0]
         for name, a in arrays.items():
@@ -93,69 +113,52 @@ def _as(a: Any, dtype: type, name: str, integer: bool = False) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ScanParams:
-    """Scan parameters (defaults as in the older system).
+    """Everything the scan needs besides its inputs: the decision parameters, the execution
+    parameters and the bar duration (ns; gives the force-close exit time).
 
-    initial_cash (currency); commission and slippage (fractions, 0.001 = 0.1 %); position_fraction
-    (share of cash per entry, in (0, 1]); warmup_bars (bars skipped at the start); bar_ns (bar
-    duration, ns; gives the force-close exit time); is_regression (filter 1 off, shorts from flat
-    allowed); confidence_threshold; min_separation_ns (ns between executed trades);
-    position_awareness; allow_short_from_flat.
+    ``ScanParams()`` holds every default; ``with_values(**values)`` replaces parameters by their
+    flat names (any field of ``DecisionParams`` or ``ExecutionParams``, or ``bar_ns``), validated.
     """
 
-    initial_cash: float = 100_000.0
-    commission: float = 0.001
-    slippage: float = 0.0005
-    position_fraction: float = 0.25
-    warmup_bars: int = 50
+    decisions: DecisionParams = field(default_factory=DecisionParams)
+    execution: ExecutionParams = field(default_factory=ExecutionParams)
     bar_ns: int = HOUR_NS
-    is_regression: bool = False
-    confidence_threshold: float = 0.5
-    min_separation_ns: int = 4 * HOUR_NS
-    position_awareness: bool = True
-    allow_short_from_flat: bool = False
 
     def __post_init__(self) -> None:
-        def check(name: str, ok: bool, want: str) -> None:
-            if not ok:
-                raise ConfigError(f"ScanParams.{name} = {getattr(self, name)!r}: must be {want}")
+        if not (isinstance(self.bar_ns, int | np.integer) and 0 < self.bar_ns < 2**62):
+            raise ConfigError(f"ScanParams.bar_ns = {self.bar_ns!r}: must be an integer > 0 (ns)")
 
-        fin = np.isfinite
-        check("initial_cash", fin(self.initial_cash) and self.initial_cash > 0, "finite and > 0")
-        check("commission", fin(self.commission) and 0 <= self.commission < 1, "in [0, 1)")
-        check("slippage", fin(self.slippage) and 0 <= self.slippage < 1, "in [0, 1)")
-        check("position_fraction", 0 < self.position_fraction <= 1, "in (0, 1]")
-        check("warmup_bars", int(self.warmup_bars) == self.warmup_bars >= 0, "an integer >= 0")
-        check("bar_ns", int(self.bar_ns) == self.bar_ns > 0, "an integer > 0 (ns)")
-        check("confidence_threshold", bool(fin(self.confidence_threshold)), "finite")
-        check(
-            "min_separation_ns",
-            int(self.min_separation_ns) == self.min_separation_ns >= 0,
-            "an integer >= 0 (ns)",
+    def with_values(self, **values: Any) -> ScanParams:
+        """A copy with parameters replaced by flat name; ``ConfigError`` names a bad one."""
+        dec = {k: v for k, v in values.items() if k in DecisionParams.model_fields}
+        exe = {k: v for k, v in values.items() if k in ExecutionParams.model_fields}
+        unknown = sorted(set(values) - set(dec) - set(exe) - {"bar_ns"})
+        if unknown:
+            raise ConfigError(f"unknown parameter {unknown[0]!r}")
+        return ScanParams(
+            decisions=self.decisions.overridden(**dec) if dec else self.decisions,
+            execution=(
+                ExecutionParams.validated({**self.execution.model_dump(), **exe})
+                if exe
+                else self.execution
+            ),
+            bar_ns=int(values.get("bar_ns", self.bar_ns)),
         )
 
-    @classmethod
-    def from_decisions(cls, decisions: Any, **kwargs: Any) -> ScanParams:
-        """Build from a ``vbt.decide.DecisionParams`` plus the execution keywords of this class."""
-        return cls(
-            is_regression=decisions.is_regression,
-            confidence_threshold=decisions.confidence_threshold,
-            min_separation_ns=decisions.min_separation_ns,
-            position_awareness=decisions.position_awareness,
-            allow_short_from_flat=decisions.allow_short_from_flat,
-            **kwargs,
-        )
+    def values(self) -> dict[str, Any]:
+        """Every parameter by flat name (decisions, then execution), JSON-safe."""
+        return {**self.decisions.model_dump(), **self.execution.model_dump()}
 
     def to_record(self) -> np.ndarray:
         """The parameters as a 1-record ``PARAMS_DTYPE`` array (what the kernel takes)."""
-        return np.array([astuple(self)], dtype=PARAMS_DTYPE)
-
-    @classmethod
-    def from_record(cls, record: np.ndarray) -> ScanParams:
-        rec = np.asarray(record).reshape(-1)[0]
-        return cls(**{f.name: rec[f.name].item() for f in fields(cls)})
-
-
-assert tuple(f.name for f in fields(ScanParams)) == PARAMS_DTYPE.names
+        d, e = self.decisions, self.execution
+        rec = np.zeros(1, dtype=PARAMS_DTYPE)
+        rec[0] = (
+            e.initial_capital, e.commission, e.slippage, e.position_fraction, e.warmup_bars,
+            self.bar_ns, d.is_regression, d.confidence_threshold, d.min_separation_ns,
+            d.position_awareness, d.allow_short_from_flat, d.regression_threshold,
+        )  # fmt: skip
+        return rec
 
 
 @dataclass(frozen=True)
@@ -164,21 +167,26 @@ class ScanResult:
 
     trades: TRADE_DTYPE[n_trades] (closed trades in exit order); equity float64[n] (NaN in the
     warm-up, after the force close at the last bar); position int8[n] (side after each bar's
-    close; FLAT at the last bar); state: the final 1-record STATE_DTYPE array.
+    close; FLAT at the last bar); state: the final 1-record STATE_DTYPE array; acc: the final
+    1-record ACC_DTYPE array (the metrics' running state). With ``record=False`` trades, equity
+    and position are empty.
     """
 
     trades: np.ndarray
     equity: np.ndarray
     position: np.ndarray
     state: np.ndarray
+    acc: np.ndarray
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A saved scan: state, trades so far, equity/position of bars [0, state.next_bar), params,
-    the caller's fingerprint, the number of bars of the run, and the file it came from."""
+    """A saved scan: state, metric accumulators, trades so far, equity/position of bars
+    [0, state.next_bar), params, the caller's fingerprint, the number of bars of the run, and the
+    file it came from."""
 
     state: np.ndarray
+    acc: np.ndarray
     trades: np.ndarray
     equity: np.ndarray
     position: np.ndarray
@@ -204,6 +212,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
             n_bars=np.int64(ckpt.n_bars),
             params=ckpt.params,
             state=ckpt.state,
+            acc=ckpt.acc,
             trades=ckpt.trades,
             equity=ckpt.equity,
             position=ckpt.position,
@@ -217,7 +226,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"checkpoint {path}: no such file")
-    want = {"version", "fingerprint", "n_bars", "params", "state", "trades", "equity", "position"}
+    want = {
+        "version", "fingerprint", "n_bars", "params", "state", "acc", "trades", "equity",
+        "position",
+    }  # fmt: skip
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = want - set(z.files)
@@ -237,7 +249,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise ConfigError(
             f"checkpoint {path}: format version {version}, expected {CHECKPOINT_VERSION}"
         )
-    for key, dtype in (("params", PARAMS_DTYPE), ("state", STATE_DTYPE), ("trades", TRADE_DTYPE)):
+    layouts = (
+        ("params", PARAMS_DTYPE), ("state", STATE_DTYPE), ("acc", ACC_DTYPE),
+        ("trades", TRADE_DTYPE),
+    )  # fmt: skip
+    for key, dtype in layouts:
         if data[key].dtype != dtype:
             raise ConfigError(f"checkpoint {path}: field {key!r} has an unexpected record layout")
     state = data["state"].reshape(-1)
@@ -245,6 +261,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     ok = (
         state.shape == (1,)
         and data["params"].shape == (1,)
+        and data["acc"].shape == (1,)
         and 0 <= nxt <= n_bars
         and data["equity"].shape == (nxt,)
         and data["equity"].dtype == np.float64
@@ -258,6 +275,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         )
     return Checkpoint(
         state=state.copy(),
+        acc=data["acc"].copy(),
         trades=data["trades"],
         equity=data["equity"],
         position=data["position"],
@@ -295,12 +313,13 @@ def run_scan(
     inputs: ScanInputs,
     params: ScanParams,
     chunk_bars: int = 65536,
-    progress: Callable[[int, int], Any] | None = None,
+    progress: ProgressFn | None = None,
     cancel: Any = None,
     checkpoint: str | os.PathLike | None = None,
     resume_from: str | os.PathLike | Checkpoint | None = None,
     fingerprint: str = "",
     checkpoint_every: int = 1,
+    record: bool = True,
 ) -> ScanResult:
     """Run the scan over all bars in chunks of ``chunk_bars``.
 
@@ -311,6 +330,8 @@ def run_scan(
     ``resume_from``: a checkpoint path or ``Checkpoint``; refused with ``ConfigError`` when its
     fingerprint, params or number of bars differ from this run's. ``fingerprint`` is the caller's
     identity of the run (model, data, config), stored in and checked against checkpoints.
+    ``record=False`` keeps only the state and the metric accumulators (no per-bar outputs, no
+    trade records).
     """
     n = len(inputs)
     if int(chunk_bars) < 1:
@@ -319,8 +340,9 @@ def run_scan(
         raise ConfigError(f"checkpoint_every = {checkpoint_every!r}: must be >= 1")
     chunk_bars = int(chunk_bars)
     prec = params.to_record()
-    equity = np.empty(n, dtype=np.float64)
-    position = np.empty(n, dtype=np.int8)
+    m = n if record else 0
+    equity = np.empty(m, dtype=np.float64)
+    position = np.empty(m, dtype=np.int8)
 
     if resume_from is not None:
         ck = resume_from if isinstance(resume_from, Checkpoint) else load_checkpoint(resume_from)
@@ -332,25 +354,29 @@ def run_scan(
         if ck.n_bars != n:
             raise ConfigError(f"{where}: made for {ck.n_bars} bars, this run has {n}")
         if ck.params.tobytes() != prec.tobytes():
-            raise ConfigError(
-                f"{where}: parameters {ScanParams.from_record(ck.params)} differ from this run's {params}"
-            )
-        state = ck.state.copy()
+            differ = [k for k in PARAMS_DTYPE.names if ck.params[0][k] != prec[0][k]]
+            raise ConfigError(f"{where}: parameters differ from this run's ({', '.join(differ)})")
+        state, acc = ck.state.copy(), ck.acc.copy()
         k = ck.next_bar
-        equity[:k] = ck.equity
-        position[:k] = ck.position
+        if record:
+            if ck.equity.shape[0] != k:
+                raise ConfigError(f"{where}: holds no per-bar outputs; resume it with record=False")
+            equity[:k] = ck.equity
+            position[:k] = ck.position
         n_trades = int(state[0]["n_trades"])
-        trades = np.empty(n_trades + _chunk_trade_room(chunk_bars), dtype=TRADE_DTYPE)
-        _copy_records(trades, ck.trades)
+        trades = np.empty(n_trades + _chunk_trade_room(chunk_bars) if record else 0, TRADE_DTYPE)
+        if record:
+            _copy_records(trades, ck.trades)
     else:
-        state = new_state(params.initial_cash)
-        trades = np.empty(_chunk_trade_room(chunk_bars), dtype=TRADE_DTYPE)
+        state, acc = new_state(params.execution.initial_capital), new_acc()
+        trades = np.empty(_chunk_trade_room(chunk_bars) if record else 0, dtype=TRADE_DTYPE)
 
     def snapshot() -> Checkpoint:
-        k = int(state[0]["next_bar"])
+        k = int(state[0]["next_bar"]) if record else 0
         return Checkpoint(
             state=state.copy(),
-            trades=trades[: int(state[0]["n_trades"])],
+            acc=acc.copy(),
+            trades=trades[: int(state[0]["n_trades"]) if record else 0],
             equity=equity[:k],
             position=position[:k],
             params=prec,
@@ -369,14 +395,14 @@ def run_scan(
         stop = min(start + chunk_bars, n)
         n_trades = int(state[0]["n_trades"])
         need = n_trades + _chunk_trade_room(stop - start)
-        if need > trades.shape[0]:
+        if record and need > trades.shape[0]:
             grown = np.empty(max(need, 2 * trades.shape[0]), dtype=TRADE_DTYPE)
             _copy_records(grown, trades[:n_trades])
             trades = grown
-        ts = inputs
+        x = inputs
         scan_chunk_nb(
-            stop, ts.ts_ns, ts.open, ts.close, ts.raw, ts.confidence,
-            prec, state, trades, equity, position,
+            stop, x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value,
+            prec, state, acc, trades, equity, position, record,
         )  # fmt: skip
         chunks_done += 1
         if checkpoint is not None and (state[0]["done"] or chunks_done % checkpoint_every == 0):
@@ -384,6 +410,6 @@ def run_scan(
         if progress is not None:
             progress(int(state[0]["next_bar"]), n)
 
-    out = np.empty(int(state[0]["n_trades"]), dtype=TRADE_DTYPE)
+    out = np.empty(int(state[0]["n_trades"]) if record else 0, dtype=TRADE_DTYPE)
     _copy_records(out, trades[: out.shape[0]])
-    return ScanResult(trades=out, equity=equity, position=position, state=state)
+    return ScanResult(trades=out, equity=equity, position=position, state=state, acc=acc)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from vbt.data.timeframe import timeframe_seconds
 from vbt.errors import ConfigError
 from vbt.features.indicators import get_indicator, validate_params
+from vbt.params import DecisionsBlock
 from vbt.strategy.schema import (
     FuzzySetConfig,
     IndicatorConfig,
@@ -72,6 +73,7 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:
+    DecisionsBlock.parse(m.decisions)  # unknown keys, wrong types, out of range: named
     symbols = _symbols(m)
     timeframes, base = _timeframes(m)
     indicators = {k: _indicator(k, v) for k, v in m.indicators.items()}

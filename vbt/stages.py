@@ -1,0 +1,237 @@
+"""The three stages every entry point composes: ``prepare`` → ``simulate`` → ``summarize``.
+
+- ``prepare(config)`` does everything that depends on the model and the data: model, strategy,
+  bars, FeatureFrame, inference, scan inputs, the resolved parameters and the run's description.
+- ``simulate(prepared, params)`` runs the scan for one parameter set (the Numba kernel).
+- ``summarize(prepared, scan, params)`` finishes the metrics and builds the ``BacktestResult``.
+
+``BacktestEngine.run`` is the three in a row; ``vbt.sweep`` runs ``prepare`` once and the sweep
+kernel over many parameter sets; batches and the worker call the same stages. The parameters a
+sweep varies (``vbt.params``) never change the inference, so one ``PreparedRun`` serves them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vbt.config import BacktestConfig
+from vbt.data import load_data, timeframe_ns
+from vbt.errors import DataError
+from vbt.metrics import metrics_dict
+from vbt.params import DECISION_OVERRIDES, EXECUTION_FIELDS, DecisionParams
+from vbt.results import BacktestResult, equity_frame, trades_frame
+from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, ScanResult, run_scan
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run was: strategy, data and model (``prepare``), then the parameters and the time it
+    took (``summarize``). JSON-serialisable with ``to_dict``.
+
+    start / end: open stamps of the first and last base bar (ISO 8601, UTC); bars: base bars
+    (warm-up included); valid_bars: bars with every feature defined; params: every decision and
+    execution parameter by name (``ScanParams.values``); config: the BacktestConfig with those
+    parameters; timings: seconds per stage.
+    """
+
+    strategy: str
+    symbol: str
+    timeframe: str
+    timeframes: tuple[str, ...]
+    start: str
+    end: str
+    model_path: str
+    output_type: str
+    bars: int
+    valid_bars: int
+    params: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def execution_time_s(self) -> float:
+        return round(sum(self.timings.values()), 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["timeframes"] = list(self.timeframes)
+        out["execution_time_s"] = self.execution_time_s
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedRun:
+    """Everything a run needs before the scan, computed once.
+
+    config: the BacktestConfig; bundle: the loaded ModelBundle; strategy: its Strategy; bars:
+    {timeframe: polars DataFrame}; frame: the FeatureFrame on the base bars; signals: the
+    SignalFrame (model outputs, raw signal and confidence); inputs: the ScanInputs; params: the
+    ScanParams resolved from the model's decisions and the config; info: the RunInfo; span_ns:
+    first base bar open to last base bar close; prepare_s: seconds this took.
+    """
+
+    config: BacktestConfig
+    bundle: Any
+    strategy: Any
+    bars: dict[str, Any]
+    frame: Any
+    signals: Any
+    inputs: ScanInputs
+    params: ScanParams
+    info: RunInfo
+    span_ns: int
+    prepare_s: float
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identity of the run for checkpoints: the scan inputs and the config, without the
+        parameters (a checkpoint carries those itself) and the chunking. Computed on first use."""
+        h = hashlib.sha256()
+        x = self.inputs
+        for a in (x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value):
+            h.update(np.ascontiguousarray(a).tobytes())
+        skip = {"chunk_bars", "feature_cache_dir", *DECISION_OVERRIDES, *EXECUTION_FIELDS}
+        h.update(self.config.model_dump_json(exclude=skip).encode())
+        return h.hexdigest()[:32]
+
+    def config_with(self, params: ScanParams) -> dict[str, Any]:
+        """The config as a dict, with the parameters of ``params`` in place of its own."""
+        values = params.values()
+        keep = {k: values[k] for k in (*DECISION_OVERRIDES, *EXECUTION_FIELDS)}
+        return {**self.config.model_dump(), **keep}
+
+
+def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
+    """Load the model (unless ``bundle`` is given) and the bars, compute the features once, run the
+    model over every bar, and resolve the parameters. Raises ``DataError`` when the date range
+    holds no more bars than the warm-up needs."""
+    from vbt.features.frame import build_features
+    from vbt.model.bundle import ModelBundle
+    from vbt.signals import infer_signals
+    from vbt.strategy import load_strategy
+
+    cfg = config
+    t0 = time.perf_counter()
+    bundle = bundle if bundle is not None else ModelBundle.load(cfg.model_path)
+    strategy = load_strategy(bundle.strategy_config)
+    base = cfg.timeframe or strategy.base_timeframe  # the model's first training timeframe
+    tfs = list(cfg.timeframes or bundle.metadata.training_timeframes or [base])
+    if base not in tfs:
+        tfs.insert(0, base)
+    decisions = DecisionParams.from_config(
+        strategy.decisions, bundle.output_type, **cfg.decision_overrides()
+    )
+    bar_ns = timeframe_ns(base)
+    params = ScanParams(decisions=decisions, execution=cfg.execution(), bar_ns=bar_ns)
+    bars = load_data(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
+    frame = build_features(
+        strategy, bars, bundle.feature_names, base_timeframe=base,
+        cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
+    )  # fmt: skip
+    n = frame.n_bars
+    if n <= cfg.warmup_bars:
+        raise DataError(
+            f"{cfg.symbol} {base}: only {n} bars between start_date={cfg.start_date} and "
+            f"end_date={cfg.end_date}; warmup_bars={cfg.warmup_bars} needs more"
+        )
+    signals = infer_signals(bundle, frame, decisions.regression_threshold)
+    base_bars = bars[base]
+    value = signals.outputs[:, 0] if decisions.is_regression and decisions.trades else None
+    inputs = ScanInputs(
+        ts_ns=frame.ts_ns,
+        open=base_bars.get_column("open").to_numpy(),
+        close=base_bars.get_column("close").to_numpy(),
+        raw=signals.raw,
+        confidence=signals.confidence,
+        value=value,
+    )
+    info = RunInfo(
+        strategy=strategy.name,
+        symbol=cfg.symbol,
+        timeframe=base,
+        timeframes=tuple(tfs),
+        start=str(frame.timestamps[0]),
+        end=str(frame.timestamps[-1]),
+        model_path=str(cfg.model_path),
+        output_type=bundle.output_type,
+        bars=n,
+        valid_bars=int(frame.valid.sum()),
+    )
+    return PreparedRun(
+        config=cfg, bundle=bundle, strategy=strategy, bars=bars, frame=frame, signals=signals,
+        inputs=inputs, params=params, info=info,
+        span_ns=int(inputs.ts_ns[-1] + bar_ns - inputs.ts_ns[0]),
+        prepare_s=time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+def simulate(
+    prepared: PreparedRun,
+    params: ScanParams | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: Any = None,
+    checkpoint: str | Path | None = None,
+    resume_from: str | Path | None = None,
+    record: bool = True,
+) -> ScanResult:
+    """Run the scan of ``prepared`` with ``params`` (default: its own). See ``run_scan`` for
+    progress, cancellation, checkpoints and ``record``."""
+    needs_id = checkpoint is not None or resume_from is not None
+    return run_scan(
+        prepared.inputs, params or prepared.params, chunk_bars=prepared.config.chunk_bars,
+        progress=progress, cancel=cancel, checkpoint=checkpoint, resume_from=resume_from,
+        fingerprint=prepared.fingerprint if needs_id else "", record=record,
+    )  # fmt: skip
+
+
+def summarize(
+    prepared: PreparedRun,
+    scan: ScanResult,
+    params: ScanParams | None = None,
+) -> BacktestResult:
+    """The BacktestResult of a finished scan: metrics from its accumulators, trades and equity
+    frames (empty when the scan kept no per-bar outputs), and the RunInfo with the parameters."""
+    params = params or prepared.params
+    w = params.execution.warmup_bars
+    x = prepared.inputs
+    metrics = metrics_dict(
+        scan.acc, params.execution.initial_capital, prepared.span_ns, len(x),
+        prepared.config.periods_per_year,
+    )  # fmt: skip
+    info = dataclasses.replace(
+        prepared.info,
+        params=params.values(),
+        config=prepared.config_with(params),
+        timings={"prepare_s": prepared.prepare_s},
+    )
+    if scan.equity.shape[0]:
+        equity = equity_frame(x.ts_ns[w:], x.close[w:], scan.equity[w:], scan.position[w:])
+    else:
+        equity = equity_frame(x.ts_ns[:0], x.close[:0], scan.equity, scan.position)
+    return BacktestResult(
+        metrics=metrics, trades=trades_frame(scan.trades), equity=equity, info=info
+    )
+
+
+def backtest(
+    prepared: PreparedRun,
+    params: ScanParams | None = None,
+    **simulate_kwargs: Any,
+) -> BacktestResult:
+    """``simulate`` then ``summarize``, timing each."""
+    t0 = time.perf_counter()
+    scan = simulate(prepared, params, **simulate_kwargs)
+    t1 = time.perf_counter()
+    result = summarize(prepared, scan, params)
+    t2 = time.perf_counter()
+    timings = {"prepare_s": prepared.prepare_s, "simulate_s": t1 - t0, "summarize_s": t2 - t1}
+    return dataclasses.replace(result, info=dataclasses.replace(result.info, timings=timings))
