@@ -18,7 +18,7 @@ from vbt.enums import BUY, EXIT_END_OF_DATA, EXIT_SIGNAL, FLAT, HOLD, LONG, SELL
 from vbt.sim.records import RETURN_BLOCK
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def entry_qty_nb(cash, price, fill, position_fraction, commission):
     """Units to buy or sell short at reference ``price`` (fill ``fill``); 0.0 means no trade.
 
@@ -36,7 +36,7 @@ def entry_qty_nb(cash, price, fill, position_fraction, commission):
     return qty
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def exit_nb(side, qty, entry_price, cash, ref_price, commission, slippage):
     """Close a position at reference price ``ref_price`` -> (fill, exit_commission, gross, cash).
 
@@ -56,7 +56,7 @@ def exit_nb(side, qty, entry_price, cash, ref_price, commission, slippage):
     return fill, exit_commission, gross, cash
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def signal_at_nb(i, raw, confidence, value, is_regression, threshold):
     """Bar i's raw signal and confidence before the filters -> (int8, float32).
 
@@ -68,38 +68,50 @@ def signal_at_nb(i, raw, confidence, value, is_regression, threshold):
     return raw[i], confidence[i]
 
 
-# -- metric accumulators -----------------------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def quiet_nb(i, raw, confidence, value, is_regression, conf_threshold, reg_threshold):
+    """True when bar i's signal is HOLD before the filters or fails filter 1 (classification
+    confidence below the threshold): the filters then return HOLD whatever the state."""
+    if is_regression:
+        return not (abs(value[i]) > reg_threshold)  # NaN: quiet; +-inf: decided the long way
+    return raw[i] == HOLD or confidence[i] < conf_threshold
+
+
+# -- metric accumulators ------------------------------------------------------------------------
 # The per-bar part travels through the scan as a tuple of locals (registers, not memory):
-# (bars, last_equity, n_returns, ret_mean, ret_m2, blk_n, blk_shift, blk_sum, blk_sumsq,
-#  down_ss, peak, max_dd, max_dd_pct, dd_run, max_dd_run, exposure_bars); see ACC_DTYPE.
+# (bars, last_equity, n_returns, ret_mean, ret_m2, blk_n, blk_sum, blk_sumsq, down_ss, peak,
+#  max_dd, max_dd_pct, dd_run, max_dd_run, exposure_bars); see ACC_DTYPE.
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def load_marks_nb(acc):
     return (
         acc.bars, acc.last_equity, acc.n_returns, acc.ret_mean, acc.ret_m2, acc.blk_n,
-        acc.blk_shift, acc.blk_sum, acc.blk_sumsq, acc.down_ss, acc.peak, acc.max_dd,
-        acc.max_dd_pct, acc.dd_run, acc.max_dd_run, acc.exposure_bars,
+        acc.blk_sum, acc.blk_sumsq, acc.down_ss, acc.peak, acc.max_dd, acc.max_dd_pct,
+        acc.dd_run, acc.max_dd_run, acc.exposure_bars,
     )  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def store_marks_nb(acc, m):
     (
         acc.bars, acc.last_equity, acc.n_returns, acc.ret_mean, acc.ret_m2, acc.blk_n,
-        acc.blk_shift, acc.blk_sum, acc.blk_sumsq, acc.down_ss, acc.peak, acc.max_dd,
-        acc.max_dd_pct, acc.dd_run, acc.max_dd_run, acc.exposure_bars,
+        acc.blk_sum, acc.blk_sumsq, acc.down_ss, acc.peak, acc.max_dd, acc.max_dd_pct,
+        acc.dd_run, acc.max_dd_run, acc.exposure_bars,
     ) = m  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
-def merge_moments_nb(n, mean, m2, bn, shift, s, ss):
-    """Merge a block of ``bn`` values given as sums of (x - shift) and (x - shift)^2 into running
-    (count, mean, sum of squared deviations) -> (n, mean, m2). Chan et al.'s pairwise update."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def merge_moments_nb(n, mean, m2, bn, s, ss):
+    """Merge a block of ``bn`` values, given as their sum and sum of squares, into running
+    (count, mean, sum of squared deviations) -> (n, mean, m2): Chan et al.'s pairwise update.
+
+    Within a block the plain sums lose precision only when mean^2 is large against the variance,
+    which per-bar returns never approach; blocks are merged with the stable update."""
     if bn == 0:
         return n, mean, m2
-    mean_b = shift + s / bn
-    m2_b = max(ss - s * s / bn, 0.0)
+    mean_b = s / bn
+    m2_b = max(ss - s * mean_b, 0.0)
     if n == 0:
         return bn, mean_b, m2_b
     tot = n + bn
@@ -107,7 +119,7 @@ def merge_moments_nb(n, mean, m2, bn, shift, s, ss):
     return tot, mean + delta * bn / tot, m2 + m2_b + delta * delta * (n * bn / tot)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def return_moments_nb(acc):
     """(count int64[m], mean float64[m], sum of squared deviations float64[m]) of the per-bar
     returns of ACC_DTYPE[m] records, their open block merged in (the records are not changed)."""
@@ -118,31 +130,28 @@ def return_moments_nb(acc):
     for k in range(m):
         a = acc[k]
         count[k], mean[k], m2[k] = merge_moments_nb(
-            a.n_returns, a.ret_mean, a.ret_m2, a.blk_n, a.blk_shift, a.blk_sum, a.blk_sumsq
+            a.n_returns, a.ret_mean, a.ret_m2, a.blk_n, a.blk_sum, a.blk_sumsq
         )
     return count, mean, m2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def mark_nb(m, equity, exposed):
     """Add one equity point (currency, marked at the close) to the mark accumulators ``m``.
 
     exposed: a position is open after the bar. The return to the previous point enters the
     running moments and the downside sum; peak, drawdowns and their duration follow the equity.
     """
-    (bars, last, n, mean, m2, bn, shift, s, ss, dss, peak, mdd, mddp, run, mrun, expo) = m
+    (bars, last, n, mean, m2, bn, s, ss, dss, peak, mdd, mddp, run, mrun, expo) = m
     if bars > 0:
         r = equity / last - 1.0
-        if bn == 0:
-            shift = r
-        d = r - shift
-        s += d
-        ss += d * d
-        bn += 1
+        s += r
+        ss += r * r
         down = min(r, 0.0)
         dss += down * down
+        bn += 1
         if bn == RETURN_BLOCK:
-            n, mean, m2 = merge_moments_nb(n, mean, m2, bn, shift, s, ss)
+            n, mean, m2 = merge_moments_nb(n, mean, m2, bn, s, ss)
             bn = 0
             s = 0.0
             ss = 0.0
@@ -157,10 +166,38 @@ def mark_nb(m, equity, exposed):
     run = run + 1 if dd > 0.0 else 0
     mrun = max(mrun, run)
     expo += 1 if exposed else 0
-    return (bars + 1, equity, n, mean, m2, bn, shift, s, ss, dss, peak, mdd, mddp, run, mrun, expo)
+    return (bars + 1, equity, n, mean, m2, bn, s, ss, dss, peak, mdd, mddp, run, mrun, expo)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def repeat_mark_nb(m, k):
+    """Add ``k`` more flat equity points equal to the last one: exactly what ``k`` calls of
+    ``mark_nb(m, last, False)`` give (each return is exactly 0 and adds nothing to the sums), in
+    O(1) per return block. Makes the calls when there is no finite, non-zero previous point."""
+    (bars, last, n, mean, m2, bn, s, ss, dss, peak, mdd, mddp, run, mrun, expo) = m
+    if k <= 0:
+        return m
+    if bars == 0 or last == 0.0 or not np.isfinite(last):
+        for _ in range(k):
+            m = mark_nb(m, last, False)
+        return m
+    left = k
+    while left > 0:
+        take = min(left, RETURN_BLOCK - bn)
+        bn += take
+        left -= take
+        if bn == RETURN_BLOCK:
+            n, mean, m2 = merge_moments_nb(n, mean, m2, bn, s, ss)
+            bn = 0
+            s = 0.0
+            ss = 0.0
+    if peak - last > 0.0:
+        run += k
+        mrun = max(mrun, run)
+    return (bars + k, last, n, mean, m2, bn, s, ss, dss, peak, mdd, mddp, run, mrun, expo)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def add_trade_nb(acc, net, hold_ns):
     """Add one closed trade (net P&L, currency; holding time, ns) to the accumulator record."""
     acc.trades += 1
@@ -179,7 +216,7 @@ def add_trade_nb(acc, net, hold_ns):
     acc.hold_ns += hold_ns
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def accumulate_nb(acc, equity, exposed, net_pnl, hold_ns):
     """Feed a whole equity curve (float64[m]; exposed bool[m]: a position is open after the bar)
     and closed trades (net_pnl float64[k], hold_ns int64[k]) into the ACC_DTYPE record ``acc``,
@@ -195,7 +232,7 @@ def accumulate_nb(acc, equity, exposed, net_pnl, hold_ns):
 # -- the scan ------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def scan_bars_nb(
     stop, ts_ns, open_, close, raw, confidence, value, pr, st, acc,
     trades_out, equity_out, position_out, record,
@@ -264,41 +301,50 @@ def scan_bars_nb(
 
     i = start
     while i < stop:
-        sig_i, conf_i = signal_at_nb(i, raw, confidence, value, is_regression, reg_threshold)
         if (
             pending == HOLD
             and i < fast_stop
-            and (sig_i == HOLD or (not is_regression and conf_i < conf_threshold))
+            and quiet_nb(i, raw, confidence, value, is_regression, conf_threshold, reg_threshold)
         ):
-            # Fast path: a run of bars whose signal is HOLD or below the confidence threshold,
-            # with nothing pending, changes no state but the marks: the same formulas as step (3)
-            # below, specialised by side, in a tight loop.
-            j = i
-            while j < fast_stop:
-                s_j, c_j = signal_at_nb(j, raw, confidence, value, is_regression, reg_threshold)
-                if not (s_j == HOLD or (not is_regression and c_j < conf_threshold)):
-                    break
-                px = close[j]
-                if side == FLAT:
-                    eq = cash
-                elif side == LONG:
+            # Fast path: a run of quiet bars with nothing pending changes no state but the marks:
+            # the same formulas as step (3) below, specialised by side, in tight loops.
+            j = i + 1
+            while j < fast_stop and quiet_nb(
+                j, raw, confidence, value, is_regression, conf_threshold, reg_threshold
+            ):
+                j += 1
+            if side == FLAT:
+                marks = mark_nb(marks, cash, False)
+                marks = repeat_mark_nb(marks, j - i - 1)
+                if record:
+                    equity_out[i:j] = cash
+                    position_out[i:j] = FLAT
+            elif side == LONG:
+                for k in range(i, j):
+                    px = close[k]
                     u = (px - entry_price) * qty
                     mfe = max(mfe, u)
                     mae = min(mae, u)
                     eq = cash + px * qty
-                else:
+                    marks = mark_nb(marks, eq, True)
+                    if record:
+                        equity_out[k] = eq
+                        position_out[k] = side
+            else:
+                for k in range(i, j):
+                    px = close[k]
                     u = (entry_price - px) * qty
                     mfe = max(mfe, u)
                     mae = min(mae, u)
                     eq = cash + entry_price * qty + u
-                marks = mark_nb(marks, eq, side != FLAT)
-                if record:
-                    equity_out[j] = eq
-                    position_out[j] = side
-                j += 1
+                    marks = mark_nb(marks, eq, True)
+                    if record:
+                        equity_out[k] = eq
+                        position_out[k] = side
             i = j
             continue
 
+        sig_i, conf_i = signal_at_nb(i, raw, confidence, value, is_regression, reg_threshold)
         # (1) execute the signal decided at bar i - 1 at this bar's open
         if pending != HOLD:
             price = open_[i]
@@ -426,7 +472,7 @@ def scan_bars_nb(
     store_marks_nb(acc, marks)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def write_trade_nb(
     trades_out, k, side, qty, entry_price, entry_idx, entry_ts, entry_commission, entry_slippage,
     entry_confidence, mfe, mae, fill, exit_commission, gross, net, ref_price, exit_idx, exit_ts,
@@ -460,7 +506,7 @@ def write_trade_nb(
     t.exit_confidence = exit_confidence
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def scan_chunk_nb(
     stop, ts_ns, open_, close, raw, confidence, value, params, state, acc,
     trades_out, equity_out, position_out, record,

@@ -104,10 +104,10 @@ PARAMS_DTYPE = np.dtype(
 #: warm-up, marked at the close (the last one after the end-of-data close).
 #: - bars: equity points so far; last_equity: the latest one (the final equity at the end).
 #: - Per-bar returns r = E_t / E_{t-1} - 1: n_returns, ret_mean, ret_m2 (sum of squared deviations)
-#:   of the merged blocks; the open block: blk_n, blk_shift (its first return), blk_sum and
-#:   blk_sumsq of (r - shift). Blocks of ``RETURN_BLOCK`` returns are merged with Chan's formula,
-#:   at positions fixed by the return count (never by chunking), so any chunking gives identical
-#:   bits. down_ss: sum of min(r, 0)^2.
+#:   of the merged blocks; the open block: blk_n, blk_sum and blk_sumsq (sums of r and r^2).
+#:   Blocks of ``RETURN_BLOCK`` returns are merged with Chan's pairwise formula at positions fixed
+#:   by the return count (never by chunking), so any chunking gives identical bits. down_ss: sum
+#:   of min(r, 0)^2.
 #: - peak: running maximum equity; max_dd (currency) and max_dd_pct (fraction of the peak): the
 #:   largest peak - E; dd_run / max_dd_run: current / longest stretch of bars below a peak.
 #: - exposure_bars: equity points with a position open after the bar.
@@ -122,7 +122,6 @@ ACC_DTYPE = np.dtype(
         ("ret_mean", np.float64),
         ("ret_m2", np.float64),
         ("blk_n", np.int64),
-        ("blk_shift", np.float64),
         ("blk_sum", np.float64),
         ("blk_sumsq", np.float64),
         ("down_ss", np.float64),
