@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vbt.data import load_data, timeframe_ns
+from vbt.data import load_data, strategy_context, timeframe_ns
 from vbt.errors import ConfigError, DataError
 from vbt.metrics import compute_metrics
 from vbt.results import BacktestResult, equity_frame, trades_frame
@@ -126,6 +126,7 @@ class BacktestEngine:
         frame = build_features(
             strategy, bars, bundle.feature_names, base_timeframe=base,
             cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
+            context=strategy_context(strategy, cfg.data_dir),
         )  # fmt: skip
         n = frame.n_bars
         if n <= cfg.warmup_bars:
