@@ -218,10 +218,10 @@ def load_series(path: str | Path) -> pl.DataFrame:
     if values.is_infinite().any():
         i = int(values.is_infinite().arg_true()[0])
         raise DataError(f"{path}: row {i}: value is infinite")
-    diffs = ts.diff()
+    diffs = ts.dt.epoch("ns").diff()
     for mask, what in (
-        (diffs == pl.duration(seconds=0), "duplicate timestamp (same as the previous row)"),
-        (diffs < pl.duration(seconds=0), "timestamps not sorted (earlier than the previous row)"),
+        (diffs == 0, "duplicate timestamp (same as the previous row)"),
+        (diffs < 0, "timestamps not sorted (earlier than the previous row)"),
     ):
         mask = mask.fill_null(False)
         if mask.any():
