@@ -63,6 +63,10 @@ def test_source_ids_follow_the_older_providers():
     assert {s.kind for k, s in sources.items() if k != "GBPUSD"} == {"series"}
     assert context_sources([{"provider": "fred", "series": "DGS10"}])["fred_DGS10"].entry == 0
     assert context_sources([{"provider": "ib", "symbol": "USDJPY"}])["USDJPY"].timeframe == "1h"
+    # an entry serialised with every field (the others null), as the older metadata may hold it
+    full = {"provider": "ib", "symbol": "USDJPY", "timeframe": None, "series": None,
+            "report": None, "alignment": "forward_fill", "frequency": None}  # fmt: skip
+    assert context_sources([full])["USDJPY"].timeframe == "1h"
 
 
 @pytest.mark.parametrize(

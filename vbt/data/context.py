@@ -55,6 +55,7 @@ _PROVIDER_KEYS = {
     "fred": ("series",),
     "cftc_cot": ("report",),
 }
+_ALL_KEYS = {k for keys in _PROVIDER_KEYS.values() for k in keys}
 _MISSING_VALUES = ("", ".", "nan", "NaN", "NAN", "null", "NULL", "NA", "N/A")
 
 
@@ -116,13 +117,14 @@ def context_sources(entries: Any, where: str = "context_data") -> dict[str, Cont
                 f"(one of {', '.join(PROVIDERS)})"
             )
         allowed = {"provider", "alignment", *_DESCRIPTIVE_KEYS, *_PROVIDER_KEYS[provider]}
-        for key in entry:
-            if key not in allowed:
+        for key, value in entry.items():
+            # another provider's key set to null: how the older system serialises an entry
+            if key not in allowed and not (value is None and key in _ALL_KEYS):
                 raise ConfigError(
                     f"{at}.{key}: unknown key for provider {provider!r} "
                     f"(allowed: {', '.join(sorted(allowed))})"
                 )
-        alignment = entry.get("alignment", "forward_fill")
+        alignment = entry.get("alignment") or "forward_fill"
         if alignment != "forward_fill":
             raise ConfigError(
                 f"{at}.alignment: only 'forward_fill' is supported, got {alignment!r}"
@@ -146,7 +148,7 @@ def _name(entry: Mapping[str, Any], key: str, at: str) -> str:
 def _entry_sources(provider: str, entry: Mapping[str, Any], i: int, at: str):
     if provider == "ib":
         symbol = _name(entry, "symbol", at)
-        tf = entry.get("timeframe", "1h")
+        tf = entry.get("timeframe") or "1h"
         try:
             timeframe_ns(tf)
         except ConfigError as exc:
