@@ -13,6 +13,8 @@ closes only, and keeps the rows whose input is valid and whose label is defined:
   close after the end of its split. Forward returns: the last ``horizon`` bars of each split have
   no label and are dropped. Zigzag: the split's own extremes (its last segment is tentative within
   the split). Labels look into the future within the split by construction; they are targets only.
+* Several symbols (``prepare_symbols_training_data``): each symbol's samples as above, from its own
+  bars and closes, with split times common to all symbols (``time_split_bounds``).
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def sequence_length_of(model_cfg: Mapping[str, Any], model_type: str) -> int | N
     return read_int(arch, "sequence_length", 0, "model.architecture")
 
 
-def _candidates(strategy: Any, frame: Any, seq_len: int | None):
+def _candidates(frame: Any, seq_len: int | None):
     """(input rows, candidate mask): the feature matrix (MLP) or its windows (LSTM/GRU), and
     which bars can be samples (valid row, or complete valid window)."""
     valid = np.asarray(frame.valid, dtype=bool)
@@ -212,7 +214,7 @@ def prepare_training_data(
         params = TrainParams.from_strategy(strategy)
     frame, close = _symbol_inputs(strategy, bars_by_tf, frame, context)
     seq_len = _sequence_length(strategy)
-    rows, ok = _candidates(strategy, frame, seq_len)
+    rows, ok = _candidates(frame, seq_len)
     # Split first (bar space), then label each split from its own closes only.
     n_bars = int(close.shape[0])
     split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, params.fractions)
@@ -292,11 +294,8 @@ def prepare_symbols_training_data(
     inputs = {}
     for sym, bars in bars_by_symbol.items():
         frame, close = _symbol_inputs(strategy, bars, None, context)
-        rows, ok = _candidates(strategy, frame, seq_len)
+        rows, ok = _candidates(frame, seq_len)
         inputs[sym] = (frame, close, rows, ok)
-    names = {tuple(f.names) for f, *_ in inputs.values()}
-    if len(names) != 1:  # build_features gives the resolver's order for every symbol
-        raise DataError("symbols gave different feature columns")  # pragma: no cover
     bounds = time_split_bounds(
         {s: f.ts_ns for s, (f, *_) in inputs.items()},
         {s: np.flatnonzero(ok) for s, (_, _, _, ok) in inputs.items()},
