@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from vbt.data import load_bars, load_data, resample
+from vbt.data import load_bars, load_context, load_data, resample
 from vbt.errors import CancelledError, ConfigError, DataError, ModelError, VbtError
 
 __version__ = "0.1.0"
@@ -41,6 +41,7 @@ __all__ = [
     "ModelError",
     "VbtError",
     "load_bars",
+    "load_context",
     "load_data",
     "resample",
     *_LAZY,

@@ -68,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a v3 strategy into a model directory")
     t.add_argument("strategy")
     t.add_argument("--data-dir", default="data_fixtures")
-    t.add_argument("--symbol", default=None, help="default: the strategy's first symbol")
+    t.add_argument(
+        "--symbol", default=None, help="default: every symbol of the strategy (multi_symbol: all)"
+    )
     t.add_argument("--out-dir", default="models")
     t.add_argument("--device", default="cpu")
     t.add_argument("--seed", type=int, default=0)
@@ -91,9 +93,9 @@ def _train(args) -> int:
     import vbt
 
     strategy = vbt.load_strategy(args.strategy)
-    symbol = args.symbol or strategy.symbol
+    symbol = args.symbol or ", ".join(strategy.symbols)
     model_dir = vbt.train(
-        strategy, data_dir=args.data_dir, symbol=symbol, out_dir=args.out_dir,
+        strategy, data_dir=args.data_dir, symbol=args.symbol, out_dir=args.out_dir,
         device=args.device, seed=args.seed, epochs=args.epochs, progress=not args.json,
     )  # fmt: skip
     metrics = json.loads((Path(model_dir) / "metrics.json").read_text())

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from vbt.config import BacktestConfig
-from vbt.data import load_data, timeframe_ns
+from vbt.data import load_data, strategy_context, timeframe_ns
 from vbt.errors import DataError
 from vbt.metrics import metrics_dict
 from vbt.params import DECISION_OVERRIDES, EXECUTION_FIELDS, DecisionParams
@@ -135,6 +135,7 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
     frame = build_features(
         strategy, bars, bundle.feature_names, base_timeframe=base,
         cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
+        context=strategy_context(strategy, cfg.data_dir),
     )  # fmt: skip
     n = frame.n_bars
     if n <= cfg.warmup_bars:

@@ -19,13 +19,14 @@ def warm() -> float:
     import vbt
     from vbt.data.synth import synth_bars
     from vbt.decide.rules import classify_nb, regress_nb
-    from vbt.features.indicators import INDICATORS
+    from vbt.features.indicators import INDICATORS, compute_indicator
     from vbt.model.labels import forward_return_labels, zigzag_segment_labels
     from vbt.sim.runner import ScanInputs, ScanParams, run_scan
 
     five = synth_bars(600, seed=0)
     bars = {"5m": five, "1h": vbt.resample(five, "1h")}
     indicators = {f"i_{name}": {"type": name} for name in INDICATORS}
+    inputs = [k for k in indicators if not INDICATORS[k[2:]].looks_ahead]  # zigzag: not an input
     strategy = {
         "name": "warmup",
         "training_data": {"symbols": "X", "timeframes": {"list": ["5m", "1h"]}},
@@ -38,11 +39,15 @@ def warm() -> float:
             },
             "gauss": {"indicator": "i_rsi", "c": {"type": "gaussian", "parameters": [50, 10]}},
         },
-        "nn_inputs": [{"raw_indicator": k, "timeframes": "all"} for k in indicators]
+        "nn_inputs": [{"raw_indicator": k, "timeframes": "all"} for k in inputs]
         + [{"fuzzy_set": k, "timeframes": "all"} for k in ("tri", "trap", "gauss")],
     }
     frame = vbt.build_features(strategy, bars)
     close = bars["5m"]["close"].to_numpy()
+    ohlcv = {c: bars["5m"][c].to_numpy() for c in ("open", "high", "low", "close", "volume")}
+    for spec in INDICATORS.values():
+        if spec.looks_ahead:  # not a model input: compile it directly
+            compute_indicator(spec, {}, ohlcv)
     zigzag_segment_labels(close, 0.002)
     forward_return_labels(close, 5)
     raw, conf, _ = classify_nb(np.zeros((4, 3), dtype=np.float32))

@@ -259,6 +259,63 @@ def ref_aroon(h, lo, period):
     return up, down, up - down
 
 
+def ref_money_flow(h, lo, c, v):
+    """Chaikin multiplier ((C − L) − (H − C))/(H − L) (0 where H == L) and multiplier · V."""
+    rng = h - lo
+    mult = np.zeros(len(c))
+    nz = rng != 0
+    mult[nz] = ((c - lo) - (h - c))[nz] / rng[nz]
+    return mult, mult * v
+
+
+def ref_psar(h, lo, c, initial_af, step_af, max_af):
+    """Parabolic SAR as the reference describes it: trend at bar 1 from C1 vs C0, reversal test
+    on the SAR before the two-bar cap, af raised on each new extreme."""
+    n = len(c)
+    sar = np.full(n, np.nan)
+    if n < 2:
+        return sar
+    trend = 1 if c[1] > c[0] else -1
+    ep = h[1] if trend == 1 else lo[1]
+    sar[1] = lo[0] if trend == 1 else h[0]
+    af = initial_af
+    for i in range(2, n):
+        nxt = sar[i - 1] + af * (ep - sar[i - 1])
+        if trend == 1 and lo[i] <= nxt:  # long stopped out: flip short at the extreme
+            trend, nxt, af, ep = -1, ep, initial_af, lo[i]
+        elif trend == -1 and h[i] >= nxt:
+            trend, nxt, af, ep = 1, ep, initial_af, h[i]
+        elif trend == 1:
+            nxt = min(nxt, lo[i - 1], lo[i - 2])
+            if h[i] > ep:
+                ep, af = h[i], min(af + step_af, max_af)
+        else:
+            nxt = max(nxt, h[i - 1], h[i - 2])
+            if lo[i] < ep:
+                ep, af = lo[i], min(af + step_af, max_af)
+        sar[i] = nxt
+    return sar
+
+
+def ref_zigzag_extremes(x, threshold):
+    """§7.1 transcribed bar by bar: the indices of the extremes."""
+    ext = [0]
+    direction = 0
+    for i in range(1, len(x)):
+        last = ext[-1]
+        change = (x[i] - x[last]) / x[last]
+        if direction == 0:
+            if abs(change) >= threshold:
+                direction = 1 if change > 0 else -1
+                ext.append(i)
+        elif (direction == 1 and x[i] > x[last]) or (direction == -1 and x[i] < x[last]):
+            ext[-1] = i  # the current extreme moves to the new high (low)
+        elif (direction == 1 and change <= -threshold) or (direction == -1 and change >= threshold):
+            direction = -direction
+            ext.append(i)
+    return ext
+
+
 # Each case: (type, params, reference(bars, params) -> {output: array}, {output: NaN head}).
 def _bb(d, p):
     x = d[p.get("source", "close")]
@@ -318,6 +375,113 @@ def _volumeratio(d, p):
 
 def _hlc(d):
     return d["high"], d["low"], d["close"]
+
+
+def _adline(d, p):
+    mult, flow = ref_money_flow(*_hlc(d), d["volume"])
+    line = S(flow).cumsum()
+    return {
+        "line": line,
+        "mf_multiplier": mult,
+        "mf_volume": flow,
+        "roc_10": (line / line.shift(10) - 1) * 100,  # pandas pct_change(10) · 100
+        "momentum_21": line - line.shift(21),
+        "relative_strength": (line / line.rolling(50, min_periods=20).mean() - 1) * 100,
+        "line_sma": line.rolling(p.get("smoothing_period", 21)).mean(),
+    }
+
+
+def _cmf(d, p):
+    period = p.get("period", 21)
+    mult, flow = ref_money_flow(*_hlc(d), d["volume"])
+    flow_sum = S(flow).rolling(period).sum()
+    vol_sum = S(d["volume"]).rolling(period).sum()
+    cmf = flow_sum / vol_sum
+    cmf[vol_sum == 0] = 0.0
+    signal = cmf.ewm(span=9, adjust=False).mean()
+    return {
+        "cmf": cmf,
+        "mf_multiplier": mult,
+        "mf_volume": flow,
+        "momentum": cmf - cmf.shift(5),
+        "signal": signal,
+        "histogram": cmf - signal,
+        "above_zero": (cmf > 0).astype(float),  # NaN > 0 is False: the warm-up reads 0
+        "below_zero": (cmf < 0).astype(float),
+    }
+
+
+def _fisher(d, p):
+    period, smoothing = p.get("period", 10), p.get("smoothing", 3)
+    h, lo = d["high"], d["low"]
+    hh, ll = S(h).rolling(period).max(), S(lo).rolling(period).min()
+    rng = hh - ll
+    x = 2 * (((h + lo) / 2 - ll) / rng) - 1
+    x[rng == 0] = 0.0
+    x = x.clip(-0.999, 0.999)
+    fisher = (0.5 * np.log((1 + x) / (1 - x))).ewm(span=smoothing, adjust=False).mean()
+    return {"fisher": fisher, "signal": fisher.shift(1)}
+
+
+def _ichimoku(d, p):
+    t, k, b = p.get("tenkan_period", 9), p.get("kijun_period", 26), p.get("senkou_b_period", 52)
+    shift = p.get("displacement", 26)
+
+    def mid(n):
+        return (S(d["high"]).rolling(n).max() + S(d["low"]).rolling(n).min()) / 2
+
+    return {
+        "tenkan": mid(t),
+        "kijun": mid(k),
+        "senkou_a": ((mid(t) + mid(k)) / 2).shift(shift),
+        "senkou_b": mid(b).shift(shift),
+        "chikou": d["close"],
+    }
+
+
+def _rvi(d, p):
+    period, sig = p.get("period", 10), p.get("signal_period", 4)
+
+    def weighted(x):
+        x = S(x)
+        return (x.shift(3) + 2 * x.shift(2) + 2 * x.shift(1) + x) / 6
+
+    num = weighted(d["close"] - d["open"]).rolling(period).mean()
+    den = weighted(d["high"] - d["low"]).rolling(period).mean()
+    rvi = num / den
+    rvi[den == 0] = np.nan
+    return {"rvi": rvi, "signal": rvi.rolling(sig).mean()}
+
+
+def _squeeze(d, p):
+    bb = _bb(
+        d,
+        {
+            "period": p.get("bb_period", 20),
+            "multiplier": p.get("bb_multiplier", 2.0),
+            "source": p.get("source", "close"),
+        },
+    )
+    kc = _keltner(
+        d,
+        {
+            "period": p.get("kc_period", 20),
+            "atr_period": 10,
+            "multiplier": p.get("kc_multiplier", 2.0),
+        },
+    )
+    r = kc["upper"] - kc["lower"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = np.minimum((kc["upper"] - bb["upper"]) / r, (bb["lower"] - kc["lower"]) / r)
+        return {"": np.where(np.abs(r) > 1e-10, np.maximum(0, inside), 0.0)}
+
+
+def _zigzag(d, p):
+    x = d[p.get("source", "close")]
+    out = np.full(len(x), np.nan)
+    ext = ref_zigzag_extremes(x, p.get("threshold", 0.05))
+    out[ext] = x[ext]
+    return {"": out}
 
 
 CASES = [
@@ -416,6 +580,91 @@ CASES = [
     ("distancefromma", {"period": 20, "ma_type": "SMA"}, _distance, {"": 19}),
     ("distancefromma", {"period": 30, "ma_type": "ema", "source": "high"}, _distance, {"": 0}),
     ("volumeratio", {"period": 20}, _volumeratio, {"": 0}),
+    (
+        "adline",
+        {},
+        _adline,
+        {
+            "line": 0,
+            "mf_multiplier": 0,
+            "mf_volume": 0,
+            "roc_10": 10,
+            "momentum_21": 21,
+            "relative_strength": 19,
+            "line_sma": 20,
+        },
+    ),
+    (
+        "adline",
+        {"smoothing_period": 5},
+        _adline,
+        {
+            **dict.fromkeys(("line", "mf_multiplier", "mf_volume"), 0),
+            "roc_10": 10,
+            "momentum_21": 21,
+            "relative_strength": 19,
+            "line_sma": 4,
+        },
+    ),  # fmt: skip
+    (
+        "cmf",
+        {"period": 21},
+        _cmf,
+        {
+            "cmf": 20,
+            "mf_multiplier": 0,
+            "mf_volume": 0,
+            "momentum": 25,
+            "signal": 20,
+            "histogram": 20,
+            "above_zero": 0,
+            "below_zero": 0,
+        },
+    ),
+    ("fishertransform", {}, _fisher, {"fisher": 9, "signal": 10}),
+    ("fishertransform", {"period": 5, "smoothing": 1}, _fisher, {"fisher": 4, "signal": 5}),
+    (
+        "ichimoku",
+        {},
+        _ichimoku,
+        {"tenkan": 8, "kijun": 25, "senkou_a": 51, "senkou_b": 77, "chikou": 0},
+    ),
+    (
+        "ichimoku",
+        {"tenkan_period": 5, "kijun_period": 12, "senkou_b_period": 30, "displacement": 0},
+        _ichimoku,
+        {"tenkan": 4, "kijun": 11, "senkou_a": 11, "senkou_b": 29, "chikou": 0},
+    ),
+    (
+        "parabolicsar",
+        {},
+        lambda d, p: {"": ref_psar(*_hlc(d), 0.02, 0.02, 0.2)},
+        {"": 1},
+    ),
+    (
+        "parabolicsar",
+        {"initial_af": 0.01, "step_af": 0.005, "max_af": 0.05},
+        lambda d, p: {"": ref_psar(*_hlc(d), 0.01, 0.005, 0.05)},
+        {"": 1},
+    ),
+    ("rvi", {}, _rvi, {"rvi": 12, "signal": 15}),
+    ("rvi", {"period": 4, "signal_period": 1}, _rvi, {"rvi": 6, "signal": 6}),
+    # squeezeintensity: 0.0 while the KC bands warm up, then NaN until the BB head ends (below)
+    ("squeezeintensity", {}, _squeeze, {"": None}),
+    (
+        "squeezeintensity",
+        {
+            "bb_period": 10,
+            "bb_multiplier": 1.5,
+            "kc_period": 30,
+            "kc_multiplier": 1.0,
+            "source": "open",
+        },
+        _squeeze,
+        {"": None},
+    ),  # fmt: skip
+    ("zigzag", {"threshold": 0.002}, _zigzag, {"": None}),
+    ("zigzag", {"threshold": 0.004, "source": "high"}, _zigzag, {"": None}),
 ]
 
 
@@ -463,7 +712,27 @@ def test_defaults_match_reference_defaults(base_bars):
         "bollingerbandwidth": {"period": 20, "multiplier": 2.0},
         "distancefromma": {"period": 20, "ma_type": "SMA", "source": "close"},
         "volumeratio": {"period": 20},
+        "adline": {"use_sma_smoothing": False, "smoothing_period": 21},
+        "cmf": {"period": 21},
+        "fishertransform": {"period": 10, "smoothing": 3},
+        "ichimoku": {
+            "tenkan_period": 9,
+            "kijun_period": 26,
+            "senkou_b_period": 52,
+            "displacement": 26,
+        },
+        "parabolicsar": {"initial_af": 0.02, "step_af": 0.02, "max_af": 0.2},
+        "rvi": {"period": 10, "signal_period": 4},
+        "squeezeintensity": {
+            "bb_period": 20,
+            "bb_multiplier": 2.0,
+            "kc_period": 20,
+            "kc_multiplier": 2.0,
+            "source": "close",
+        },
+        "zigzag": {"threshold": 0.05, "source": "close"},
     }
+    assert set(explicit) == set(INDICATORS) - {"obv"}  # obv has no parameters
     for name, params in explicit.items():
         spec = get_indicator(name)
         full = validate_params(spec, {}, name)
@@ -889,6 +1158,22 @@ def test_lookup_is_case_insensitive_with_aliases():
         ("Aroon", "aroon"),
         ("OBV", "obv"),
         ("MACDIndicator", "macd"),
+        ("ADLine", "adline"),
+        ("ADLineIndicator", "adline"),
+        ("CMF", "cmf"),
+        ("CMFIndicator", "cmf"),
+        ("FisherTransform", "fishertransform"),
+        ("FisherTransformIndicator", "fishertransform"),
+        ("Ichimoku", "ichimoku"),
+        ("IchimokuIndicator", "ichimoku"),
+        ("ParabolicSAR", "parabolicsar"),
+        ("ParabolicSARIndicator", "parabolicsar"),
+        ("RVI", "rvi"),
+        ("RVIIndicator", "rvi"),
+        ("SqueezeIntensity", "squeezeintensity"),
+        ("SqueezeIntensityIndicator", "squeezeintensity"),
+        ("ZigZag", "zigzag"),
+        ("ZigZagIndicator", "zigzag"),
     ]:
         assert get_indicator(name).name == canonical, name
     for spec in INDICATORS.values():
@@ -918,7 +1203,18 @@ def test_outputs_and_primary_output():
         "donchianchannels": ("upper", "middle", "lower"),
         "supertrend": ("trend", "direction"),
         "aroon": ("up", "down", "oscillator"),
-    }
+        "adline": (
+            "line", "mf_multiplier", "mf_volume", "roc_10", "momentum_21", "relative_strength",
+            "line_sma",
+        ),
+        "cmf": (
+            "cmf", "mf_multiplier", "mf_volume", "momentum", "signal", "histogram", "above_zero",
+            "below_zero",
+        ),
+        "fishertransform": ("fisher", "signal"),
+        "ichimoku": ("tenkan", "kijun", "senkou_a", "senkou_b", "chikou"),
+        "rvi": ("rvi", "signal"),
+    }  # fmt: skip
     for name, spec in INDICATORS.items():
         assert spec.outputs == expected.get(name, ()), name
         assert spec.primary_output == (spec.outputs[0] if spec.outputs else "")
@@ -941,7 +1237,8 @@ def test_validate_params_fills_defaults_and_converts():
 @pytest.mark.parametrize(
     "type_name,params,fragment",
     [
-        ("macd", {"fast": 12}, "indicators.ind.fast: unknown parameter 'fast'"),
+        ("macd", {"length": 12}, "indicators.ind.length: unknown parameter 'length'"),
+        ("rsi", {"params": {"period": 14}}, "indicators.ind.params: unknown parameter 'params'"),
         ("rsi", {"period": 14.0}, "indicators.ind.period: expected an int"),
         ("rsi", {"period": True}, "indicators.ind.period: expected an int"),
         ("rsi", {"period": "14"}, "indicators.ind.period: expected an int"),
@@ -966,10 +1263,13 @@ def test_validate_params_errors(type_name, params, fragment):
 
 def test_unknown_param_lists_valid_ones():
     with pytest.raises(ConfigError) as exc:
-        validate_params(get_indicator("macd"), {"fast": 12, "slow": 26}, "indicators.macd_12_26_9")
+        validate_params(
+            get_indicator("macd"), {"fast": 12, "slow_ema": 26}, "indicators.macd_12_26_9"
+        )
     msg = str(exc.value)
+    assert msg.startswith("indicators.macd_12_26_9.slow_ema: unknown parameter 'slow_ema'")
     assert "fast_period, slow_period, signal_period, source" in msg
-    assert "indicators.macd_12_26_9" in msg
+    assert "(also spelled: fast, slow, signal)" in msg
 
 
 def test_every_spec_is_well_formed():
@@ -980,3 +1280,139 @@ def test_every_spec_is_well_formed():
         assert spec.min_rows(defaults) >= 1
         for p in spec.params:
             assert p.describe().startswith(p.name)
+        names = {p.name for p in spec.params}
+        for spelling, targets in spec.param_aliases:  # another spelling, of real parameters
+            assert spelling not in names and targets and set(targets) <= names
+
+
+# ------------------------------------------------------------------------------------------------
+# The indicators added for the older system's strategies (issue 10)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_talib_ad_and_cmf(bars):
+    # TA-Lib's AD is the same running sum of ((C − L) − (H − C))/(H − L) · V (a zero range adds 0).
+    h, lo, c, v = (*_hlc(bars), bars["volume"])
+    out = run("adline", bars)
+    ad = talib.AD(h, lo, c, v)
+    assert_matches(out["line"], ad, 0, atol=1e-9 * np.abs(ad).max())
+    # CMF has no TA-Lib function; built from TA-Lib's own money-flow volume (the steps of AD)
+    # and its SUM, it is Σ flow / Σ volume over the period.
+    flow = np.diff(ad, prepend=0.0)
+    theirs = talib.SUM(flow, 21) / talib.SUM(v, 21)
+    np.testing.assert_allclose(run("cmf", bars, period=21)["cmf"], theirs, rtol=1e-7, atol=1e-12)
+
+
+def test_talib_ichimoku_midpoints(bars):
+    # Tenkan, kijun and the senkou B line are TA-Lib's MIDPRICE ((max H + min L)/2 over n bars);
+    # the senkou spans are those of displacement bars earlier.
+    h, lo = bars["high"], bars["low"]
+    out = run("ichimoku", bars)
+    atol = 1e-15 * bars["scale"]
+    assert_matches(out["tenkan"], talib.MIDPRICE(h, lo, 9), 8, atol)
+    assert_matches(out["kijun"], talib.MIDPRICE(h, lo, 26), 25, atol)
+    b = talib.MIDPRICE(h, lo, 52)
+    assert_matches(out["senkou_b"][26:], b[:-26], 51, atol)
+    a = (talib.MIDPRICE(h, lo, 9) + talib.MIDPRICE(h, lo, 26)) / 2
+    assert_matches(out["senkou_a"][26:], a[:-26], 25, atol)
+    unshifted = run("ichimoku", bars, displacement=0)  # the older system's spans
+    assert_matches(unshifted["senkou_b"], b, 51, atol)
+
+
+# No TA-Lib cross-check where the definitions differ: TA-Lib's SAR (Wilder's) caps the SAR by the
+# previous two bars *before* its reversal test and seeds the trend from directional movement, the
+# older system caps after the test and seeds from C1 vs C0; TA-Lib has no Fisher transform, RVI,
+# squeeze intensity or zigzag.
+
+
+def test_squeeze_intensity_warm_up_and_range(bars):
+    out = run("squeezeintensity", bars)[""]
+    # KC bands (ATR 10) unknown → 0.0; KC known but BB(20) not yet → NaN; then values in [0, 1).
+    assert (out[:9] == 0.0).all()
+    assert np.isnan(out[9:19]).all()
+    assert not np.isnan(out[19:]).any()
+    assert (out[19:] >= 0).all() and (out[19:] < 1).all() and (out[19:] > 0).mean() > 0.05
+
+
+def test_squeeze_period_spelling_sets_both_periods(base_bars):
+    spec = get_indicator("squeezeintensity")
+    got = validate_params(spec, {"period": 14}, "indicators.sq")
+    assert got["bb_period"] == 14 and got["kc_period"] == 14
+    np.testing.assert_array_equal(
+        run("squeezeintensity", base_bars, period=14)[""],
+        run("squeezeintensity", base_bars, bb_period=14, kc_period=14)[""],
+    )
+    with pytest.raises(ConfigError, match="indicators.sq.bb_period: sets 'bb_period'.*'period'"):
+        validate_params(spec, {"period": 14, "bb_period": 20}, "indicators.sq")
+
+
+def test_macd_spellings_map_to_the_canonical_names(base_bars):
+    spec = get_indicator("macd")
+    got = validate_params(spec, {"fast": 5, "slow": 35, "signal": 5}, "indicators.m")
+    assert got == {"fast_period": 5, "slow_period": 35, "signal_period": 5, "source": "close"}
+    a = run("macd", base_bars, fast=5, slow=35, signal=5)
+    b = run("macd", base_bars, fast_period=5, slow_period=35, signal_period=5)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["line"], run("macd", base_bars)["line"])  # not the defaults
+    with pytest.raises(ConfigError, match="indicators.m.fast: expected an int"):
+        validate_params(spec, {"fast": 5.0}, "indicators.m")
+    with pytest.raises(ConfigError, match="sets 'fast_period', which is already given"):
+        validate_params(spec, {"fast": 5, "fast_period": 5}, "indicators.m")
+    with pytest.raises(ConfigError, match=r"indicators.m.fastest: unknown parameter 'fastest'"):
+        validate_params(spec, {"fastest": 5}, "indicators.m")
+
+
+def test_zigzag_looks_ahead_by_construction(base_bars):
+    """Truncating the data changes earlier zigzag values: an extreme is only confirmed (or moved)
+    by later bars. That is why it is refused as a model input."""
+    full = run("zigzag", base_bars, threshold=0.002)[""]
+    changed = 0
+    for k in range(50, 600, 25):
+        part = run("zigzag", {c: base_bars[c][:k] for c in COLS}, threshold=0.002)[""]
+        changed += not np.array_equal(part, full[:k], equal_nan=True)
+    assert changed > 10
+
+
+def test_zigzag_indicator_and_labels_share_the_extremes(base_bars):
+    from vbt.model.labels import zigzag_extremes
+
+    out = run("zigzag", base_bars, threshold=0.003)[""]
+    np.testing.assert_array_equal(~np.isnan(out), zigzag_extremes(base_bars["close"], 0.003))
+
+
+@pytest.mark.parametrize("ref", ["z", "z_fz"])
+def test_zigzag_is_refused_as_a_model_input(ref):
+    strategy = {
+        "name": "zz",
+        "training_data": {"symbols": "EURUSD", "timeframes": "1h"},
+        "indicators": {"z": {"type": "zigzag", "threshold": 0.01}, "r": {"type": "rsi"}},
+        "fuzzy_sets": {"z_fz": {"indicator": "z", "lo": [0, 1, 2]}},
+        "nn_inputs": [{"fuzzy_set": ref} if ref == "z_fz" else {"raw_indicator": ref}],
+    }
+    with pytest.raises(ConfigError) as exc:
+        vbt.load_strategy(strategy)
+    msg = str(exc.value)
+    assert "nn_inputs[0]" in msg and "'z' (zigzag)" in msg
+    assert "looks ahead" in msg and "cannot be a model input" in msg and "labels" in msg
+    # defined but not fed to the model: fine
+    strategy["nn_inputs"] = [{"raw_indicator": "r"}]
+    assert vbt.load_strategy(strategy).indicators["z"].type == "zigzag"
+
+
+def test_readme_lists_every_indicator_with_params_and_outputs():
+    """The README's indicator table names each type, its parameters (with defaults) and outputs."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip().strip("`"): line
+        for line in readme.splitlines()
+        if line.startswith("| `")
+    }
+    for name, spec in INDICATORS.items():
+        assert name in rows, name
+        row = rows[name]
+        for p in spec.params:
+            assert f"{p.name}={p.default!r}".replace("'", "") in row.replace("'", ""), (name, p)
+        for o in spec.outputs:
+            assert f"`{o}`" in row, (name, o)

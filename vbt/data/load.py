@@ -42,46 +42,63 @@ def load_bars(path: str | Path) -> pl.DataFrame:
     open, high, low, close, volume. Raises ``DataError`` naming the file and the first bad row.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: bar file not found")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            raw = pl.read_parquet(path)
-        elif suffix == ".csv":
-            raw = _read_csv(path)
-        else:
-            raise DataError(f"{path}: unsupported bar file type {suffix!r} (use .parquet or .csv)")
-    except DataError:
-        raise
-    except Exception as exc:  # corrupt file: polars/pyarrow raise many types
-        raise DataError(f"{path}: cannot read bar file ({type(exc).__name__}: {exc})") from exc
+    raw = read_table(path, "bar file", BAR_COLUMNS)
     bars = _normalize(raw, path)
     validate_bars(bars, source=str(path))
     return bars
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+def read_table(path: str | Path, what: str, names: tuple[str, ...]) -> pl.DataFrame:
+    """Read a ``.parquet`` or ``.csv`` file as it is (strings for CSV cells).
+
+    A CSV whose first line has no letters has no header: its first ``len(names)`` columns get
+    ``names``. Raises ``DataError`` naming the file (``what`` says what it is) when it is missing,
+    of another type or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+        if suffix == ".csv":
+            return _read_csv(path, names)
+        raise DataError(f"{path}: unsupported {what} type {suffix!r} (use .parquet or .csv)")
+    except DataError:
+        raise
+    except Exception as exc:  # corrupt file: polars/pyarrow raise many types
+        raise DataError(f"{path}: cannot read {what} ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_csv(path: Path, names: tuple[str, ...]) -> pl.DataFrame:
     with path.open("r", encoding="utf-8") as fh:
         first = fh.readline()
     has_header = any(ch.isalpha() for ch in first.replace("T", "").replace("Z", "").lower())
     df = pl.read_csv(path, has_header=has_header, infer_schema=False, truncate_ragged_lines=False)
     if not has_header:
-        if df.width < 6:
+        if df.width < len(names):
             raise DataError(
-                f"{path}: expected 6 columns (timestamp, open, high, low, close, volume), "
-                f"found {df.width}"
+                f"{path}: expected {len(names)} columns ({', '.join(names)}), found {df.width}"
             )
-        df = df.select(df.columns[:6])
-        df.columns = list(BAR_COLUMNS)
+        df = df.select(df.columns[: len(names)])
+        df.columns = list(names)
     return df
 
 
-def _normalize(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
+def timestamp_column(raw: pl.DataFrame) -> str | None:
+    """The column holding the timestamps: one named timestamp/date/datetime/time (any case) or an
+    index column, else the first column if it holds strings or datetimes; None if none fits."""
     lower = {c.lower().strip(): c for c in raw.columns}
     ts_col = next((lower[a] for a in _TIMESTAMP_ALIASES if a in lower), None)
     if ts_col is None and raw.width > 0 and raw.schema[raw.columns[0]] in (pl.String, pl.Datetime):
         ts_col = raw.columns[0]
+    return ts_col
+
+
+def _normalize(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
+    lower = {c.lower().strip(): c for c in raw.columns}
+    ts_col = timestamp_column(raw)
     missing = [c for c in PRICE_COLUMNS + ("volume",) if c not in lower]
     if ts_col is None:
         missing.insert(0, "timestamp")
@@ -90,7 +107,7 @@ def _normalize(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
             f"{path}: missing required column(s) {', '.join(missing)} "
             f"(found: {', '.join(raw.columns) or 'none'})"
         )
-    ts = _parse_timestamps(raw.get_column(ts_col), path)
+    ts = parse_timestamp_column(raw.get_column(ts_col), path)
     out = {"timestamp": ts}
     for c in (*PRICE_COLUMNS, "volume"):
         col = raw.get_column(lower[c])
@@ -103,7 +120,9 @@ def _normalize(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
-def _parse_timestamps(col: pl.Series, path: Path) -> pl.Series:
+def parse_timestamp_column(col: pl.Series, path: Path) -> pl.Series:
+    """Parse a timestamp column (datetimes, dates or ISO 8601 strings; naive = UTC; a bare date
+    is 00:00) into Datetime[ns, UTC]; ``DataError`` naming ``path`` and the first bad row."""
     if col.dtype == pl.Date:
         col = col.cast(pl.Datetime("ns"))
     if isinstance(col.dtype, pl.Datetime):

@@ -4,6 +4,10 @@ A row of timeframe T (open stamp s, duration d) is complete at s + d. A base bar
 b) is decided at its close t + b. The base bar sees the latest T row with s + d ≤ t + b: an as-of
 backward join on close times. Rows before any T row has closed get no match (NaN): never back-fill.
 The same function serves training and backtesting.
+
+Context data (another symbol's bars, external series) joins by the same rule, with the moment
+each row became known in place of a bar close: a context bar when it closes, a series value at
+its own timestamp (``known_after_ns`` 0).
 """
 
 from __future__ import annotations
@@ -22,9 +26,46 @@ def asof_index(
     Inputs are sorted int64 ns open stamps. Returns int64[n_base]; -1 where nothing has closed yet.
     Works whether ``other_tf`` is coarser or finer than ``base_tf``.
     """
+    return asof_index_ns(base_ts_ns, timeframe_ns(base_tf), other_ts_ns, timeframe_ns(other_tf))
+
+
+def asof_index_ns(
+    base_ts_ns: np.ndarray, base_ns: int, other_ts_ns: np.ndarray, known_after_ns: int
+) -> np.ndarray:
+    """For each base bar (open stamp t, duration ``base_ns``), the index of the latest ``other``
+    row known by the bar's close: other stamp + ``known_after_ns`` ≤ t + ``base_ns``; -1 if none.
+
+    Inputs are sorted int64 ns stamps; returns int64[n_base].
+    """
     out = np.empty(base_ts_ns.shape[0], dtype=np.int64)
-    _asof_merge_nb(base_ts_ns, timeframe_ns(base_tf), other_ts_ns, timeframe_ns(other_tf), out)
+    _asof_merge_nb(
+        np.ascontiguousarray(base_ts_ns, dtype=np.int64),
+        int(base_ns),
+        np.ascontiguousarray(other_ts_ns, dtype=np.int64),
+        int(known_after_ns),
+        out,
+    )
     return out
+
+
+def align_context(ts_ns: np.ndarray, bar_ns: int, frame) -> tuple[dict[str, np.ndarray], int]:
+    """A context frame's columns as known at the close of each bar (open stamps ``ts_ns``,
+    duration ``bar_ns``), and the first bar at which anything is known (``len(ts_ns)`` if none).
+
+    ``frame`` is a :class:`vbt.data.context.ContextFrame`. Each bar takes the latest context row
+    known by its close (:func:`asof_index_ns`); bars before that are NaN (never back-filled).
+    Returns ({column: float64[n]}, first).
+    """
+    other = frame.data.get_column("timestamp").dt.epoch("ns").to_numpy()
+    index = asof_index_ns(ts_ns, bar_ns, other, frame.known_after_ns)
+    cols = {
+        c: take_aligned(
+            np.ascontiguousarray(frame.data.get_column(c).to_numpy(), np.float64), index
+        )
+        for c in frame.columns
+    }
+    first = int(np.searchsorted(index, 0, side="left"))  # index is non-decreasing
+    return cols, first
 
 
 @njit(cache=True, nogil=True)

@@ -19,15 +19,18 @@ from vbt.atomic import atomic_write
 CACHE_VERSION = "vbt-features-1"
 
 
-def cache_key(strategy, bars_by_tf, names, base, tfs) -> str:
+def cache_key(strategy, bars_by_tf, names, base, tfs, context=None) -> str:
     """sha256 over the cache version, base timeframe, feature names, the indicator and fuzzy
-    config they use, and every byte of the bars of each timeframe involved."""
+    config they use, and every byte of the bars of each timeframe involved and of the context
+    frames given."""
     h = hashlib.sha256()
     config = {
         "version": CACHE_VERSION,
         "base": base,
         "names": list(names),
-        "indicators": {k: [v.type, v.params] for k, v in sorted(strategy.indicators.items())},
+        "indicators": {
+            k: [v.type, v.params, v.data_source] for k, v in sorted(strategy.indicators.items())
+        },
         "fuzzy": {
             k: [v.indicator, v.output, [[m.name, m.type, m.parameters] for m in v.memberships]]
             for k, v in sorted(strategy.fuzzy_sets.items())
@@ -41,15 +44,22 @@ def cache_key(strategy, bars_by_tf, names, base, tfs) -> str:
         h.update(bars.get_column("timestamp").dt.epoch("ns").to_numpy().tobytes())
         for c in ("open", "high", "low", "close", "volume"):
             h.update(np.ascontiguousarray(bars.get_column(c).to_numpy()).tobytes())
+    for sid, frame in sorted((context or {}).items()):
+        h.update(f"context:{sid}:{frame.known_after_ns}".encode())
+        h.update(frame.data.get_column("timestamp").dt.epoch("ns").to_numpy().tobytes())
+        for c in frame.columns:
+            h.update(c.encode())
+            h.update(np.ascontiguousarray(frame.data.get_column(c).to_numpy()).tobytes())
     return h.hexdigest()
 
 
-def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, compute):
+def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, context, compute):
     """Return the cached FeatureFrame for these inputs, computing and storing it on a miss."""
     from vbt.features.frame import FeatureFrame
 
     cache_dir = Path(cache_dir)
-    path = cache_dir / f"features-{cache_key(strategy, bars_by_tf, names, base, tfs)[:32]}.parquet"
+    key = cache_key(strategy, bars_by_tf, names, base, tfs, context)
+    path = cache_dir / f"features-{key[:32]}.parquet"
     if path.is_file():
         try:
             table = pq.read_table(path)
@@ -68,7 +78,7 @@ def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, compute):
                 )
         except (OSError, KeyError, ValueError, pa.ArrowException):
             pass  # unreadable cache entry: recompute and overwrite it
-    frame = compute(strategy, bars_by_tf, names, base, tfs)
+    frame = compute(strategy, bars_by_tf, names, base, tfs, context)
     cache_dir.mkdir(parents=True, exist_ok=True)
     table = pa.table({f"f{j}": frame.values[:, j] for j in range(frame.n_features)})
     table = table.replace_schema_metadata({"vbt_feature_names": json.dumps(list(names))})

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from vbt.data.context import ContextFrame
 from vbt.data.load import validate_bars
-from vbt.data.timeframe import timeframe_seconds
+from vbt.data.timeframe import timeframe_ns, timeframe_seconds
 from vbt.errors import ConfigError, DataError
-from vbt.features.align import asof_index, take_aligned
+from vbt.features.align import align_context, asof_index, take_aligned
 from vbt.features.fuzzy import membership
 from vbt.features.indicators import compute_indicator, get_indicator
 from vbt.features.nb import pack_columns_nb
@@ -67,6 +68,7 @@ def build_features(
     base_timeframe: str | None = None,
     cache_dir: str | Path | None = None,
     validate: bool = True,
+    context: Mapping[str, ContextFrame] | None = None,
 ) -> FeatureFrame:
     """Compute the strategy's features for every bar of the base timeframe.
 
@@ -77,6 +79,13 @@ def build_features(
     stay NaN. With ``cache_dir``, results are cached as Parquet keyed by a hash of the bars and
     the indicator/fuzzy config, so a batch of backtests over the same data computes them once.
     ``validate=False`` skips re-checking bars that ``load_data`` has already validated.
+
+    ``context`` maps source id → :class:`vbt.data.context.ContextFrame` (``vbt.load_context`` /
+    ``strategy_context``) for indicators with ``data_source``: such an indicator is computed, on
+    each timeframe it is used on, over the context rows as known at each of that timeframe's bar
+    closes (the as-of rule of the timeframe join; a series value at its own timestamp), starting at
+    the first bar with a known value (earlier bars are NaN), and then joins the base bars like any
+    other feature of that timeframe. A source it needs and ``context`` lacks raises ``DataError``.
     """
     strategy = load_strategy(strategy)
     base = base_timeframe or strategy.base_timeframe
@@ -105,14 +114,24 @@ def build_features(
             )
         if validate:
             validate_bars(bars_by_tf[tf], source=f"bars[{tf!r}]")
+    context = dict(context or {})
+    for ind_id in dict.fromkeys(specs[n].indicator for n in names):
+        source = strategy.indicators[ind_id].data_source
+        if source is not None and source not in context:
+            raise DataError(
+                f"indicators.{ind_id} reads context source {source!r}, which was not given "
+                f"(given: {', '.join(context) or 'none'}; load it with vbt.load_context)"
+            )
     if cache_dir is not None:
         from vbt.features.cache import cached_frame
 
-        return cached_frame(cache_dir, strategy, bars_by_tf, names, base, needed_tfs, _compute)
-    return _compute(strategy, bars_by_tf, names, base, needed_tfs)
+        return cached_frame(
+            cache_dir, strategy, bars_by_tf, names, base, needed_tfs, context, _compute
+        )
+    return _compute(strategy, bars_by_tf, names, base, needed_tfs, context)
 
 
-def _compute(strategy, bars_by_tf, names, base, needed_tfs) -> FeatureFrame:
+def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureFrame:
     specs = {s.id: s for s in reversed(feature_specs(strategy))}
     base_bars = bars_by_tf[base]
     base_ns = base_bars.get_column("timestamp").dt.epoch("ns").to_numpy()
@@ -130,18 +149,26 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs) -> FeatureFrame:
         ohlcv = {
             c: bars.get_column(c).to_numpy() for c in ("open", "high", "low", "close", "volume")
         }
+        tf_ns = bars.get_column("timestamp").dt.epoch("ns").to_numpy()
         index = None
         if tf != base:
-            other_ns = bars.get_column("timestamp").dt.epoch("ns").to_numpy()
-            index = asof_index(base_ns, base, other_ns, tf)
+            index = asof_index(base_ns, base, tf_ns, tf)
         outputs: dict[str, dict[str, np.ndarray]] = {}
+        aligned: dict[str, tuple[dict[str, np.ndarray], int]] = {}
         for name in by_tf[tf]:
             spec = specs[name]
             if spec.indicator not in outputs:
                 ind = strategy.indicators[spec.indicator]
-                outputs[spec.indicator] = compute_indicator(
-                    get_indicator(ind.type), ind.params, ohlcv
-                )
+                if ind.data_source is None:
+                    outputs[spec.indicator] = compute_indicator(
+                        get_indicator(ind.type), ind.params, ohlcv
+                    )
+                else:
+                    if ind.data_source not in aligned:
+                        aligned[ind.data_source] = align_context(
+                            tf_ns, timeframe_ns(tf), context[ind.data_source]
+                        )
+                    outputs[spec.indicator] = _context_indicator(ind, *aligned[ind.data_source])
             source = _pick_output(outputs[spec.indicator], spec)
             row = scratch[row_of[name]]
             if index is None:
@@ -158,6 +185,14 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs) -> FeatureFrame:
         names=tuple(names),
         base_timeframe=base,
     )
+
+
+def _context_indicator(ind, cols: dict[str, np.ndarray], first: int) -> dict[str, np.ndarray]:
+    """``ind`` over aligned context columns, from the first bar with a known value (NaN before)."""
+    spec = get_indicator(ind.type)
+    n = len(next(iter(cols.values())))
+    out = compute_indicator(spec, ind.params, {c: a[first:] for c, a in cols.items()})
+    return {k: np.concatenate([np.full(first, np.nan), v]) for k, v in out.items()} if n else out
 
 
 def _pick_output(outputs: dict[str, np.ndarray], spec: FeatureSpec) -> np.ndarray:

@@ -13,6 +13,8 @@ closes only, and keeps the rows whose input is valid and whose label is defined:
   close after the end of its split. Forward returns: the last ``horizon`` bars of each split have
   no label and are dropped. Zigzag: the split's own extremes (its last segment is tentative within
   the split). Labels look into the future within the split by construction; they are targets only.
+* Several symbols (``prepare_symbols_training_data``): each symbol's samples as above, from its own
+  bars and closes, with split times common to all symbols (``time_split_bounds``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class TrainingData:
 
     X: float32 ``(n, n_features)`` (MLP) or ``(n, sequence_length, n_features)`` (LSTM/GRU).
     y: int64 class ids (classification) or float32 targets (regression), shape ``(n,)``.
-    bar_index: int64 index of each sample's (last) bar among the base timeframe's bars.
+    bar_index: int64 index of each sample's (last) bar among the base timeframe's bars (of its
+    own symbol, for multi-symbol samples).
     """
 
     X: np.ndarray
@@ -59,6 +62,11 @@ class TrainingData:
         DEFAULT_SPLIT["validation"],
         DEFAULT_SPLIT["test"],
     )
+    # Multi-symbol samples only (``prepare_symbols_training_data``): the symbols, whose each
+    # sample is (int64 index into ``symbols``), and each symbol's split in its own bars.
+    symbols: tuple[str, ...] = ()
+    symbol_index: np.ndarray | None = None
+    split_bars_by_symbol: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
 
 def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, tuple[int, int]]:
@@ -136,47 +144,21 @@ def sequence_length_of(model_cfg: Mapping[str, Any], model_type: str) -> int | N
     return read_int(arch, "sequence_length", 0, "model.architecture")
 
 
-def prepare_training_data(
-    strategy: Any,
-    bars_by_tf: Mapping[str, Any],
-    frame: Any = None,
-    params: TrainParams | None = None,
-) -> TrainingData:
-    """Features + per-split labels -> samples (see the module docstring).
-
-    Rows with an invalid input or an undefined label are dropped, never zero-filled. ``frame``
-    (default: ``build_features(strategy, bars_by_tf)``) and ``params`` (default: from the strategy)
-    may be passed in when already computed.
-    """
-    import vbt
-    from vbt.model.networks import model_type_of
-
-    strategy = vbt.load_strategy(strategy)
-    if params is None:
-        params = TrainParams.from_strategy(strategy)
-    if frame is None:
-        frame = vbt.build_features(strategy, bars_by_tf)
-    base = frame.base_timeframe
-    close = bars_by_tf[base].get_column("close").to_numpy()
-    if close.shape[0] != frame.values.shape[0]:
-        raise DataError(
-            f"feature rows ({frame.values.shape[0]}) do not match the {base} bars ({close.shape[0]})"
-        )
-    model_cfg = strategy.model or {}
-    seq_len = sequence_length_of(model_cfg, model_type_of(model_cfg))
+def _candidates(frame: Any, seq_len: int | None):
+    """(input rows, candidate mask): the feature matrix (MLP) or its windows (LSTM/GRU), and
+    which bars can be samples (valid row, or complete valid window)."""
     valid = np.asarray(frame.valid, dtype=bool)
     values = np.ascontiguousarray(frame.values, dtype=np.float32)
-    windows = None
-    if seq_len is not None:
-        # The one window rule shared with inference: bar i's window is rows i-L+1..i, usable only
-        # when all L rows exist and are valid.
-        windows, ok = sliding_windows(values, valid, seq_len)
-    else:
-        ok = valid
+    if seq_len is None:
+        return values, valid
+    # The one window rule shared with inference: bar i's window is rows i-L+1..i, usable only
+    # when all L rows exist and are valid.
+    return sliding_windows(values, valid, seq_len)
 
-    # Split first (bar space), then label each split from its own closes only.
-    n_bars = int(close.shape[0])
-    split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, params.fractions)
+
+def _samples(rows, ok, close, split_bars, params: TrainParams):
+    """One symbol's samples: labels per split from its own closes, rows with a valid input and a
+    defined label. Returns (X, y, bar index, {split: [start, stop) in those rows})."""
     y_all, defined = split_labels(close, split_bars, params)
     idx = np.flatnonzero(ok & defined)
     cuts = np.searchsorted(idx, [split_bars["validation"][0], split_bars["test"][0]])
@@ -185,12 +167,62 @@ def prepare_training_data(
         "validation": (int(cuts[0]), int(cuts[1])),
         "test": (int(cuts[1]), int(idx.shape[0])),
     }
-    X = np.ascontiguousarray(windows[idx]) if windows is not None else values[idx]
-    classification = params.output_type == "classification"
+    X = np.ascontiguousarray(rows[idx])
+    y = y_all[idx].astype(np.int64 if params.output_type == "classification" else np.float32)
+    return X, y, idx.astype(np.int64), splits
+
+
+def _symbol_inputs(strategy, bars_by_tf, frame, context):
+    import vbt
+
+    if frame is None:
+        frame = vbt.build_features(strategy, bars_by_tf, context=context)
+    base = frame.base_timeframe
+    close = bars_by_tf[base].get_column("close").to_numpy()
+    if close.shape[0] != frame.values.shape[0]:
+        raise DataError(
+            f"feature rows ({frame.values.shape[0]}) do not match the {base} bars ({close.shape[0]})"
+        )
+    return frame, close
+
+
+def _sequence_length(strategy) -> int | None:
+    from vbt.model.networks import model_type_of
+
+    model_cfg = strategy.model or {}
+    return sequence_length_of(model_cfg, model_type_of(model_cfg))
+
+
+def prepare_training_data(
+    strategy: Any,
+    bars_by_tf: Mapping[str, Any],
+    frame: Any = None,
+    params: TrainParams | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> TrainingData:
+    """Features + per-split labels of one symbol -> samples (see the module docstring).
+
+    Rows with an invalid input or an undefined label are dropped, never zero-filled. ``frame``
+    (default: ``build_features(strategy, bars_by_tf, context=context)``) and ``params`` (default:
+    from the strategy) may be passed in when already computed; ``context`` holds the context
+    frames of indicators with ``data_source`` (``vbt.data.strategy_context``).
+    """
+    import vbt
+
+    strategy = vbt.load_strategy(strategy)
+    if params is None:
+        params = TrainParams.from_strategy(strategy)
+    frame, close = _symbol_inputs(strategy, bars_by_tf, frame, context)
+    seq_len = _sequence_length(strategy)
+    rows, ok = _candidates(frame, seq_len)
+    # Split first (bar space), then label each split from its own closes only.
+    n_bars = int(close.shape[0])
+    split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, params.fractions)
+    X, y, bar_index, splits = _samples(rows, ok, close, split_bars, params)
     return TrainingData(
         X=X,
-        y=y_all[idx].astype(np.int64 if classification else np.float32),
-        bar_index=idx.astype(np.int64),
+        y=y,
+        bar_index=bar_index,
         feature_names=tuple(frame.names),
         output_type=params.output_type,
         label_source=params.label_source,
@@ -200,4 +232,100 @@ def prepare_training_data(
         splits=splits,
         split_bars=split_bars,
         fractions=params.fractions,
+    )
+
+
+def time_split_bounds(
+    ts_by_symbol: Mapping[str, np.ndarray],
+    candidates_by_symbol: Mapping[str, np.ndarray],
+    fractions: tuple[float, float, float],
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Chronological split of several symbols at common times, in each symbol's bar space.
+
+    The ``data_split`` fractions of all symbols' candidate bars pooled in time order give the
+    time at which validation starts and the time at which test starts; each symbol's bars before
+    the first time train, and so on. So no validation or test bar of any symbol precedes a
+    training bar of another. ``ts_by_symbol``: sorted int64 open stamps of each symbol's bars;
+    ``candidates_by_symbol``: the bars (indices) that can be samples. With one symbol this is
+    :func:`bar_split_bounds`.
+    """
+    pooled = np.sort(
+        np.concatenate(
+            [ts_by_symbol[s][candidates_by_symbol[s]] for s in ts_by_symbol]
+            or [np.empty(0, np.int64)]
+        )
+    )
+    rows = split_bounds(len(pooled), fractions)
+
+    def first_bar(ts: np.ndarray, name: str) -> int:
+        k = rows[name][0]
+        return int(np.searchsorted(ts, pooled[k], side="left")) if k < len(pooled) else len(ts)
+
+    out = {}
+    for s, ts in ts_by_symbol.items():
+        val, test = first_bar(ts, "validation"), first_bar(ts, "test")
+        out[s] = {"train": (0, val), "validation": (val, test), "test": (test, len(ts))}
+    return out
+
+
+def prepare_symbols_training_data(
+    strategy: Any,
+    bars_by_symbol: Mapping[str, Mapping[str, Any]],
+    params: TrainParams | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> TrainingData:
+    """Samples from several symbols (``training_data.symbols.mode: multi_symbol``).
+
+    Each symbol's features come from its own bars (and the shared ``context``); the split times
+    are common to all symbols (:func:`time_split_bounds`); each symbol's labels come from its own
+    closes, split by split, so no label ever crosses from one symbol to another (the older system
+    paired one symbol's features with another's labels, F14). The samples are ordered train (every
+    symbol, in ``bars_by_symbol`` order), then validation, then test; ``symbol_index`` says whose
+    each one is and ``bar_index`` is its bar among that symbol's base bars.
+    """
+    import vbt
+
+    strategy = vbt.load_strategy(strategy)
+    if params is None:
+        params = TrainParams.from_strategy(strategy)
+    if not bars_by_symbol:
+        raise DataError("multi-symbol training needs at least one symbol's bars")
+    seq_len = _sequence_length(strategy)
+    inputs = {}
+    for sym, bars in bars_by_symbol.items():
+        frame, close = _symbol_inputs(strategy, bars, None, context)
+        rows, ok = _candidates(frame, seq_len)
+        inputs[sym] = (frame, close, rows, ok)
+    bounds = time_split_bounds(
+        {s: f.ts_ns for s, (f, *_) in inputs.items()},
+        {s: np.flatnonzero(ok) for s, (_, _, _, ok) in inputs.items()},
+        params.fractions,
+    )
+    parts = {name: [] for name in SPLITS}
+    for k, (sym, (_, close, rows, ok)) in enumerate(inputs.items()):
+        X, y, bar_index, splits = _samples(rows, ok, close, bounds[sym], params)
+        for name, (a, b) in splits.items():
+            parts[name].append((X[a:b], y[a:b], bar_index[a:b], np.full(b - a, k, np.int64)))
+    chunks = [c for name in SPLITS for c in parts[name]]
+    sizes = {name: sum(len(c[1]) for c in parts[name]) for name in SPLITS}
+    a_val, a_test = sizes["train"], sizes["train"] + sizes["validation"]
+    frame0 = next(iter(inputs.values()))[0]
+    return TrainingData(
+        X=np.ascontiguousarray(np.concatenate([c[0] for c in chunks])),
+        y=np.concatenate([c[1] for c in chunks]),
+        bar_index=np.concatenate([c[2] for c in chunks]),
+        feature_names=tuple(frame0.names),
+        output_type=params.output_type,
+        label_source=params.label_source,
+        sequence_length=seq_len,
+        n_bars=int(sum(close.shape[0] for _, close, _, _ in inputs.values())),
+        splits={
+            "train": (0, a_val),
+            "validation": (a_val, a_test),
+            "test": (a_test, a_test + sizes["test"]),
+        },
+        fractions=params.fractions,
+        symbols=tuple(inputs),
+        symbol_index=np.concatenate([c[3] for c in chunks]),
+        split_bars_by_symbol=bounds,
     )

@@ -15,57 +15,13 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numba import njit
 
 from vbt.enums import CLASS_BUY, CLASS_HOLD, CLASS_SELL
 from vbt.errors import ConfigError
+from vbt.features.indicators.nb import zigzag_extremes_nb
 
 DEFAULT_ZIGZAG_THRESHOLD = 0.02
 DEFAULT_HORIZON = 20
-
-
-@njit(cache=True, nogil=True)
-def _zigzag_extremes_nb(close, threshold):  # pragma: no cover - compiled
-    n = close.shape[0]
-    is_ext = np.zeros(n, dtype=np.bool_)
-    if n == 0:
-        return is_ext
-    is_ext[0] = True  # bar 0 is always an extreme
-    last_idx = 0
-    last_price = close[0]
-    direction = 0  # 0: not yet known, 1: up-leg, -1: down-leg
-    for i in range(1, n):
-        price = close[i]
-        change = (price - last_price) / last_price
-        if direction == 0:
-            if abs(change) >= threshold:
-                direction = 1 if change > 0 else -1
-                is_ext[i] = True
-                last_idx = i
-                last_price = price
-        elif direction == 1:
-            if price > last_price:  # higher high: the current extreme moves here
-                is_ext[last_idx] = False
-                is_ext[i] = True
-                last_idx = i
-                last_price = price
-            elif change <= -threshold:  # reversal down
-                direction = -1
-                is_ext[i] = True
-                last_idx = i
-                last_price = price
-        else:
-            if price < last_price:  # lower low: the current extreme moves here
-                is_ext[last_idx] = False
-                is_ext[i] = True
-                last_idx = i
-                last_price = price
-            elif change >= threshold:  # reversal up
-                direction = 1
-                is_ext[i] = True
-                last_idx = i
-                last_price = price
-    return is_ext
 
 
 def _close_array(close) -> np.ndarray:
@@ -90,8 +46,9 @@ def zigzag_extremes(close, threshold: float = DEFAULT_ZIGZAG_THRESHOLD) -> np.nd
     +/- ``threshold`` becomes an extreme and sets the direction. In an up-leg a higher close moves
     the current extreme (the old one is erased); a fall of ``threshold`` or more from it marks a new
     extreme and turns the leg down (mirror for down-legs). Uses future data (see module docstring).
+    The kernel is the ``zigzag`` indicator's (one copy of the rule).
     """
-    return _zigzag_extremes_nb(_close_array(close), _threshold(threshold))
+    return zigzag_extremes_nb(_close_array(close), _threshold(threshold))
 
 
 def zigzag_segment_labels(close, threshold: float = DEFAULT_ZIGZAG_THRESHOLD) -> np.ndarray:

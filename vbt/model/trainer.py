@@ -6,7 +6,11 @@ train/validation/test split decided in bar space; labels computed on each split'
 label depends on a close after the end of its split; rows with an invalid input or undefined label
 dropped, never zero-filled) -> ``fit`` with early stopping -> ``write_model_dir``. The settings
 come from :class:`vbt.model.train_config.TrainParams` (parsed and validated once). The metrics
-record ``label_scope: "per_split"`` and the split's bar bounds (``split_bars``).
+record ``label_scope: "per_split"`` and the split's bar bounds (``split_bars``). Context sources
+the indicators read (``data_source``) are loaded from the data directory with the one helper the
+backtest uses (``vbt.data.strategy_context``). A ``multi_symbol`` strategy trained without a
+``symbol`` takes samples from every symbol, split at common times, each labelled from its own
+closes (``prepare_symbols_training_data``; ``split_bars`` is then per symbol).
 
 Labels (``training.labels``): ``source: zigzag`` (default; ``zigzag_threshold`` 0.02) gives
 classification (0 = BUY, 1 = HOLD, 2 = SELL) with inverse-frequency class-weighted cross-entropy
@@ -53,8 +57,10 @@ from vbt.errors import ConfigError, DataError, ModelError
 from vbt.model.dataset import (  # noqa: F401 (re-exported: public names of the trainer)
     TrainingData,
     bar_split_bounds,
+    prepare_symbols_training_data,
     prepare_training_data,
     split_bounds,
+    time_split_bounds,
 )
 from vbt.model.train_config import (  # noqa: F401 (re-exported)
     DEFAULT_SPLIT,
@@ -370,9 +376,18 @@ def _fit_loop(
     metrics["samples"] = {k: b - a for k, (a, b) in bounds.items()}
     metrics["label_source"] = data.label_source
     # Labels were computed within each split from its own closes (see the module docstring).
-    metrics["label_scope"] = "per_split" if data.split_bars else "whole_series"
+    per_split = bool(data.split_bars or data.split_bars_by_symbol)
+    metrics["label_scope"] = "per_split" if per_split else "whole_series"
     if data.split_bars:
         metrics["split_bars"] = {k: [a, b] for k, (a, b) in data.split_bars.items()}
+    if data.split_bars_by_symbol:
+        metrics["split_bars"] = {
+            sym: {k: [a, b] for k, (a, b) in bounds.items()}
+            for sym, bounds in data.split_bars_by_symbol.items()
+        }
+        metrics["samples_by_symbol"] = {
+            sym: int((data.symbol_index == k).sum()) for k, sym in enumerate(data.symbols)
+        }
     return metrics
 
 
@@ -421,13 +436,16 @@ def train(
     start_date: str | date | datetime | None = None,
     end_date: str | date | datetime | None = None,
 ) -> Path:
-    """Train ``strategy`` (YAML path, mapping or loaded Strategy) on ``symbol``'s bars in
-    ``data_dir`` and write ``<out_dir>/<strategy name>/<base tf>_v<N>/``; returns that directory.
+    """Train ``strategy`` (YAML path, mapping or loaded Strategy) on bars in ``data_dir`` and
+    write ``<out_dir>/<strategy name>/<base tf>_v<N>/``; returns that directory.
 
-    ``symbol`` None means the strategy's first symbol (vbt trains on one symbol's bars; a
-    multi-symbol strategy is trained on the symbol given). ``epochs`` overrides
-    ``training.epochs``. ``start_date``/``end_date`` default to ``training_data.start_date`` /
-    ``end_date`` of the strategy when it sets them, else all bars on disk.
+    ``symbol`` None means every symbol of the strategy: one for ``mode: single``, all of
+    ``training_data.symbols`` for ``multi_symbol`` (samples from each symbol, each labelled from
+    its own prices, split at common times; see ``prepare_symbols_training_data``); a symbol
+    given trains on that symbol alone. Context sources the indicators read (``data_source``) are
+    loaded from ``data_dir`` too. ``epochs`` overrides ``training.epochs``.
+    ``start_date``/``end_date`` default to ``training_data.start_date`` / ``end_date`` of the
+    strategy when it sets them, else all bars on disk.
     """
     import vbt
 
@@ -443,7 +461,7 @@ def train(
         start_date=start_date,
         end_date=end_date,
     )
-    return save_fit(result, strategy, out_dir, symbol)
+    return save_fit(result, strategy, out_dir)
 
 
 def fit_strategy(
@@ -457,23 +475,33 @@ def fit_strategy(
     start_date: str | date | datetime | None = None,
     end_date: str | date | datetime | None = None,
 ) -> FitResult:
-    """Load bars, build features and labels, and fit (without writing anything)."""
+    """Load bars (and context data), build features and labels, and fit (without writing)."""
     import vbt
+    from vbt.data import strategy_context
 
     strategy = vbt.load_strategy(strategy)
-    symbol = symbol or strategy.symbols[0]
+    symbols = [symbol] if symbol else list(strategy.symbols)
     td = strategy.raw.get("training_data") or {}
     if start_date is None and isinstance(td, Mapping):
         start_date = td.get("start_date")
     if end_date is None and isinstance(td, Mapping):
         end_date = td.get("end_date")
-    bars = vbt.load_data(data_dir, symbol, training_timeframes(strategy), start_date, end_date)
-    data = prepare_training_data(strategy, bars, params=TrainParams.from_strategy(strategy, epochs))
+    tfs = training_timeframes(strategy)
+    bars = {s: vbt.load_data(data_dir, s, tfs, start_date, end_date) for s in symbols}
+    context = strategy_context(strategy, data_dir)
+    params = TrainParams.from_strategy(strategy, epochs)
+    if len(symbols) == 1:
+        data = prepare_training_data(strategy, bars[symbols[0]], params=params, context=context)
+    else:
+        data = prepare_symbols_training_data(strategy, bars, params=params, context=context)
     result = fit(strategy, data, device=device, seed=seed, epochs=epochs, progress=progress)
-    result.metrics["symbol"] = symbol
-    ts = bars[strategy.base_timeframe].get_column("timestamp")
-    result.metrics["data_start"] = str(ts[0]) if len(ts) else None
-    result.metrics["data_end"] = str(ts[-1]) if len(ts) else None
+    result.metrics["symbol"] = symbols[0] if len(symbols) == 1 else "MULTI"
+    result.metrics["symbols"] = symbols
+    stamps = [b[strategy.base_timeframe].get_column("timestamp") for b in bars.values()]
+    result.metrics["data_start"] = str(min(ts[0] for ts in stamps))
+    result.metrics["data_end"] = str(max(ts[-1] for ts in stamps))
+    if context:
+        result.metrics["context_source_ids"] = list(context)
     return result
 
 
@@ -486,12 +514,13 @@ def training_timeframes(strategy: Any) -> list[str]:
 def save_fit(
     result: FitResult, strategy: Any, out_dir: str | Path, symbol: str | None = None
 ) -> Path:
-    """Write a fitted model as a v3 model directory."""
+    """Write a fitted model as a v3 model directory (``training_symbols``: the symbols it was
+    fitted on, or ``[symbol]`` when given)."""
     import vbt
     from vbt.model.artifacts import write_model_dir
 
     strategy = vbt.load_strategy(strategy)
-    symbol = symbol or result.metrics.get("symbol") or strategy.symbols[0]
+    symbols = [symbol] if symbol else result.metrics.get("symbols") or [strategy.symbols[0]]
     raw = strategy.raw
     return write_model_dir(
         out_dir,
@@ -499,7 +528,7 @@ def save_fit(
         strategy_name=strategy.name,
         raw_config=raw,
         resolved_features=result.data.feature_names,
-        training_symbols=[symbol],
+        training_symbols=list(symbols),
         training_timeframes=training_timeframes(strategy),
         output_type=result.data.output_type,
         model_type=result.model_type,
@@ -510,4 +539,5 @@ def save_fit(
         sequence_length=result.data.sequence_length,
         strategy_version=strategy.version,
         context_data_config=raw.get("context_data"),
+        context_source_ids=list(strategy.context_sources),
     )

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from vbt.data.context import context_sources
 from vbt.data.timeframe import timeframe_seconds
 from vbt.errors import ConfigError
 from vbt.features.indicators import get_indicator, validate_params
@@ -76,7 +77,8 @@ def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:
     DecisionsBlock.parse(m.decisions)  # unknown keys, wrong types, out of range: named
     symbols = _symbols(m)
     timeframes, base = _timeframes(m)
-    indicators = {k: _indicator(k, v) for k, v in m.indicators.items()}
+    sources = context_sources(raw.get("context_data"))
+    indicators = {k: _indicator(k, v, sources) for k, v in m.indicators.items()}
     fuzzy_sets = {k: _fuzzy_set(k, v, indicators) for k, v in m.fuzzy_sets.items()}
     nn_inputs = tuple(
         _nn_input(i, spec, indicators, fuzzy_sets, timeframes) for i, spec in enumerate(m.nn_inputs)
@@ -95,6 +97,7 @@ def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:
         raw=raw,
         description=m.description,
         version=m.version,
+        context_sources=sources,
     )
 
 
@@ -136,17 +139,31 @@ def _timeframes(m: StrategyModel) -> tuple[tuple[str, ...], str]:
     return tuple(tfs), base
 
 
-def _indicator(ind_id: str, spec: dict[str, Any]) -> IndicatorConfig:
+def _indicator(ind_id: str, spec: dict[str, Any], sources) -> IndicatorConfig:
     where = f"indicators.{ind_id}"
     params = dict(spec)
     type_name = params.pop("type", None)
     if not isinstance(type_name, str):
         raise ConfigError(f"{where}.type: required (an indicator type name such as 'rsi')")
-    if "data_source" in params:
-        raise ConfigError(f"{where}.data_source: context data sources are not supported by vbt yet")
+    data_source = params.pop("data_source", None)
     ind = get_indicator(type_name, where=f"{where}.type")
     full = validate_params(ind, params, where=where)
-    return IndicatorConfig(id=ind_id, type=ind.name, params=full, outputs=tuple(ind.outputs))
+    if data_source is not None:
+        if data_source not in sources:
+            raise ConfigError(
+                f"{where}.data_source: {data_source!r} is not a context_data source id "
+                f"(declared: {', '.join(sources) or 'none'})"
+            )
+        if sources[data_source].kind == "series":
+            extra = [c for c in ind.required_columns(full) if c != "close"]
+            if extra:
+                raise ConfigError(
+                    f"{where}.data_source: {data_source!r} is an external series (one value, "
+                    f"read as close); indicator {ind.name!r} also needs {', '.join(extra)}"
+                )
+    return IndicatorConfig(
+        id=ind_id, type=ind.name, params=full, outputs=tuple(ind.outputs), data_source=data_source
+    )
 
 
 def _split_ref(ref: str, indicators: dict[str, IndicatorConfig], where: str) -> tuple[str, str]:
@@ -243,8 +260,18 @@ def _nn_input(i, spec, indicators, fuzzy_sets, training_tfs) -> NNInput:
                 f"(defined: {', '.join(fuzzy_sets) or 'none'})"
             )
         fs = fuzzy_sets[spec.fuzzy_set]
+        _refuse_look_ahead(indicators[fs.indicator], f"{where}.fuzzy_set")
         return NNInput("fuzzy", spec.fuzzy_set, fs.indicator, fs.output, tfs)
     if spec.normalization not in (None, "none", "minmax", "zscore"):
         raise ConfigError(f"{where}.normalization: must be minmax, zscore or none")
     ind_id, output = _split_ref(spec.raw_indicator, indicators, f"{where}.raw_indicator")
+    _refuse_look_ahead(indicators[ind_id], f"{where}.raw_indicator")
     return NNInput("raw", spec.raw_indicator, ind_id, output, tfs)
+
+
+def _refuse_look_ahead(ind: IndicatorConfig, where: str) -> None:
+    if get_indicator(ind.type).looks_ahead:
+        raise ConfigError(
+            f"{where}: indicator {ind.id!r} ({ind.type}) revises its past values as later bars "
+            "arrive (it looks ahead), so it cannot be a model input; it may only serve labels"
+        )

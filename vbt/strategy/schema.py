@@ -104,6 +104,7 @@ class IndicatorConfig:
     type: str
     params: dict[str, Any]
     outputs: tuple[str, ...]  # empty for single-output indicators; first is the primary output
+    data_source: str | None = None  # context source id it reads instead of the symbol's bars
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,8 @@ class Strategy:
     raw: dict[str, Any] = field(repr=False)
     description: str | None = None
     version: str = "3.0"
+    # context_data sources by source id (vbt.data.context.ContextSource), in declaration order
+    context_sources: dict[str, Any] = field(default_factory=dict)
 
     @property
     def output_type(self) -> str:

@@ -805,3 +805,301 @@ def vwap_nb(price, volume, period):
         if cnz > 0:
             out[i] = spv / sv
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def money_flow_nb(high, low, close, volume):
+    """Chaikin money flow terms: (multiplier, flow volume).
+
+    multiplier = ((C − L) − (H − C))/(H − L), 0 where H == L; flow volume = multiplier·V.
+    """
+    n = close.shape[0]
+    mult = np.empty(n)
+    flow = np.empty(n)
+    for i in range(n):
+        rng = high[i] - low[i]
+        m = 0.0 if rng == 0.0 else ((close[i] - low[i]) - (high[i] - close[i])) / rng
+        mult[i] = m
+        flow[i] = m * volume[i]
+    return mult, flow
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def adline_nb(high, low, close, volume, smoothing_period):
+    """Accumulation/distribution line and its derived series. Returns (line, mf_multiplier,
+    mf_volume, roc_10, momentum_21, relative_strength, line_sma).
+
+    line = running sum of the flow volume from bar 0 (a NaN flow leaves the sum unchanged and reads
+    NaN itself, as pandas ``cumsum``); roc_10 = 100·(line/line₋₁₀ − 1) (head 10); momentum_21 =
+    line − line₋₂₁ (head 21); relative_strength = 100·(line/mean₅₀(line) − 1) with the mean over
+    the last 50 bars needing at least 20 (head 19); line_sma = SMA(line, smoothing_period).
+    """
+    mult, flow = money_flow_nb(high, low, close, volume)
+    n = close.shape[0]
+    line = np.empty(n)
+    acc = 0.0
+    for i in range(n):
+        if np.isnan(flow[i]):
+            line[i] = np.nan
+        else:
+            acc += flow[i]
+            line[i] = acc
+    roc = np.full(n, np.nan)
+    mom = np.full(n, np.nan)
+    for i in range(10, n):
+        roc[i] = (line[i] / line[i - 10] - 1.0) * 100.0
+    for i in range(21, n):
+        mom[i] = line[i] - line[i - 21]
+    rel = (line / rolling_mean_nb(line, 50, 20) - 1.0) * 100.0
+    sma = rolling_mean_nb(line, smoothing_period, smoothing_period)
+    return line, mult, flow, roc, mom, rel, sma
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def cmf_nb(high, low, close, volume, period):
+    """Chaikin money flow and its derived series. Returns (cmf, mf_multiplier, mf_volume,
+    momentum, signal, histogram, above_zero, below_zero).
+
+    cmf = Σ flow volume / Σ volume over ``period`` bars (head period−1; 0 where the volume sum is
+    0); momentum = cmf − cmf₋₅; signal = EMA(cmf, span 9, adjust=False) from the first value;
+    histogram = cmf − signal; above_zero / below_zero = 1.0 where cmf > 0 / < 0, else 0.0 (the
+    warm-up reads 0.0, as the older system's boolean columns).
+    """
+    mult, flow = money_flow_nb(high, low, close, volume)
+    n = close.shape[0]
+    mean_flow = rolling_mean_nb(flow, period, period)
+    mean_vol = rolling_mean_nb(volume, period, period)
+    cmf = np.empty(n)
+    mom = np.full(n, np.nan)
+    above = np.empty(n)
+    below = np.empty(n)
+    for i in range(n):
+        cmf[i] = 0.0 if mean_vol[i] == 0.0 else mean_flow[i] / mean_vol[i]
+        above[i] = 1.0 if cmf[i] > 0.0 else 0.0
+        below[i] = 1.0 if cmf[i] < 0.0 else 0.0
+    for i in range(5, n):
+        mom[i] = cmf[i] - cmf[i - 5]
+    signal = ewm_mean_nb(cmf, 0.2, False)  # span 9: alpha = 2/(9+1)
+    return cmf, mult, flow, mom, signal, cmf - signal, above, below
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fisher_nb(high, low, period, smoothing):
+    """Fisher transform (the older system's variant). Returns (fisher, signal).
+
+    x = 2·(median − LL)/(HH − LL) − 1 over ``period`` bars (median = (H+L)/2; 0 where HH == LL),
+    clipped to ±0.999; raw = ½·ln((1+x)/(1−x)); fisher = EMA(raw, span ``smoothing``,
+    adjust=False) from the first value (head period−1); signal = fisher of the previous bar.
+    """
+    hh = rolling_max_nb(high, period)
+    ll = rolling_min_nb(low, period)
+    n = high.shape[0]
+    raw = np.empty(n)
+    for i in range(n):
+        rng = hh[i] - ll[i]
+        if rng == 0.0:
+            x = 0.0
+        else:
+            x = 2.0 * (((high[i] + low[i]) / 2.0 - ll[i]) / rng) - 1.0
+            if x < -0.999:  # a NaN x (warm-up) stays NaN
+                x = -0.999
+            elif x > 0.999:
+                x = 0.999
+        raw[i] = 0.5 * np.log((1.0 + x) / (1.0 - x))
+    fisher = ewm_mean_nb(raw, 2.0 / (smoothing + 1.0), False)
+    signal = np.full(n, np.nan)
+    signal[1:] = fisher[:-1]
+    return fisher, signal
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shift_nb(x, k):
+    """x shifted ``k`` bars later: out[i] = x[i − k], NaN for the first k bars."""
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    for i in range(k, n):
+        out[i] = x[i - k]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def midpoint_nb(high, low, period):
+    """(rolling max of H + rolling min of L)/2 over ``period`` bars; head period−1."""
+    return (rolling_max_nb(high, period) + rolling_min_nb(low, period)) / 2.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ichimoku_nb(high, low, close, tenkan_period, kijun_period, senkou_b_period, displacement):
+    """Ichimoku: (tenkan, kijun, senkou_a, senkou_b, chikou).
+
+    tenkan/kijun = midpoints over their periods; senkou_a = (tenkan + kijun)/2 and senkou_b = the
+    midpoint over senkou_b_period, both shifted ``displacement`` bars later (the cloud a chart
+    shows at bar t was computed at t − displacement: causal); chikou = the close (plotted
+    ``displacement`` bars back on a chart, it is the current close at every bar).
+    """
+    tenkan = midpoint_nb(high, low, tenkan_period)
+    kijun = midpoint_nb(high, low, kijun_period)
+    senkou_a = shift_nb((tenkan + kijun) / 2.0, displacement)
+    senkou_b = shift_nb(midpoint_nb(high, low, senkou_b_period), displacement)
+    return tenkan, kijun, senkou_a, senkou_b, close.copy()
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def parabolic_sar_nb(high, low, close, initial_af, step_af, max_af):
+    """Parabolic SAR (the older system's rules); NaN at bar 0.
+
+    Bar 1 starts an uptrend if C₁ > C₀ (SAR = L₀, extreme EP = H₁), else a downtrend (SAR = H₀,
+    EP = L₁). Then SAR_i = SAR₋₁ + af·(EP − SAR₋₁). Uptrend: if L_i ≤ SAR_i the trend reverses
+    (SAR_i = EP, af = initial_af, EP = L_i); otherwise SAR_i = min(SAR_i, L₋₁, L₋₂) and a new high
+    moves EP there and raises af by step_af up to max_af. Downtrend mirrored. The reversal test uses
+    the SAR before it is capped by the previous two bars.
+    """
+    n = close.shape[0]
+    sar = np.full(n, np.nan)
+    if n < 2:
+        return sar
+    af = initial_af
+    if close[1] > close[0]:
+        up = True
+        ep = high[1]
+        sar[1] = low[0]
+    else:
+        up = False
+        ep = low[1]
+        sar[1] = high[0]
+    for i in range(2, n):
+        s = sar[i - 1] + af * (ep - sar[i - 1])
+        if up:
+            if low[i] <= s:
+                up = False
+                s = ep
+                af = initial_af
+                ep = low[i]
+            else:
+                s = min(s, low[i - 1], low[i - 2])
+                if high[i] > ep:
+                    ep = high[i]
+                    af = min(af + step_af, max_af)
+        else:
+            if high[i] >= s:
+                up = True
+                s = ep
+                af = initial_af
+                ep = high[i]
+            else:
+                s = max(s, high[i - 1], high[i - 2])
+                if low[i] < ep:
+                    ep = low[i]
+                    af = min(af + step_af, max_af)
+        sar[i] = s
+    return sar
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rvi_nb(open_, high, low, close, period, signal_period):
+    """Relative vigor index: (rvi, signal).
+
+    num_i = (co₋₃ + 2co₋₂ + 2co₋₁ + co)/6 with co = C − O, den likewise with H − L (from bar 3);
+    rvi = SMA(num, period)/SMA(den, period), NaN where the denominator is 0 (head period+2);
+    signal = SMA(rvi, signal_period) (head period+signal_period+1).
+    """
+    n = close.shape[0]
+    num = np.full(n, np.nan)
+    den = np.full(n, np.nan)
+    for i in range(3, n):
+        co0 = close[i - 3] - open_[i - 3]
+        co1 = close[i - 2] - open_[i - 2]
+        co2 = close[i - 1] - open_[i - 1]
+        co3 = close[i] - open_[i]
+        hl0 = high[i - 3] - low[i - 3]
+        hl1 = high[i - 2] - low[i - 2]
+        hl2 = high[i - 1] - low[i - 1]
+        hl3 = high[i] - low[i]
+        num[i] = (co0 + 2.0 * co1 + 2.0 * co2 + co3) / 6.0
+        den[i] = (hl0 + 2.0 * hl1 + 2.0 * hl2 + hl3) / 6.0
+    num_ma = rolling_mean_nb(num, period, period)
+    den_ma = rolling_mean_nb(den, period, period)
+    rvi = np.full(n, np.nan)
+    for i in range(n):
+        if den_ma[i] != 0.0:
+            rvi[i] = num_ma[i] / den_ma[i]
+    return rvi, rolling_mean_nb(rvi, signal_period, signal_period)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def squeeze_intensity_nb(x, high, low, close, bb_period, bb_mult, kc_period, kc_mult):
+    """Squeeze intensity: how far the Bollinger Bands (on ``x``) sit inside the Keltner channels.
+
+    With BB(bb_period, bb_mult) and KC(kc_period, ATR period 10, kc_mult) and r = KCu − KCl:
+    max(0, min((KCu − BBu)/r, (BBl − KCl)/r)) where |r| > 1e-10, else 0.0. As in the older
+    system, bars where the KC bands are still NaN read 0.0, and bars where only the BB are NaN
+    read NaN.
+    """
+    bbu, _, bbl = bbands_nb(x, bb_period, bb_mult)
+    kcu, _, kcl = keltner_nb(high, low, close, kc_period, 10, kc_mult)
+    n = x.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        r = kcu[i] - kcl[i]
+        if not abs(r) > 1e-10:  # also NaN
+            out[i] = 0.0
+            continue
+        a = (kcu[i] - bbu[i]) / r
+        b = (bbl[i] - kcl[i]) / r
+        if np.isnan(a) or np.isnan(b):
+            out[i] = np.nan
+        else:
+            out[i] = max(0.0, min(a, b))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def zigzag_extremes_nb(x, threshold):
+    """Boolean mask of the zigzag extremes of ``x`` (the older system's rules).
+
+    Bar 0 is an extreme. Until a direction exists, the first bar whose change vs bar 0 reaches
+    ±threshold becomes an extreme and sets the direction. In an up-leg a higher value moves the
+    current extreme there (the old one is erased); a fall of ``threshold`` or more from it marks a
+    new extreme and turns the leg down (down-legs mirrored). **Looks ahead**: an extreme is only
+    known once price has moved away from it, and the last one is tentative.
+    """
+    n = x.shape[0]
+    is_ext = np.zeros(n, dtype=np.bool_)
+    if n == 0:
+        return is_ext
+    is_ext[0] = True
+    last_idx = 0
+    last_price = x[0]
+    direction = 0  # 0: not yet known, 1: up-leg, -1: down-leg
+    for i in range(1, n):
+        price = x[i]
+        change = (price - last_price) / last_price
+        if direction == 0:
+            if abs(change) >= threshold:
+                direction = 1 if change > 0 else -1
+                is_ext[i] = True
+                last_idx = i
+                last_price = price
+        elif direction == 1:
+            if price > last_price:  # higher high: the current extreme moves here
+                is_ext[last_idx] = False
+                is_ext[i] = True
+                last_idx = i
+                last_price = price
+            elif change <= -threshold:  # reversal down
+                direction = -1
+                is_ext[i] = True
+                last_idx = i
+                last_price = price
+        else:
+            if price < last_price:  # lower low: the current extreme moves here
+                is_ext[last_idx] = False
+                is_ext[i] = True
+                last_idx = i
+                last_price = price
+            elif change >= threshold:  # reversal up
+                direction = 1
+                is_ext[i] = True
+                last_idx = i
+                last_price = price
+    return is_ext

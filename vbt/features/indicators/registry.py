@@ -19,8 +19,20 @@ not a crash, and truncating data never changes earlier values: no look-ahead). `
 older system's stated minimum, where the reference gives one).
 
 Formulas reproduce the older system (ktrdr) exactly, NaN heads and fabricated warm-up values
-included, with two deliberate differences: ``supertrend`` is the correct standard SuperTrend (the
-older one was all NaN), and ``ema`` has no test-fitting bias hack.
+included, with these deliberate differences:
+
+* ``supertrend`` is the correct standard SuperTrend (the older one was all NaN);
+* ``ema`` has no test-fitting bias hack;
+* ``ichimoku`` applies ``displacement`` to the senkou spans (the older one ignored it; pass
+  ``displacement: 0`` for its unshifted spans);
+* ``adline`` always has a ``line_sma`` output (the older one added a ``line_sma_<p>`` column only
+  with ``use_sma_smoothing: true``, which then failed its own output check);
+* parameters the older system silently dropped are honoured when they are another spelling of a
+  real parameter (``macd`` ``fast``/``slow``/``signal``; ``squeezeintensity`` ``period`` sets both
+  ``bb_period`` and ``kc_period``) and rejected otherwise.
+
+``zigzag`` revises its past extremes as later bars arrive (``looks_ahead``): it is refused as a
+model input (the labels use the same kernel).
 
 Indicators (``name`` [aliases]: params with defaults and ranges → outputs, primary first):
 
@@ -61,7 +73,32 @@ bollingerbandwidth    period=20 [2,200], multiplier=2.0 (0,10], source=close →
 distancefromma        period=20 [1,500], ma_type="SMA" (SMA|EMA), source=close → single.
                       100·(x − MA)/MA; EMA as ``ema`` (adjust=True); SMA head period−1.
 volumeratio           period=20 [1,500] → single. V / SMA(V, period); warm-up (NaN) → 1.0.
+adline                use_sma_smoothing=False (accepted, unused), smoothing_period=21 [2,200] →
+                      line, mf_multiplier, mf_volume, roc_10, momentum_21, relative_strength,
+                      line_sma. line = running Σ of the money-flow volume (no head); roc_10 head
+                      10; momentum_21 head 21; relative_strength head 19; line_sma head
+                      smoothing_period−1.
+cmf                   period=21 [2,500] → cmf, mf_multiplier, mf_volume, momentum, signal,
+                      histogram, above_zero, below_zero. cmf head period−1 (ΣV == 0 → 0);
+                      momentum head period+4; flags 1.0/0.0 (warm-up 0.0).
+fishertransform       period=10 [2,100], smoothing=3 [1,20] → fisher, signal. Head period−1
+                      (signal: period).
+ichimoku              tenkan_period=9 [1,50], kijun_period=26 [1,100], senkou_b_period=52
+                      [1,200], displacement=26 [0,100] → tenkan, kijun, senkou_a, senkou_b,
+                      chikou. Heads period−1; senkou spans + displacement; chikou = close.
+parabolicsar          initial_af=0.02 [0.001,0.1], step_af=0.02 [0.001,0.1], max_af=0.2
+                      [0.01,1] → single. Head 1.
+rvi                   period=10 [4,100], signal_period=4 [1,50] → rvi, signal. Head period+2
+                      (signal: period+signal_period+1); zero range denominator → NaN.
+squeezeintensity      bb_period=20 [2,100], bb_multiplier=2.0 (0,5], kc_period=20 [2,100],
+                      kc_multiplier=2.0 (0,5], source=close; ``period`` sets bb_period and
+                      kc_period → single. KC warm-up → 0.0, then NaN until the BB head ends.
+zigzag                threshold=0.05 (0,1), source=close → single. The value at each extreme,
+                      NaN elsewhere. Looks ahead: not a model input.
 ====================  ==========================================================================
+
+Other spellings (``param_aliases``): ``macd`` ``fast``/``slow``/``signal`` =
+``fast_period``/``slow_period``/``signal_period``; ``squeezeintensity`` ``period`` = both periods.
 
 The defaults and ranges of aroon, bollingerbandwidth, distancefromma and volumeratio, and the
 ranges the reference leaves out for the others, are vbt's choices (standard values, generous
@@ -127,9 +164,10 @@ class Param:
         )
         return f"{text} ({lo}{self.name}{hi})" if lo or hi else text
 
-    def check(self, value: Any, where: str) -> Any:
-        """Return ``value`` converted to this parameter's type, or raise ``ConfigError``."""
-        at = _at(where, self.name)
+    def check(self, value: Any, where: str, key: str | None = None) -> Any:
+        """Return ``value`` converted to this parameter's type, or raise ``ConfigError`` naming
+        ``where`` and ``key`` (the spelling used in the file; default: this parameter's name)."""
+        at = _at(where, key or self.name)
         tname = _TYPE_NAMES[self.type]
         if self.type is bool:
             if not isinstance(value, bool | np.bool_):
@@ -188,7 +226,8 @@ class IndicatorSpec:
     (the older system's bare ``<indicator_id>`` column). ``compute(arrays, params)`` returns one
     float64 array per output (a 1-tuple for single-output types). ``inputs`` are the OHLCV columns
     always read; a ``source`` parameter adds its column. ``check(params, where)`` validates rules
-    across parameters.
+    across parameters. ``param_aliases`` pairs another spelling of a parameter, as the older
+    system's strategy files write it, to the canonical parameter name(s) it sets.
     """
 
     name: str
@@ -196,10 +235,12 @@ class IndicatorSpec:
     min_rows: Callable[[Params], int]
     params: tuple[Param, ...] = ()
     aliases: tuple[str, ...] = ()
+    param_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     outputs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     description: str = ""
     check: Callable[[Params, str], None] | None = None
+    looks_ahead: bool = False  # revises past values as later bars arrive: never a model input
 
     @property
     def primary_output(self) -> str:
@@ -395,6 +436,50 @@ def _volumeratio(d: Arrays, p: Params):
     return (ratio,)
 
 
+def _hlcv(d: Arrays) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return d["high"], d["low"], d["close"], d["volume"]
+
+
+def _adline(d: Arrays, p: Params):
+    return nb.adline_nb(*_hlcv(d), p["smoothing_period"])
+
+
+def _cmf(d: Arrays, p: Params):
+    return nb.cmf_nb(*_hlcv(d), p["period"])
+
+
+def _fisher(d: Arrays, p: Params):
+    return nb.fisher_nb(d["high"], d["low"], p["period"], p["smoothing"])
+
+
+def _ichimoku(d: Arrays, p: Params):
+    return nb.ichimoku_nb(
+        *_hlc(d), p["tenkan_period"], p["kijun_period"], p["senkou_b_period"], p["displacement"]
+    )
+
+
+def _psar(d: Arrays, p: Params):
+    return (nb.parabolic_sar_nb(*_hlc(d), p["initial_af"], p["step_af"], p["max_af"]),)
+
+
+def _rvi(d: Arrays, p: Params):
+    return nb.rvi_nb(d["open"], *_hlc(d), p["period"], p["signal_period"])
+
+
+def _squeeze(d: Arrays, p: Params):
+    return (
+        nb.squeeze_intensity_nb(
+            _src(d, p), *_hlc(d), p["bb_period"], p["bb_multiplier"], p["kc_period"],
+            p["kc_multiplier"],
+        ),
+    )  # fmt: skip
+
+
+def _zigzag(d: Arrays, p: Params):
+    x = _src(d, p)
+    return (np.where(nb.zigzag_extremes_nb(x, p["threshold"]), x, np.nan),)
+
+
 # ---------------------------------------------------------------------------------------------
 # The specs
 # ---------------------------------------------------------------------------------------------
@@ -460,6 +545,11 @@ _SPECS: tuple[IndicatorSpec, ...] = (
         min_rows=lambda p: max(p["fast_period"], p["slow_period"]) + p["signal_period"],
         compute=_macd,
         check=_macd_check,
+        param_aliases=(
+            ("fast", ("fast_period",)),
+            ("slow", ("slow_period",)),
+            ("signal", ("signal_period",)),
+        ),
         description="MACD with adjust=False EMAs seeded at the first price (no NaN head).",
     ),
     IndicatorSpec(
@@ -631,6 +721,127 @@ _SPECS: tuple[IndicatorSpec, ...] = (
         compute=_volumeratio,
         description="volume / SMA(volume, period); warm-up (NaN) → 1.0.",
     ),
+    IndicatorSpec(
+        name="adline",
+        aliases=("adlineindicator",),
+        params=(
+            Param("use_sma_smoothing", bool, False, doc="accepted, unused: line_sma is always on"),
+            _period(21, 2, 200, "smoothing_period"),
+        ),
+        outputs=(
+            "line",
+            "mf_multiplier",
+            "mf_volume",
+            "roc_10",
+            "momentum_21",
+            "relative_strength",
+            "line_sma",
+        ),  # fmt: skip
+        inputs=_HLCV,
+        min_rows=lambda p: max(22, p["smoothing_period"]),
+        compute=_adline,
+        description="Accumulation/distribution line (running sum of Chaikin money flow volume) "
+        "with its 10-bar ROC, 21-bar momentum, strength vs its 50-bar mean and an SMA.",
+    ),
+    IndicatorSpec(
+        name="cmf",
+        aliases=("cmfindicator",),
+        params=(_period(21, 2, 500),),
+        outputs=(
+            "cmf",
+            "mf_multiplier",
+            "mf_volume",
+            "momentum",
+            "signal",
+            "histogram",
+            "above_zero",
+            "below_zero",
+        ),  # fmt: skip
+        inputs=_HLCV,
+        min_rows=lambda p: p["period"] + 5,
+        compute=_cmf,
+        description="Chaikin money flow: Σ flow volume / Σ volume over period bars, with its "
+        "5-bar momentum, EMA(9) signal, histogram and sign flags.",
+    ),
+    IndicatorSpec(
+        name="fishertransform",
+        aliases=("fishertransformindicator",),
+        params=(_period(10, 2, 100), _period(3, 1, 20, "smoothing")),
+        outputs=("fisher", "signal"),
+        inputs=("high", "low"),
+        min_rows=lambda p: p["period"] + p["smoothing"],
+        compute=_fisher,
+        description="Fisher transform of the median price's position in its period range, "
+        "EMA-smoothed; signal = the previous bar's value.",
+    ),
+    IndicatorSpec(
+        name="ichimoku",
+        aliases=("ichimokuindicator",),
+        params=(
+            _period(9, 1, 50, "tenkan_period"),
+            _period(26, 1, 100, "kijun_period"),
+            _period(52, 1, 200, "senkou_b_period"),
+            _period(26, 0, 100, "displacement"),
+        ),
+        outputs=("tenkan", "kijun", "senkou_a", "senkou_b", "chikou"),
+        inputs=_HLC,
+        min_rows=lambda p: (
+            max(p["tenkan_period"], p["kijun_period"], p["senkou_b_period"]) + p["displacement"]
+        ),
+        compute=_ichimoku,
+        description="Ichimoku cloud; the senkou spans are shifted displacement bars later "
+        "(the older system ignored displacement; 0 reproduces it).",
+    ),
+    IndicatorSpec(
+        name="parabolicsar",
+        aliases=("parabolicsarindicator",),
+        params=(
+            Param("initial_af", float, 0.02, ge=0.001, le=0.1),
+            Param("step_af", float, 0.02, ge=0.001, le=0.1),
+            Param("max_af", float, 0.2, ge=0.01, le=1.0),
+        ),
+        inputs=_HLC,
+        min_rows=lambda p: 2,
+        compute=_psar,
+        description="Parabolic SAR; trend at bar 1 from the sign of C1 − C0.",
+    ),
+    IndicatorSpec(
+        name="rvi",
+        aliases=("rviindicator",),
+        params=(_period(10, 4, 100), _period(4, 1, 50, "signal_period")),
+        outputs=("rvi", "signal"),
+        inputs=("open", *_HLC),
+        min_rows=lambda p: p["period"] + 2 + p["signal_period"],
+        compute=_rvi,
+        description="Relative vigor index: SMA of 1-2-2-1 weighted (C − O) over SMA of the same "
+        "of (H − L); signal = SMA(rvi, signal_period).",
+    ),
+    IndicatorSpec(
+        name="squeezeintensity",
+        aliases=("squeezeintensityindicator",),
+        params=(
+            _period(20, 2, 100, "bb_period"),
+            Param("bb_multiplier", float, 2.0, gt=0.0, le=5.0),
+            _period(20, 2, 100, "kc_period"),
+            Param("kc_multiplier", float, 2.0, gt=0.0, le=5.0),
+            _SOURCE,
+        ),
+        param_aliases=(("period", ("bb_period", "kc_period")),),
+        inputs=_HLC,
+        min_rows=lambda p: max(p["bb_period"], p["kc_period"]),
+        compute=_squeeze,
+        description="How far Bollinger Bands sit inside Keltner channels (0 = no squeeze).",
+    ),
+    IndicatorSpec(
+        name="zigzag",
+        aliases=("zigzagindicator",),
+        params=(Param("threshold", float, 0.05, gt=0.0, lt=1.0), _SOURCE),
+        min_rows=lambda p: 3,
+        compute=_zigzag,
+        looks_ahead=True,
+        description="Zigzag extremes (value at each extreme, NaN elsewhere). Revises past "
+        "extremes as later bars arrive (looks ahead): never a model input.",
+    ),
 )
 
 INDICATORS: dict[str, IndicatorSpec] = {s.name: s for s in _SPECS}
@@ -665,24 +876,45 @@ def validate_params(spec: IndicatorSpec, params: Mapping[str, Any], where: str) 
     """Check ``params`` (the indicator's keys other than ``type``/``data_source``) against ``spec``
     and return all parameters with defaults filled in, converted to their declared types.
 
-    Raises ``ConfigError`` naming ``where`` and the parameter for an unknown parameter (listing the
-    valid ones), a wrong type, a value out of range or an invalid choice.
+    A key may be a canonical parameter name or one of the spec's ``param_aliases`` (the older
+    system's other spellings, e.g. MACD ``fast`` for ``fast_period``); the result is keyed by
+    canonical names only. Raises ``ConfigError`` naming ``where`` and the parameter for an unknown
+    parameter (listing the valid ones), a parameter given twice under two spellings, a wrong type,
+    a value out of range or an invalid choice.
     """
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
         raise ConfigError(f"{where}: indicator parameters must be a mapping, got {params!r}")
     known = {p.name for p in spec.params}
-    for key in params:
-        if key not in known:
+    aliases = dict(spec.param_aliases)
+    given: dict[str, tuple[str, Any]] = {}  # canonical name -> (spelling used, value)
+    for key, value in params.items():
+        if key in known:
+            targets: tuple[str, ...] = (key,)
+        elif key in aliases:
+            targets = aliases[key]
+        else:
             valid = ", ".join(p.name for p in spec.params) or "none"
+            also = f" (also spelled: {', '.join(aliases)})" if aliases else ""
             raise ConfigError(
                 f"{_at(where, str(key))}: unknown parameter {key!r} for indicator "
-                f"{spec.name!r}; valid parameters: {valid}"
+                f"{spec.name!r}; valid parameters: {valid}{also}"
             )
+        for name in targets:
+            if name in given:
+                raise ConfigError(
+                    f"{_at(where, str(key))}: sets {name!r}, which is already given as "
+                    f"{given[name][0]!r}; give it once"
+                )
+            given[name] = (str(key), value)
     out: dict[str, Any] = {}
     for p in spec.params:
-        out[p.name] = p.check(params[p.name], where) if p.name in params else p.default
+        if p.name in given:
+            key, value = given[p.name]
+            out[p.name] = p.check(value, where, key)
+        else:
+            out[p.name] = p.default
     if spec.check is not None:
         spec.check(out, where)
     return out
