@@ -88,9 +88,9 @@ def test_older_style_strategy_trains_backtests_and_its_older_model_dir_loads(
     symbol = strategy.symbols[-1]
     ours = run_backtest(model_dir, data_dir, symbol)
     n_features = len(meta["resolved_features"])
-    assert ours.info["output_type"] == strategy.output_type
+    assert ours.info.output_type == strategy.output_type
     assert ours.metrics["bars"] > 2500
-    assert ours.info["valid_bars"] > 0.8 * len(ours.equity)  # warm-ups are short next to 6 months
+    assert ours.info.valid_bars > 0.8 * len(ours.equity)  # warm-ups are short next to 6 months
     assert np.isfinite(ours.equity["equity"].to_numpy()).all()
 
     # The same weights in the directory the older system writes (§6): loads, same inputs, same run.

@@ -165,7 +165,7 @@ def test_train_on_every_symbol_and_backtest_each(data_dir, tmp_path):
     for sym in SYMBOLS:
         cfg = vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(data_dir), symbol=sym)
         result = vbt.BacktestEngine(cfg).run()
-        assert result.info["symbol"] == sym and result.metrics["bars"] > 3000
+        assert result.info.symbol == sym and result.metrics["bars"] > 3000
     # a symbol given trains on that symbol alone
     one = vbt.train(strategy_dict(), data_dir=data_dir, symbol="GBPUSD", out_dir=tmp_path / "one",
                     progress=False)  # fmt: skip
