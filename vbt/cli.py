@@ -1,4 +1,4 @@
-"""The ``vbt`` command line: demo, backtest, train.
+"""The ``vbt`` command line: demo, backtest, sweep, train.
 
 Each command prints a readable summary; ``--json`` prints machine-readable results instead.
 Bad input exits with status 2 and a one-line error naming what is wrong (no traceback).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,25 +46,40 @@ def _parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_demo)
 
     b = sub.add_parser("backtest", help="backtest a v3 model directory")
-    b.add_argument("model_path")
-    b.add_argument("--data-dir", default="data_fixtures")
-    b.add_argument("--symbol", default="EURUSD")
-    b.add_argument("--timeframe", default=None, help="base timeframe (model's first by default)")
-    b.add_argument("--start-date")
-    b.add_argument("--end-date")
-    b.add_argument("--initial-capital", type=float, default=100_000.0)
-    b.add_argument("--commission", type=float, default=0.001)
-    b.add_argument("--slippage", type=float, default=0.0005)
-    b.add_argument("--position-fraction", type=float, default=0.25)
-    b.add_argument("--warmup-bars", type=int, default=50)
-    b.add_argument("--confidence-threshold", type=float)
-    b.add_argument("--min-signal-separation", type=float, help="hours")
-    b.add_argument("--allow-short-from-flat", action="store_true", default=None)
+    _add_run_options(b)
     b.add_argument("--out", help="save metrics.json, trades.parquet, equity.parquet here")
     b.add_argument("--checkpoint", help="checkpoint file, rewritten at each chunk boundary")
     b.add_argument("--resume-from", help="resume from this checkpoint file")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_backtest)
+
+    w = sub.add_parser(
+        "sweep",
+        help="backtest many decision, cost and sizing combinations over one inference",
+        description="Sweep parameters that act after the model (decision filters, regression "
+        "threshold, sizing, costs) over one inference. Sweepable: " + ", ".join(_sweepable()),
+    )
+    _add_run_options(w)
+    w.add_argument(
+        "--grid", action="append", default=[], metavar="NAME=VALUES",
+        help="a swept parameter: NAME=start:stop:step (stop included) or NAME=a,b,c; repeat",
+    )  # fmt: skip
+    w.add_argument(
+        "--grid-file", help="YAML/JSON mapping {name: list | start:stop:step | {start, stop, step}}"
+    )
+    w.add_argument(
+        "--constraint", help="keep combinations where this holds, e.g. 'slippage <= commission'"
+    )
+    w.add_argument("--max-combos", type=int, help="run a seeded random subset of this many")
+    w.add_argument("--seed", type=int, default=0, help="seed of the --max-combos draw (default 0)")
+    w.add_argument("--threads", type=int, help="Numba threads (default: the usable cores)")
+    w.add_argument("--by", default="sharpe_ratio", help="metric to rank by (default sharpe_ratio)")
+    w.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
+    w.add_argument("--out", help="save results.parquet and summary.json here")
+    w.add_argument("--checkpoint", help="checkpoint file, rewritten at each chunk boundary")
+    w.add_argument("--resume-from", help="resume from this checkpoint file")
+    w.add_argument("--json", action="store_true", help="print the summary as JSON")
+    w.set_defaults(func=_sweep)
 
     t = sub.add_parser("train", help="train a v3 strategy into a model directory")
     t.add_argument("strategy")
@@ -80,12 +96,80 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _console():
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options that say what to run (model, data, dates) and its parameters."""
+    p.add_argument("model_path")
+    p.add_argument("--data-dir", default="data_fixtures")
+    p.add_argument("--symbol", default="EURUSD")
+    p.add_argument("--timeframe", default=None, help="base timeframe (model's first by default)")
+    p.add_argument("--start-date")
+    p.add_argument("--end-date")
+    p.add_argument("--initial-capital", type=float, default=100_000.0)
+    p.add_argument("--commission", type=float, default=0.001)
+    p.add_argument("--slippage", type=float, default=0.0005)
+    p.add_argument("--position-fraction", type=float, default=0.25)
+    p.add_argument("--warmup-bars", type=int, default=50)
+    p.add_argument("--confidence-threshold", type=float)
+    p.add_argument("--min-signal-separation", type=float, help="hours")
+    p.add_argument("--allow-short-from-flat", action="store_true", default=None)
+
+
+def _config_from_args(args):
+    import vbt
+
+    return vbt.BacktestConfig(
+        model_path=args.model_path, data_dir=args.data_dir, symbol=args.symbol,
+        timeframe=args.timeframe, start_date=args.start_date, end_date=args.end_date,
+        initial_capital=args.initial_capital, commission=args.commission,
+        slippage=args.slippage, position_fraction=args.position_fraction,
+        warmup_bars=args.warmup_bars, confidence_threshold=args.confidence_threshold,
+        min_signal_separation=args.min_signal_separation,
+        allow_short_from_flat=args.allow_short_from_flat,
+    )  # fmt: skip
+
+
+def _sweepable() -> list[str]:
+    from vbt.sweeps.grid import SWEEPABLE
+
+    return list(SWEEPABLE)
+
+
+def _grid_from_args(args) -> dict[str, Any]:
+    """--grid-file first, then each --grid NAME=VALUES (a later one replaces an earlier one)."""
+    from vbt.errors import ConfigError
+
+    grid: dict[str, Any] = {}
+    if args.grid_file:
+        import yaml
+
+        path = Path(args.grid_file)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the grid file ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: a grid file is a mapping {{parameter: values}}")
+        grid.update(loaded)
+    for item in args.grid:
+        name, eq, values = item.partition("=")
+        if not eq or not name.strip():
+            raise ConfigError(
+                f"--grid {item!r}: expected NAME=VALUES, e.g. commission=0.0005,0.001"
+            )
+        grid[name.strip()] = values
+    if not grid:
+        raise ConfigError("sweep: give at least one --grid NAME=VALUES (or --grid-file)")
+    return grid
+
+
+def _console(stderr: bool = False):
     from rich.console import Console
 
-    con = Console(highlight=False)
+    con = Console(highlight=False, stderr=stderr)
     if not con.is_terminal:  # piped or captured: rich assumes 80 columns; tables need more
-        con = Console(highlight=False, width=120)
+        con = Console(highlight=False, stderr=stderr, width=120)
     return con
 
 
@@ -111,21 +195,59 @@ def _train(args) -> int:
 def _backtest(args) -> int:
     import vbt
 
-    cfg = vbt.BacktestConfig(
-        model_path=args.model_path, data_dir=args.data_dir, symbol=args.symbol,
-        timeframe=args.timeframe, start_date=args.start_date, end_date=args.end_date,
-        initial_capital=args.initial_capital, commission=args.commission,
-        slippage=args.slippage, position_fraction=args.position_fraction,
-        warmup_bars=args.warmup_bars, confidence_threshold=args.confidence_threshold,
-        min_signal_separation=args.min_signal_separation,
-        allow_short_from_flat=args.allow_short_from_flat,
-    )  # fmt: skip
+    cfg = _config_from_args(args)
     result = _run_with_progress(
         vbt.BacktestEngine(cfg), args.json, args.checkpoint, args.resume_from
     )
     if args.out:
         result.save(args.out)
     _report(result, args.json, saved=args.out)
+    return 0
+
+
+def _sweep(args) -> int:
+    import vbt
+    from vbt.metrics import METRIC_NAMES
+
+    cfg = _config_from_args(args)
+    grid = _grid_from_args(args)
+    if args.by not in METRIC_NAMES:
+        raise vbt.ConfigError(f"--by {args.by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
+    kwargs = dict(
+        constraint=args.constraint, max_combos=args.max_combos, seed=args.seed,
+        threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
+    )  # fmt: skip
+    if args.json:
+        result = vbt.sweep(cfg, grid, **kwargs)
+    else:
+        with _progress_bar("sweep", "combination-bars") as progress:
+            result = vbt.sweep(cfg, grid, progress=progress, **kwargs)
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        print(json.dumps(result.summary(args.top, args.by), default=str))
+        return 0
+    con = _console()
+    i, t = result.info, result.timings
+    con.print(
+        f"[bold]{i.strategy}[/] {i.symbol} {i.timeframe} {i.start[:16]} → {i.end[:16]} UTC: "
+        f"{result.table.height:,} combinations of {result.settings['grid_size']:,} "
+        f"({t['prepare_s']:.2f} s to prepare, {t['sweep_s']:.2f} s to sweep)"
+    )
+    best = result.best(args.top, args.by)
+    shown = ["combo", *result.grid.names, args.by]
+    shown += [c for c in ("total_return_pct", "max_drawdown_pct", "total_trades", "win_rate")
+              if c not in shown]  # fmt: skip
+    from rich.table import Table
+
+    table = Table(title=f"best {best.height} by {args.by}")
+    for c in shown:
+        table.add_column(c, justify="right", no_wrap=True)
+    for row in best.iter_rows(named=True):
+        table.add_row(*[_fmt(row[c]) for c in shown])
+    con.print(table)
+    if args.out:
+        con.print(f"results saved to {args.out}/ (results.parquet, summary.json)")
     return 0
 
 
@@ -157,18 +279,34 @@ def _demo(args) -> int:
 def _run_with_progress(engine, quiet: bool, checkpoint, resume_from):
     if quiet:
         return engine.run(checkpoint=checkpoint, resume_from=resume_from)
+    with _progress_bar("backtest", "bars") as progress:
+        return engine.run(progress=progress, checkpoint=checkpoint, resume_from=resume_from)
+
+
+@contextmanager
+def _progress_bar(label: str, unit: str):
+    """A transient rich progress bar, shown from the first report on (so that an error raised
+    before any work prints nothing else); yields progress(done, total)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
-        TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("bars"),
-        TimeElapsedColumn(), transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("scan", total=None)
+    bar = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+        TimeElapsedColumn(), transient=True, console=_console(stderr=True),
+    )  # fmt: skip
+    task = None
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done, total=total)
 
-        return engine.run(progress=progress, checkpoint=checkpoint, resume_from=resume_from)
+    try:
+        yield progress
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 def _report(result, as_json: bool, saved: Any = None) -> None:

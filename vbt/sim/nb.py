@@ -5,7 +5,7 @@ running metric accumulators.
 stop - 1`` of one parameter set and updates its state and accumulator records in place, so a run
 can be split into chunks (progress, cancellation, checkpoints) with results identical to one pass.
 ``scan_chunk_nb`` runs it for a single run, writing the per-bar outputs and the trade records;
-``vbt.sweep.nb`` runs it for many parameter sets in parallel, writing none of them. Semantics:
+``vbt.sweeps.nb`` runs it for many parameter sets in parallel, writing none of them. Semantics:
 DESIGN.md "Execution and accounting". The filters are ``vbt.decide.rules.decide_nb``. Nothing is
 allocated per bar.
 """
