@@ -21,8 +21,8 @@ def warm() -> float:
     from vbt.data.synth import synth_bars
     from vbt.decide.rules import classify_nb, regress_nb
     from vbt.features.indicators import INDICATORS, compute_indicator
-    from vbt.model.labels import forward_return_labels, zigzag_segment_labels
     from vbt.metrics import curve_metrics, finish_metrics
+    from vbt.model.labels import forward_return_labels, zigzag_segment_labels
     from vbt.sim.records import TRADE_DTYPE
     from vbt.sim.runner import ScanInputs, ScanParams, run_scan
     from vbt.sweeps.grid import Grid

@@ -8,7 +8,6 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis.extra.numpy import arrays
 
 from vbt.errors import CancelledError, ConfigError
 from vbt.metrics import finish_metrics, metrics_dict
