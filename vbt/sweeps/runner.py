@@ -168,10 +168,13 @@ def run_sweep(
                     )
                 stop = min(start + int(chunk_bars), n)
                 x = inputs
-                sweep_chunk_nb(
-                    stop, x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value, params, states,
-                    accs, no_trades, no_equity, no_position,
-                )  # fmt: skip
+                # combinations cost very different amounts (a low threshold trades often): hand
+                # them to the threads one at a time rather than in equal contiguous shares
+                with numba.parallel_chunksize(1):
+                    sweep_chunk_nb(
+                        stop, x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value, params,
+                        states, accs, no_trades, no_equity, no_position,
+                    )  # fmt: skip
                 if not states[0]["done"]:
                     save()
                 if progress is not None:
