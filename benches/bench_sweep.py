@@ -65,7 +65,9 @@ def test_sweep_kernel_256_combinations(benchmark, prepared):
     benchmark.extra_info["single_scans_256_seconds"] = one_by_one
     ratio = one_by_one / benchmark.stats.stats.min
     benchmark.extra_info["speedup_vs_single_scans"] = ratio
-    print(f"[bench] 256 single scans one after another: {one_by_one:.2f} s ({ratio:.1f}x the kernel)")
+    print(
+        f"[bench] 256 single scans one after another: {one_by_one:.2f} s ({ratio:.1f}x the kernel)"
+    )
 
 
 def test_sweep_end_to_end_from_model_dir(benchmark, bench_model_dir, bench_data_dir):

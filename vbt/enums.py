@@ -34,10 +34,23 @@ REASON_NAMES = {
     REASON_POSITION: "position_awareness",
 }
 
-# Why a trade was closed (int8).
+# Why a trade was closed (int8): the model's signal, the end of the data, or a risk exit.
 EXIT_SIGNAL = 0
 EXIT_END_OF_DATA = 1
-EXIT_REASON_NAMES = {EXIT_SIGNAL: "signal", EXIT_END_OF_DATA: "end_of_data"}
+EXIT_STOP_LOSS = 2
+EXIT_TAKE_PROFIT = 3
+EXIT_TRAILING_STOP = 4
+EXIT_TIME_STOP = 5
+EXIT_NONE = -1  # no exit (a risk check that did not fire)
+EXIT_REASON_NAMES = {
+    EXIT_SIGNAL: "signal",
+    EXIT_END_OF_DATA: "end_of_data",
+    EXIT_STOP_LOSS: "stop_loss",
+    EXIT_TAKE_PROFIT: "take_profit",
+    EXIT_TRAILING_STOP: "trailing_stop",
+    EXIT_TIME_STOP: "time_stop",
+}
+N_EXIT_REASONS = len(EXIT_REASON_NAMES)
 
 # Model output types (metadata_v3.json "output_type"); only the first two trade.
 OUTPUT_CLASSIFICATION = "classification"

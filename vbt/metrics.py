@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from vbt.data.timeframe import HOUR_NS
+from vbt.enums import EXIT_REASON_NAMES
 from vbt.sim.nb import accumulate_nb, return_moments_nb
 from vbt.sim.records import new_acc
 
@@ -32,10 +33,12 @@ METRIC_NAMES = (
     "avg_loss", "largest_win", "largest_loss", "avg_holding_period", "recovery_factor",
     "expectancy", "sqn", "exposure_pct", "final_equity", "initial_capital", "periods_per_year",
     "bars",
+    *(f"{reason}_{stat}" for reason in EXIT_REASON_NAMES.values() for stat in ("exits", "avg_pnl")),
 )  # fmt: skip
 INTEGER_METRICS = frozenset(
-    ("max_drawdown_duration", "total_trades", "winning_trades", "losing_trades", "bars")
-)
+    ("max_drawdown_duration", "total_trades", "winning_trades", "losing_trades", "bars",
+     *(f"{reason}_exits" for reason in EXIT_REASON_NAMES.values()))
+)  # fmt: skip
 
 
 def infer_periods_per_year(n_bars: int, span_ns: int) -> float:
@@ -114,6 +117,10 @@ def finish_metrics(
             "periods_per_year": np.full(m, ppy),
             "bars": bars,
         }
+        for code, reason in EXIT_REASON_NAMES.items():
+            count = acc["reason_trades"][:, code]
+            out[f"{reason}_exits"] = count
+            out[f"{reason}_avg_pnl"] = np.where(count > 0, acc["reason_net"][:, code] / count, 0.0)
     return {k: _safe_column(out[k], k in INTEGER_METRICS) for k in METRIC_NAMES}
 
 
@@ -142,7 +149,7 @@ def curve_metrics(
     accumulators and formulas as a backtest.
 
     equity: float64[m] marked at each post-warm-up close; position: int8[m] (side after each bar);
-    trades: TRADE_DTYPE records (net_pnl, entry_ts and exit_ts are read).
+    trades: TRADE_DTYPE records (net_pnl, entry_ts, exit_ts and exit_reason are read).
     """
     acc = new_acc()
     accumulate_nb(
@@ -151,6 +158,7 @@ def curve_metrics(
         np.ascontiguousarray(position) != 0,
         np.ascontiguousarray(trades["net_pnl"], dtype=np.float64),
         np.ascontiguousarray(trades["exit_ts"] - trades["entry_ts"], dtype=np.int64),
+        np.ascontiguousarray(trades["exit_reason"], dtype=np.int8),
     )
     return metrics_dict(acc, initial_capital, span_ns, n_data_bars, periods_per_year)
 

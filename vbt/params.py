@@ -37,6 +37,9 @@ CostFraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 PositiveMoney = Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
 PositionFraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 WarmupBars = Annotated[int, Field(ge=0, le=MAX_WARMUP_BARS)]
+StopFraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+TargetFraction = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+HoldingBars = Annotated[int, Field(ge=1, le=MAX_WARMUP_BARS)]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -189,7 +192,7 @@ def separation_ns(hours: float) -> int:
 
 
 class ExecutionParams(BaseModel):
-    """Capital, costs, sizing and warm-up of a run.
+    """Capital, costs, sizing, warm-up and protective exits of a run.
 
     initial_capital : float > 0, currency, default 100,000
     commission : float in [0, 1), default 0.001
@@ -200,6 +203,17 @@ class ExecutionParams(BaseModel):
         Share of cash committed per entry.
     warmup_bars : int >= 0, default 50
         Bars at the start that neither decide nor mark equity.
+    stop_loss : float in (0, 1), optional
+        Close a long when the price falls this fraction below the entry fill (a short: rises).
+    take_profit : float > 0, optional
+        Close a long when the price rises this fraction above the entry fill (a short: falls).
+    trailing_stop : float in (0, 1), optional
+        Close a long when the price falls this fraction below the highest close since entry (a
+        short: rises above the lowest).
+    max_holding_bars : int >= 1, optional
+        Close at the open of the bar after this many bars in the position.
+
+    The risk exits are off when None (the default, as in the older system): README "Risk exits".
     """
 
     model_config = _STRICT
@@ -209,6 +223,10 @@ class ExecutionParams(BaseModel):
     slippage: CostFraction = 0.0005
     position_fraction: PositionFraction = 0.25
     warmup_bars: WarmupBars = 50
+    stop_loss: StopFraction | None = None
+    take_profit: TargetFraction | None = None
+    trailing_stop: StopFraction | None = None
+    max_holding_bars: HoldingBars | None = None
 
     _plain = model_validator(mode="before")(_plain)
 
@@ -221,6 +239,7 @@ class ExecutionParams(BaseModel):
 
 
 EXECUTION_FIELDS = tuple(ExecutionParams.model_fields)
+RISK_FIELDS = ("stop_loss", "take_profit", "trailing_stop", "max_holding_bars")
 DECISION_OVERRIDES = (
     "confidence_threshold",
     "min_signal_separation",

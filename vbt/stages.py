@@ -96,7 +96,7 @@ class PreparedRun:
         parameters (a checkpoint carries those itself) and the chunking. Computed on first use."""
         h = hashlib.sha256()
         x = self.inputs
-        for a in (x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value):
+        for a in (x.ts_ns, x.open, x.high, x.low, x.close, x.raw, x.confidence, x.value):
             h.update(np.ascontiguousarray(a).tobytes())
         skip = {"chunk_bars", "feature_cache_dir", *DECISION_OVERRIDES, *EXECUTION_FIELDS}
         h.update(self.config.model_dump_json(exclude=skip).encode())
@@ -163,6 +163,8 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
         raw=signals.raw,
         confidence=signals.confidence,
         value=value,
+        high=base_bars.get_column("high").to_numpy(),
+        low=base_bars.get_column("low").to_numpy(),
     )
     info = RunInfo(
         strategy=strategy.name,

@@ -12,7 +12,8 @@ import numpy as np
 
 BUY, HOLD, SELL = 1, 0, -1
 LONG, FLAT, SHORT = 1, 0, -1
-EXIT_SIGNAL, EXIT_END_OF_DATA = 0, 1
+EXIT_SIGNAL, EXIT_END_OF_DATA, EXIT_STOP_LOSS, EXIT_TAKE_PROFIT = 0, 1, 2, 3
+EXIT_TRAILING_STOP, EXIT_TIME_STOP = 4, 5
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Params:
     position_awareness: bool = True
     allow_short_from_flat: bool = False
     regression_threshold: float = 0.0045
+    stop_loss: float = 0.0  # risk exits: 0 = off
+    take_profit: float = 0.0
+    trailing_stop: float = 0.0
+    max_holding_bars: int = 0
 
 
 def regression_signal(r, thr):
@@ -179,11 +184,32 @@ class PositionManager:
         return self.cash + self.entry_price * self.qty + unrealised
 
 
-def run_reference(ts, open_, close, raw, confidence, p, value=None):
+def risk_levels(pm, closes_since_entry, p):
+    """(stop price, its reason, target price) of the open position, from the README's rules."""
+    inf = math.inf
+    if pm.side == LONG:
+        fixed = pm.entry_price * (1 - p.stop_loss) if p.stop_loss else -inf
+        best = max(closes_since_entry) if closes_since_entry else -inf
+        trail = best * (1 - p.trailing_stop) if p.trailing_stop else -inf
+        target = pm.entry_price * (1 + p.take_profit) if p.take_profit else inf
+        if trail > fixed:
+            return trail, EXIT_TRAILING_STOP, target
+        return fixed, EXIT_STOP_LOSS, target
+    fixed = pm.entry_price * (1 + p.stop_loss) if p.stop_loss else inf
+    best = min(closes_since_entry) if closes_since_entry else inf
+    trail = best * (1 + p.trailing_stop) if p.trailing_stop else inf
+    target = pm.entry_price * (1 - p.take_profit) if p.take_profit else -inf
+    if trail < fixed:
+        return trail, EXIT_TRAILING_STOP, target
+    return fixed, EXIT_STOP_LOSS, target
+
+
+def run_reference(ts, open_, close, raw, confidence, p, value=None, high=None, low=None):
     """Returns (trades: list of dicts, equity: list of float, position: list of int).
 
     Regression (p.is_regression): the signal of bar i comes from the predicted return value[i]
-    (None: all NaN) and p.regression_threshold; raw and confidence are not read."""
+    (None: all NaN) and p.regression_threshold; raw and confidence are not read. The risk exits
+    read high and low."""
     n = len(ts)
     pm = PositionManager(p.initial_cash, p.commission, p.slippage, p.position_fraction)
     equity = [math.nan] * n
@@ -191,12 +217,39 @@ def run_reference(ts, open_, close, raw, confidence, p, value=None):
     pending = HOLD
     pending_conf = math.nan
     last_trade_ts = None
+    risk = p.stop_loss or p.take_profit or p.trailing_stop or p.max_holding_bars
     for i in range(p.warmup_bars, n):
         t = int(ts[i])
+        held_before = risk and pm.side != FLAT and pm.entry_idx < i
+        if held_before:
+            closes = [float(c) for c in close[pm.entry_idx : i]]
+            stop, stop_reason, target = risk_levels(pm, closes, p)
+            o = float(open_[i])
+            long = pm.side == LONG
+            if (long and o <= stop) or (not long and o >= stop):
+                at_open = stop_reason
+            elif (long and o >= target) or (not long and o <= target):
+                at_open = EXIT_TAKE_PROFIT
+            elif p.max_holding_bars and i - pm.entry_idx >= p.max_holding_bars:
+                at_open = EXIT_TIME_STOP
+            else:
+                at_open = None
+            if at_open is not None:  # the open gaps through a level, or the time is up
+                pm.close(o, i, t, at_open, math.nan)
+                last_trade_ts = t
+                pending = HOLD  # the pending signal is dropped
         if pending != HOLD:
             if pm.execute(pending, float(open_[i]), i, t, pending_conf):
                 last_trade_ts = t
             pending = HOLD
+        if held_before and pm.side != FLAT and pm.entry_idx < i:
+            long = pm.side == LONG
+            if (long and float(low[i]) <= stop) or (not long and float(high[i]) >= stop):
+                pm.close(stop, i, t, stop_reason, math.nan)  # the stop first, even if both
+                last_trade_ts = t
+            elif (long and float(high[i]) >= target) or (not long and float(low[i]) <= target):
+                pm.close(target, i, t, EXIT_TAKE_PROFIT, math.nan)
+                last_trade_ts = t
         if p.is_regression:
             r = math.nan if value is None else float(value[i])
             raw_i, conf = regression_signal(r, p.regression_threshold)

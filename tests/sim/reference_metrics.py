@@ -102,6 +102,13 @@ def reference_metrics(
         "periods_per_year": ppy,
         "bars": int(equity.size),
     }
+    reasons = trades["exit_reason"] if trades.size else np.empty(0, dtype=np.int8)
+    for code, name in enumerate(
+        ("signal", "end_of_data", "stop_loss", "take_profit", "trailing_stop", "time_stop")
+    ):
+        chosen = net[reasons == code]
+        out[f"{name}_exits"] = int(chosen.size)
+        out[f"{name}_avg_pnl"] = float(chosen.mean()) if chosen.size else 0.0
     return out
 
 

@@ -31,6 +31,8 @@ def scan_params(p: Params) -> ScanParams:
         execution=ExecutionParams(
             initial_capital=p.initial_cash, commission=p.commission, slippage=p.slippage,
             position_fraction=p.position_fraction, warmup_bars=p.warmup_bars,
+            stop_loss=p.stop_loss or None, take_profit=p.take_profit or None,
+            trailing_stop=p.trailing_stop or None, max_holding_bars=p.max_holding_bars or None,
         ),
         bar_ns=p.bar_ns,
     )  # fmt: skip
@@ -58,6 +60,9 @@ def scenarios(draw):
     gaps = draw(arrays(np.float64, n, elements=st.floats(-0.15, 0.15), fill=st.nothing()))
     close = 100.0 * np.exp(np.cumsum(steps))
     open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(gaps)
+    wick = draw(arrays(np.float64, (2, n), elements=st.floats(0, 0.1), fill=st.nothing()))
+    high = np.maximum(open_, close) * np.exp(wick[0])
+    low = np.minimum(open_, close) * np.exp(-wick[1])
     raw = draw(arrays(np.int8, n, elements=st.sampled_from([-1, 0, 1]), fill=st.nothing()))
     # Signal density: dense, or sparse with long HOLD runs (the scan's fast path for such runs).
     density = draw(st.sampled_from([1.0, 0.3, 0.05]))
@@ -88,9 +93,14 @@ def scenarios(draw):
         position_awareness=draw(st.booleans()),
         allow_short_from_flat=draw(st.booleans()),
         regression_threshold=draw(st.sampled_from([0.0, 0.0045]) | st.floats(0, 0.02)),
+        # risk exits: each off or at a level that random prices often reach
+        stop_loss=draw(st.just(0.0) | st.floats(0.005, 0.2)),
+        take_profit=draw(st.just(0.0) | st.floats(0.005, 0.3)),
+        trailing_stop=draw(st.just(0.0) | st.floats(0.005, 0.2)),
+        max_holding_bars=draw(st.just(0) | st.integers(1, 10)),
     )
     chunk = draw(st.integers(1, n + 2))
-    return ts, open_, close, raw, conf, value, p, chunk
+    return ts, open_, high, low, close, raw, conf, value, p, chunk
 
 
 def as_records(trades):
@@ -106,10 +116,13 @@ def as_records(trades):
 )
 @given(scenarios())
 def test_scan_equals_reference(case):
-    ts, open_, close, raw, conf, value, p, chunk = case
+    ts, open_, high, low, close, raw, conf, value, p, chunk = case
     params = scan_params(p)
-    res = run_scan(ScanInputs(ts, open_, close, raw, conf, value), params, chunk_bars=chunk)
-    ref_trades, ref_equity, ref_position = run_reference(ts, open_, close, raw, conf, p, value)
+    inputs = ScanInputs(ts, open_, close, raw, conf, value, high=high, low=low)
+    res = run_scan(inputs, params, chunk_bars=chunk)
+    ref_trades, ref_equity, ref_position = run_reference(
+        ts, open_, close, raw, conf, p, value, high=high, low=low
+    )
 
     expected = as_records(ref_trades)
     assert res.trades.shape == expected.shape
@@ -122,8 +135,8 @@ def test_scan_equals_reference(case):
     event(f"trades: {min(len(res.trades), 3)}{'+' if len(res.trades) >= 3 else ''}")
     if (res.trades["side"] == -1).any():
         event("short trade")
-    if (res.trades["exit_reason"] == 1).any():
-        event("force close")
+    for code in np.unique(res.trades["exit_reason"]):
+        event(f"exit reason {code}")
 
     # the running accumulators agree with the formulas over the reference's arrays
     w = min(p.warmup_bars, len(ts))
@@ -134,9 +147,7 @@ def test_scan_equals_reference(case):
     )  # fmt: skip
     assert_metrics_agree(metrics_dict(res.acc, p.initial_cash, span, len(ts)), want)
     # and the scan without per-bar outputs keeps the same state and accumulators, bit for bit
-    lean = run_scan(
-        ScanInputs(ts, open_, close, raw, conf, value), params, chunk_bars=chunk, record=False
-    )
+    lean = run_scan(inputs, params, chunk_bars=chunk, record=False)
     assert lean.acc.tobytes() == res.acc.tobytes() and lean.state.tobytes() == res.state.tobytes()
     assert lean.trades.size == 0 and lean.equity.size == 0
 

@@ -14,7 +14,21 @@ import numpy as np
 from numba import njit
 
 from vbt.decide.rules import decide_nb, regress_one_nb
-from vbt.enums import BUY, EXIT_END_OF_DATA, EXIT_SIGNAL, FLAT, HOLD, LONG, SELL, SHORT
+from vbt.enums import (
+    BUY,
+    EXIT_END_OF_DATA,
+    EXIT_NONE,
+    EXIT_SIGNAL,
+    EXIT_STOP_LOSS,
+    EXIT_TAKE_PROFIT,
+    EXIT_TIME_STOP,
+    EXIT_TRAILING_STOP,
+    FLAT,
+    HOLD,
+    LONG,
+    SELL,
+    SHORT,
+)
 from vbt.sim.records import RETURN_BLOCK
 
 
@@ -205,9 +219,12 @@ def repeat_mark_nb(m, k):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def add_trade_nb(acc, net, hold_ns):
-    """Add one closed trade (net P&L, currency; holding time, ns) to the accumulator record."""
+def add_trade_nb(acc, net, hold_ns, reason):
+    """Add one closed trade (net P&L, currency; holding time, ns; exit reason, an EXIT_* code) to
+    the accumulator record."""
     acc.trades += 1
+    acc.reason_trades[reason] += 1
+    acc.reason_net[reason] += net
     if net > 0.0:
         acc.wins += 1
         acc.win_sum += net
@@ -224,43 +241,133 @@ def add_trade_nb(acc, net, hold_ns):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def accumulate_nb(acc, equity, exposed, net_pnl, hold_ns):
+def accumulate_nb(acc, equity, exposed, net_pnl, hold_ns, reason):
     """Feed a whole equity curve (float64[m]; exposed bool[m]: a position is open after the bar)
-    and closed trades (net_pnl float64[k], hold_ns int64[k]) into the ACC_DTYPE record ``acc``,
-    exactly as the scan would have."""
+    and closed trades (net_pnl float64[k], hold_ns int64[k], reason int8[k]) into the ACC_DTYPE
+    record ``acc``, exactly as the scan would have."""
     m = load_marks_nb(acc)
     for i in range(equity.shape[0]):
         m = mark_nb(m, equity[i], exposed[i])
     store_marks_nb(acc, m)
     for k in range(net_pnl.shape[0]):
-        add_trade_nb(acc, net_pnl[k], hold_ns[k])
+        add_trade_nb(acc, net_pnl[k], hold_ns[k], reason[k])
+
+
+# -- risk exits ----------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def stop_level_nb(side, entry_price, extreme, stop_loss, trailing_stop):
+    """The price that stops a position out -> (level, EXIT_STOP_LOSS or EXIT_TRAILING_STOP).
+
+    Long: the higher of entry × (1 − stop_loss) and extreme × (1 − trailing_stop), extreme being
+    the highest close since entry; short: the lower of entry × (1 + stop_loss) and extreme ×
+    (1 + trailing_stop), extreme the lowest close. A fraction of 0 is off (±inf); a tie is a stop
+    loss."""
+    if side == LONG:
+        fixed = entry_price * (1.0 - stop_loss) if stop_loss > 0.0 else -np.inf
+        trail = extreme * (1.0 - trailing_stop) if trailing_stop > 0.0 else -np.inf
+        if trail > fixed:
+            return trail, np.int8(EXIT_TRAILING_STOP)
+        return fixed, np.int8(EXIT_STOP_LOSS)
+    fixed = entry_price * (1.0 + stop_loss) if stop_loss > 0.0 else np.inf
+    trail = extreme * (1.0 + trailing_stop) if trailing_stop > 0.0 else np.inf
+    if trail < fixed:
+        return trail, np.int8(EXIT_TRAILING_STOP)
+    return fixed, np.int8(EXIT_STOP_LOSS)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def target_level_nb(side, entry_price, take_profit):
+    """The take-profit price: entry × (1 ± take_profit), ±inf when off (0)."""
+    if side == LONG:
+        return entry_price * (1.0 + take_profit) if take_profit > 0.0 else np.inf
+    return entry_price * (1.0 - take_profit) if take_profit > 0.0 else -np.inf
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def risk_at_open_nb(side, open_px, stop, stop_reason, target, time_due):
+    """A risk exit at the bar's open -> (EXIT_* reason or EXIT_NONE, reference price).
+
+    In order: the open is beyond the stop (a gap: filled at the open), beyond the target (filled
+    at the open), or the time stop is due (at the open)."""
+    beyond_stop = open_px <= stop if side == LONG else open_px >= stop
+    beyond_target = open_px >= target if side == LONG else open_px <= target
+    if beyond_stop:
+        return stop_reason, open_px
+    if beyond_target:
+        return np.int8(EXIT_TAKE_PROFIT), open_px
+    if time_due:
+        return np.int8(EXIT_TIME_STOP), open_px
+    return np.int8(EXIT_NONE), np.nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def risk_in_bar_nb(side, high, low, stop, stop_reason, target):
+    """A risk exit during the bar -> (reason or EXIT_NONE, the level). When the bar's range holds
+    both the stop and the target, the stop fills: which came first is unknown, and the loss is
+    the conservative assumption."""
+    touched_stop = low <= stop if side == LONG else high >= stop
+    touched_target = high >= target if side == LONG else low <= target
+    if touched_stop:
+        return stop_reason, stop
+    if touched_target:
+        return np.int8(EXIT_TAKE_PROFIT), target
+    return np.int8(EXIT_NONE), np.nan
 
 
 # -- the scan ------------------------------------------------------------------------------------
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def close_trade_nb(
+    acc, trades_out, record, k, side, qty, entry_price, entry_idx, entry_ts, entry_commission,
+    entry_slippage, entry_confidence, mfe, mae, cash, ref_price, exit_idx, exit_ts, reason,
+    exit_confidence, commission, slippage,
+):  # fmt: skip
+    """Close the open position at ``ref_price`` (slippage and commission applied): add it to the
+    accumulators, write trade record ``k`` when ``record``; returns the cash after the close."""
+    fill, exit_commission, gross, cash = exit_nb(
+        side, qty, entry_price, cash, ref_price, commission, slippage
+    )
+    net = gross - entry_commission - exit_commission
+    add_trade_nb(acc, net, exit_ts - entry_ts, reason)
+    if record:
+        write_trade_nb(
+            trades_out, k, side, qty, entry_price, entry_idx, entry_ts, entry_commission,
+            entry_slippage, entry_confidence, mfe, mae, fill, exit_commission, gross, net,
+            ref_price, exit_idx, exit_ts, reason, exit_confidence,
+        )  # fmt: skip
+    return cash
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def scan_bars_nb(
-    stop, ts_ns, open_, close, raw, confidence, value, pr, st, acc,
+    stop, ts_ns, open_, high, low, close, raw, confidence, value, pr, st, acc,
     trades_out, equity_out, position_out, record,
 ):  # fmt: skip
     """Process bars ``st.next_bar .. stop - 1`` of one parameter set; at ``stop == n`` also finish.
 
-    Inputs, all length n: ts_ns int64 (bar open stamps, ns), open_ / close float64, raw int8
-    (BUY/HOLD/SELL) and confidence float32 (classification), value float32 (regression: the
-    predicted return; the threshold rule is applied here, with ``pr.regression_threshold``).
-    pr: a PARAMS_DTYPE record; st: a STATE_DTYPE record and acc: an ACC_DTYPE record, both
-    updated in place. With ``record`` the processed bars' outputs are written: trades_out
-    (TRADE_DTYPE, closed trades at index st.n_trades onwards; n // 2 + 1 records always suffice),
-    equity_out float64 (NaN during warm-up), position_out int8 (side after the bar); without it
-    those arrays are not touched (they may be empty).
+    Inputs, all length n: ts_ns int64 (bar open stamps, ns), open_ / close float64, high / low
+    float64 (read only with risk exits on; may be empty otherwise), raw int8 (BUY/HOLD/SELL) and
+    confidence float32 (classification), value float32 (regression: the predicted return; the
+    threshold rule is applied here, with ``pr.regression_threshold``). pr: a PARAMS_DTYPE record;
+    st: a STATE_DTYPE record and acc: an ACC_DTYPE record, both updated in place. With ``record``
+    the processed bars' outputs are written: trades_out (TRADE_DTYPE, closed trades at index
+    st.n_trades onwards; n // 2 + 1 records always suffice), equity_out float64 (NaN during
+    warm-up), position_out int8 (side after the bar); without it those arrays are not touched
+    (they may be empty).
 
-    Per bar i >= warmup_bars: (1) a pending signal executes at open_[i] (BUY: open long from FLAT
-    or cover a short; SELL: close a long or open a short from FLAT; an executed entry or exit sets
-    the last trade time to ts_ns[i]); (2) decide_nb on bar i's signal with the side after (1): a
-    non-HOLD signal becomes pending; (3) mark MFE/MAE and equity at close[i] and add the equity
-    point to the accumulators. At the last bar an open position is force-closed at close[n - 1],
-    and the last equity point is the cash after that close; a signal still pending is dropped.
+    Per bar i >= warmup_bars: (1) with a position opened before bar i and risk exits on, a gap
+    beyond the stop or the target, or a due time stop, closes it at the open, and a pending signal
+    is dropped; else a pending signal executes at open_[i] (BUY: open long from FLAT or cover a
+    short; SELL: close a long or open a short from FLAT); then, if a position opened before bar i
+    is still open, the bar's low and high are checked against the stop and the target (the stop
+    first); every entry and exit sets the last trade time to ts_ns[i]; (2) decide_nb on bar i's
+    signal with the side after (1): a non-HOLD signal becomes pending; (3) mark MFE/MAE, the
+    trailing stop's extreme close and the equity at close[i], and add the equity point to the
+    accumulators. At the last bar an open position is force-closed at close[n - 1], and the last
+    equity point is the cash after that close; a signal still pending is dropped.
     """
     n = ts_ns.shape[0]
     if st.done:
@@ -275,6 +382,11 @@ def scan_bars_nb(
     awareness = pr.position_awareness
     allow_short = pr.allow_short_from_flat
     reg_threshold = pr.regression_threshold
+    stop_loss = pr.stop_loss
+    take_profit = pr.take_profit
+    trailing = pr.trailing_stop
+    max_hold = pr.max_holding_bars
+    risk_on = stop_loss > 0.0 or take_profit > 0.0 or trailing > 0.0 or max_hold > 0
 
     cash = st.cash
     side = st.side
@@ -287,6 +399,7 @@ def scan_bars_nb(
     entry_confidence = st.entry_confidence
     mfe = st.mfe
     mae = st.mae
+    extreme = st.extreme_close
     pending = st.pending_signal
     pending_conf = st.pending_confidence
     last_ts = st.last_trade_ts
@@ -310,24 +423,49 @@ def scan_bars_nb(
     while i < stop:
         if pending == HOLD and i < fast_stop:
             # Fast path: with nothing pending, bars whose decision is HOLD (no signal, low
-            # confidence, too soon after the last trade, or redundant with the position) change no
-            # state but the marks, up to and including the first bar that decides a trade (which
-            # becomes pending): the same formulas as steps (2) and (3) below, the marks
-            # specialised by side, in tight loops.
+            # confidence, too soon after the last trade, or redundant with the position) and that
+            # trigger no risk exit change no state but the marks, up to and including the first
+            # bar that decides a trade (which becomes pending): the same formulas as steps (1) to
+            # (3) below, the marks specialised by side, in tight loops.
             j = i
-            sig_j = np.int8(HOLD)
-            while j < fast_stop:
-                sig_j, conf_j = decision_nb(
-                    raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
-                    is_regression, conf_threshold, min_sep, awareness, allow_short, reg_threshold,
-                )  # fmt: skip
-                if sig_j != HOLD:
-                    # bar j decides a trade: marked in this position too, then pending
-                    pending = sig_j
-                    pending_conf = np.float64(conf_j)
+            if side == FLAT or not risk_on:
+                while j < fast_stop:
+                    sig_j, conf_j = decision_nb(
+                        raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
+                        is_regression, conf_threshold, min_sep, awareness, allow_short,
+                        reg_threshold,
+                    )  # fmt: skip
                     j += 1
-                    break
-                j += 1
+                    if sig_j != HOLD:  # bar j - 1 decides a trade: marked, then pending
+                        pending = sig_j
+                        pending_conf = np.float64(conf_j)
+                        break
+            else:
+                target = target_level_nb(side, entry_price, take_profit)
+                while j < fast_stop:
+                    level, _why = stop_level_nb(side, entry_price, extreme, stop_loss, trailing)
+                    due = max_hold > 0 and j - entry_idx >= max_hold
+                    beyond = (
+                        (low[j] <= level) | (open_[j] <= level) | (high[j] >= target)
+                        | (open_[j] >= target)
+                        if side == LONG
+                        else (high[j] >= level) | (open_[j] >= level) | (low[j] <= target)
+                        | (open_[j] <= target)
+                    )  # fmt: skip
+                    if due or beyond:
+                        break  # bar j exits: the general step below
+                    sig_j, conf_j = decision_nb(
+                        raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
+                        is_regression, conf_threshold, min_sep, awareness, allow_short,
+                        reg_threshold,
+                    )  # fmt: skip
+                    px = close[j]
+                    extreme = max(extreme, px) if side == LONG else min(extreme, px)
+                    j += 1
+                    if sig_j != HOLD:
+                        pending = sig_j
+                        pending_conf = np.float64(conf_j)
+                        break
             if j > i:
                 if side == FLAT:
                     marks = mark_nb(marks, cash, False)
@@ -360,10 +498,29 @@ def scan_bars_nb(
                 i = j
                 continue
 
-        # (1) execute the signal decided at bar i - 1 at this bar's open
+        # (1) at this bar's open: risk exits, else the signal decided at bar i - 1; then risk
+        # exits during the bar
+        traded = False
+        held = side != FLAT and risk_on and entry_idx < i
+        level, why, target = np.nan, np.int8(EXIT_NONE), np.nan
+        if held:
+            level, why = stop_level_nb(side, entry_price, extreme, stop_loss, trailing)
+            target = target_level_nb(side, entry_price, take_profit)
+            due = max_hold > 0 and i - entry_idx >= max_hold
+            reason, ref = risk_at_open_nb(side, open_[i], level, why, target, due)
+            if reason != EXIT_NONE:
+                cash = close_trade_nb(
+                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
+                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
+                    ref, i, ts_ns[i], reason, np.nan, commission, slippage,
+                )  # fmt: skip
+                n_trades += 1
+                side = np.int8(FLAT)
+                qty = 0.0
+                traded = True
+                pending = np.int8(HOLD)  # decided for a position that no longer exists
         if pending != HOLD:
             price = open_[i]
-            traded = False
             if side == FLAT:
                 if pending == BUY:
                     fill = price * (1.0 + slippage)
@@ -383,27 +540,34 @@ def scan_bars_nb(
                     entry_confidence = pending_conf
                     mfe = 0.0
                     mae = 0.0
+                    extreme = -np.inf if side == LONG else np.inf
                     traded = True
             elif (side == LONG and pending == SELL) or (side == SHORT and pending == BUY):
-                fill, exit_commission, gross, cash = exit_nb(
-                    side, qty, entry_price, cash, price, commission, slippage
-                )
-                net = gross - entry_commission - exit_commission
-                add_trade_nb(acc, net, ts_ns[i] - entry_ts)
-                if record:
-                    write_trade_nb(
-                        trades_out, n_trades, side, qty, entry_price, entry_idx, entry_ts,
-                        entry_commission, entry_slippage, entry_confidence, mfe, mae, fill,
-                        exit_commission, gross, net, price, i, ts_ns[i], EXIT_SIGNAL, pending_conf,
-                    )  # fmt: skip
+                cash = close_trade_nb(
+                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
+                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
+                    price, i, ts_ns[i], EXIT_SIGNAL, pending_conf, commission, slippage,
+                )  # fmt: skip
                 n_trades += 1
                 side = np.int8(FLAT)
                 qty = 0.0
                 traded = True
-            if traded:
-                last_ts = ts_ns[i]
-                has_last = True
             pending = np.int8(HOLD)
+        if held and side != FLAT and entry_idx < i:
+            reason, ref = risk_in_bar_nb(side, high[i], low[i], level, why, target)
+            if reason != EXIT_NONE:
+                cash = close_trade_nb(
+                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
+                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
+                    ref, i, ts_ns[i], reason, np.nan, commission, slippage,
+                )  # fmt: skip
+                n_trades += 1
+                side = np.int8(FLAT)
+                qty = 0.0
+                traded = True
+        if traded:
+            last_ts = ts_ns[i]
+            has_last = True
 
         # (2) decide at this bar's close
         sig, conf_i = decision_nb(
@@ -421,6 +585,7 @@ def scan_bars_nb(
         u = diff * qty
         mfe = max(mfe, u) if in_pos else mfe
         mae = min(mae, u) if in_pos else mae
+        extreme = (max(extreme, px) if side == LONG else min(extreme, px)) if in_pos else extreme
         equity = cash + px * qty if side == LONG else cash + entry_price * qty + u
         equity = equity if in_pos else cash
         if i < n - 1:
@@ -435,19 +600,12 @@ def scan_bars_nb(
         last = n - 1
         if last >= 0 and last >= warmup:
             if side != FLAT:
-                ref = close[last]
-                fill, exit_commission, gross, cash = exit_nb(
-                    side, qty, entry_price, cash, ref, commission, slippage
-                )
-                net = gross - entry_commission - exit_commission
-                exit_ts = ts_ns[last] + pr.bar_ns
-                add_trade_nb(acc, net, exit_ts - entry_ts)
-                if record:
-                    write_trade_nb(
-                        trades_out, n_trades, side, qty, entry_price, entry_idx, entry_ts,
-                        entry_commission, entry_slippage, entry_confidence, mfe, mae, fill,
-                        exit_commission, gross, net, ref, last, exit_ts, EXIT_END_OF_DATA, np.nan,
-                    )  # fmt: skip
+                cash = close_trade_nb(
+                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
+                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
+                    close[last], last, ts_ns[last] + pr.bar_ns, EXIT_END_OF_DATA, np.nan,
+                    commission, slippage,
+                )  # fmt: skip
                 n_trades += 1
                 side = np.int8(FLAT)
                 qty = 0.0
@@ -469,6 +627,7 @@ def scan_bars_nb(
     st.entry_confidence = entry_confidence
     st.mfe = mfe
     st.mae = mae
+    st.extreme_close = extreme
     st.pending_signal = pending
     st.pending_confidence = pending_conf
     st.last_trade_ts = last_ts
@@ -502,8 +661,9 @@ def write_trade_nb(
     t.gross_pnl = gross
     t.net_pnl = net
     t.return_pct = net / (entry_price * qty) * 100.0
-    # bars the position was open: a signal exit at bar j's open ends after bar j - 1; the
-    # end-of-data close happens at the close of bar exit_idx, which therefore counts
+    # bars the position was open: an exit at bar j's open or during bar j ends after bar j - 1
+    # (bar j is not held to its close); the end-of-data close happens at the close of bar
+    # exit_idx, which therefore counts
     t.bars_held = exit_idx - entry_idx + (1 if exit_reason == EXIT_END_OF_DATA else 0)
     t.mfe = mfe
     t.mae = mae
@@ -514,11 +674,11 @@ def write_trade_nb(
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def scan_chunk_nb(
-    stop, ts_ns, open_, close, raw, confidence, value, params, state, acc,
+    stop, ts_ns, open_, high, low, close, raw, confidence, value, params, state, acc,
     trades_out, equity_out, position_out, record,
 ):  # fmt: skip
     """One run: ``scan_bars_nb`` on 1-record params / state / acc arrays."""
     scan_bars_nb(
-        stop, ts_ns, open_, close, raw, confidence, value, params[0], state[0], acc[0],
+        stop, ts_ns, open_, high, low, close, raw, confidence, value, params[0], state[0], acc[0],
         trades_out, equity_out, position_out, record,
     )  # fmt: skip

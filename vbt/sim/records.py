@@ -8,6 +8,8 @@ stamps); money is in account currency; sides, signals and reasons are the int8 c
 
 import numpy as np
 
+from vbt.enums import N_EXIT_REASONS
+
 #: One closed round trip.
 #: - entry_idx / exit_idx: bar indices. entry = the bar whose open filled the entry; exit = the bar
 #:   whose open filled a signal exit, or the last bar (n - 1) for the end-of-data force close.
@@ -21,8 +23,9 @@ import numpy as np
 #:   exit_idx's open), exit_idx - entry_idx + 1 for the end-of-data close (at its close).
 #: - mfe >= 0 / mae <= 0: extremes of the unrealised P&L (currency) marked at the closes of the
 #:   entry bar through the bar before the exit bar (plus the last close for a force close).
-#: - exit_reason: EXIT_SIGNAL / EXIT_END_OF_DATA; confidence: of the decision that opened the
-#:   trade; exit_confidence: of the decision that closed it (NaN for the force close).
+#: - exit_reason: an EXIT_* code of ``vbt.enums`` (signal, end of data, stop loss, take profit,
+#:   trailing stop, time stop); confidence: of the decision that opened the trade;
+#:   exit_confidence: of the decision that closed it (NaN for the force close and risk exits).
 TRADE_DTYPE = np.dtype(
     [
         ("entry_idx", np.int64),
@@ -52,6 +55,7 @@ TRADE_DTYPE = np.dtype(
 #: - next_bar: first bar not yet processed; done: the run is finished (force close made).
 #: - cash; the open position: side (FLAT when none), qty, entry_price (fill), entry_idx, entry_ts,
 #:   entry_commission, entry_slippage (currency), entry_confidence, running mfe / mae.
+#: - extreme_close: highest close since entry (long) or lowest (short), for the trailing stop.
 #: - pending_signal / pending_confidence: decided at bar next_bar - 1, executes at next_bar's open.
 #: - last_trade_ts / has_last_trade: execution stamp of the last executed entry or exit.
 #: - n_trades: closed trades written so far.
@@ -69,6 +73,7 @@ STATE_DTYPE = np.dtype(
         ("entry_confidence", np.float64),
         ("mfe", np.float64),
         ("mae", np.float64),
+        ("extreme_close", np.float64),
         ("pending_signal", np.int8),
         ("pending_confidence", np.float64),
         ("last_trade_ts", np.int64),
@@ -81,7 +86,9 @@ STATE_DTYPE = np.dtype(
 #: Scan parameters (one record per run or sweep combination). commission and slippage are
 #: fractions (0.001 = 0.1 %); position_fraction is the share of cash committed per entry; bar_ns the
 #: bar duration and min_separation_ns the minimum time between executed trades, both in ns;
-#: regression_threshold the |predicted return| a regression model must exceed to signal.
+#: regression_threshold the |predicted return| a regression model must exceed to signal; the risk
+#: exits (0 = off): stop_loss, take_profit and trailing_stop as fractions of the entry fill (the
+#: trailing stop: of the best close since entry), max_holding_bars in bars.
 PARAMS_DTYPE = np.dtype(
     [
         ("initial_capital", np.float64),
@@ -96,6 +103,10 @@ PARAMS_DTYPE = np.dtype(
         ("position_awareness", np.bool_),
         ("allow_short_from_flat", np.bool_),
         ("regression_threshold", np.float64),
+        ("stop_loss", np.float64),
+        ("take_profit", np.float64),
+        ("trailing_stop", np.float64),
+        ("max_holding_bars", np.int64),
     ]
 )
 
@@ -113,7 +124,8 @@ PARAMS_DTYPE = np.dtype(
 #: - exposure_bars: equity points with a position open after the bar.
 #: - Closed trades (net P&L, currency): wins / losses (> 0 / < 0), win_sum / loss_sum,
 #:   largest_win / largest_loss, net_sum, net_mean and net_m2 (Welford), hold_ns (sum of exit -
-#:   entry times, ns).
+#:   entry times, ns); per exit reason (indexed by the EXIT_* code): reason_trades and reason_net
+#:   (count and sum of net P&L).
 ACC_DTYPE = np.dtype(
     [
         ("bars", np.int64),
@@ -142,6 +154,8 @@ ACC_DTYPE = np.dtype(
         ("net_mean", np.float64),
         ("net_m2", np.float64),
         ("hold_ns", np.int64),
+        ("reason_trades", np.int64, (N_EXIT_REASONS,)),
+        ("reason_net", np.float64, (N_EXIT_REASONS,)),
     ]
 )
 

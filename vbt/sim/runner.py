@@ -18,7 +18,7 @@ import numpy as np
 from vbt.atomic import atomic_write
 from vbt.data.timeframe import HOUR_NS
 from vbt.errors import CancelledError, ConfigError, DataError
-from vbt.params import DecisionParams, ExecutionParams
+from vbt.params import RISK_FIELDS, DecisionParams, ExecutionParams
 from vbt.sim.nb import scan_chunk_nb
 from vbt.sim.records import (
     ACC_DTYPE,
@@ -42,7 +42,9 @@ class ScanInputs:
     ts_ns int64 (bar open stamps, ns since epoch UTC, strictly increasing); open / close float64
     (finite, > 0); raw int8 (BUY=1 / HOLD=0 / SELL=-1) and confidence float32: the signal of a
     classification model; value float32: the predicted return of a regression model (NaN where
-    the bar had no valid input; None: all NaN), to which the scan applies the threshold rule.
+    the bar had no valid input; None: all NaN), to which the scan applies the threshold rule;
+    high / low float64: the bars' extremes, which the risk exits read (None: none given, and a run
+    with risk exits is refused).
     Arrays are converted to these dtypes when that loses nothing; anything else raises
     ``DataError`` naming the field.
     """
@@ -53,6 +55,8 @@ class ScanInputs:
     raw: np.ndarray
     confidence: np.ndarray
     value: np.ndarray | None = None
+    high: np.ndarray | None = None
+    low: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         ts = np.asarray(self.ts_ns)
@@ -70,15 +74,20 @@ class ScanInputs:
                 "value",
             ),
         }
+        if (self.high is None) != (self.low is None):
+            raise DataError("ScanInputs: give both high and low, or neither")
+        for name in ("high", "low"):
+            given = getattr(self, name)
+            arrays[name] = np.empty(0) if given is None else _as(given, np.float64, name)
         n = arrays["ts_ns"].shape[0]
         for name, a in arrays.items():
-            if a.shape != (n,):
+            if a.shape != (n,) and not (name in ("high", "low") and a.size == 0):
                 raise DataError(f"ScanInputs.{name}: shape {a.shape}, expected ({n},)")
             object.__setattr__(self, name, a)
         if n > 1 and not bool(np.all(np.diff(self.ts_ns) > 0)):
             k = int(np.argmin(np.diff(self.ts_ns) > 0)) + 1
             raise DataError(f"ScanInputs.ts_ns: not strictly increasing at bar {k}")
-        for name in ("open", "close"):
+        for name in ("open", "close", "high", "low"):
             a = getattr(self, name)
             bad = ~(np.isfinite(a) & (a > 0))
             if bad.any():
@@ -93,6 +102,11 @@ class ScanInputs:
 
     def __len__(self) -> int:
         return int(self.ts_ns.shape[0])
+
+    @property
+    def has_extremes(self) -> bool:
+        """Whether high and low were given (the risk exits need them)."""
+        return self.high.shape[0] == self.ts_ns.shape[0]
 
 
 def _as(a: Any, dtype: type, name: str, integer: bool = False) -> np.ndarray:
@@ -157,8 +171,15 @@ class ScanParams:
             e.initial_capital, e.commission, e.slippage, e.position_fraction, e.warmup_bars,
             self.bar_ns, d.is_regression, d.confidence_threshold, d.min_separation_ns,
             d.position_awareness, d.allow_short_from_flat, d.regression_threshold,
+            e.stop_loss or 0.0, e.take_profit or 0.0, e.trailing_stop or 0.0,
+            e.max_holding_bars or 0,
         )  # fmt: skip
         return rec
+
+    @property
+    def has_risk_exits(self) -> bool:
+        """Any of stop_loss, take_profit, trailing_stop, max_holding_bars set."""
+        return any(getattr(self.execution, k) is not None for k in RISK_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -295,6 +316,13 @@ def _copy_records(dst: np.ndarray, src: np.ndarray) -> None:
         dst[:k].view(np.uint8)[:] = np.ascontiguousarray(src).view(np.uint8)
 
 
+def check_risk_inputs(inputs: ScanInputs, params: ScanParams) -> None:
+    """Risk exits read the bars' high and low: refuse a run that has them on but no extremes."""
+    if params.has_risk_exits and not inputs.has_extremes:
+        raise ConfigError("risk exits (stop_loss, take_profit, trailing_stop, max_holding_bars) "
+                          "need the bars' high and low: pass ScanInputs(high=..., low=...)")  # fmt: skip
+
+
 def is_cancelled(cancel: Any) -> bool:
     if cancel is None:
         return False
@@ -336,6 +364,7 @@ def run_scan(
     n = len(inputs)
     if int(chunk_bars) < 1:
         raise ConfigError(f"chunk_bars = {chunk_bars!r}: must be >= 1")
+    check_risk_inputs(inputs, params)
     if int(checkpoint_every) < 1:
         raise ConfigError(f"checkpoint_every = {checkpoint_every!r}: must be >= 1")
     chunk_bars = int(chunk_bars)
@@ -401,7 +430,7 @@ def run_scan(
             trades = grown
         x = inputs
         scan_chunk_nb(
-            stop, x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value,
+            stop, x.ts_ns, x.open, x.high, x.low, x.close, x.raw, x.confidence, x.value,
             prec, state, acc, trades, equity, position, record,
         )  # fmt: skip
         chunks_done += 1

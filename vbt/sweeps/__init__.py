@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from vbt.sweeps.grid import SWEEPABLE, Grid, parse_values, select
+from vbt.sweeps.grid import OPTIONAL, SWEEPABLE, Grid, parse_values, select
 from vbt.sweeps.result import LOWER_IS_BETTER, SweepResult
 from vbt.sweeps.runner import run_sweep
 
@@ -46,7 +46,9 @@ def sweep(
         min_signal_separation (hours), position_awareness, allow_short_from_flat,
         round_trip_cost and min_edge_multiplier (regression), position_fraction, commission,
         slippage, initial_capital. Values: a list, a ``range``, ``{"start", "stop", "step"}`` or
-        a string ``"start:stop:step"`` (stop included) or ``"a,b,c"``.
+        a string ``"start:stop:step"`` (stop included) or ``"a,b,c"``. The risk exits
+        (stop_loss, take_profit, trailing_stop, max_holding_bars) are sweepable too, None or
+        "off" meaning off.
     constraint : str or callable, optional
         Keep only the combinations for which it holds: an expression such as
         ``"slippage <= commission / 2"`` or a callable given each combination (``p.commission``).
@@ -110,7 +112,8 @@ def sweep(
     metrics = finish_metrics(
         accs, capital, prepared.span_ns, len(prepared.inputs), prepared.config.periods_per_year
     )
-    table = pl.DataFrame({"combo": combos, **cols, **metrics})
+    params = {k: pl.Series(k, v, nan_to_null=k in OPTIONAL) for k, v in cols.items()}
+    table = pl.DataFrame({"combo": combos, **params, **metrics})
     timings = {"prepare_s": t1 - t0, "sweep_s": t2 - t1, "summarize_s": time.perf_counter() - t2}
     settings = {
         "constraint": constraint if isinstance(constraint, str | None) else repr(constraint),

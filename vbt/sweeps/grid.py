@@ -37,7 +37,13 @@ SWEEPABLE = {
     "commission": "commission",
     "slippage": "slippage",
     "initial_capital": "initial_capital",
+    "stop_loss": "stop_loss",
+    "take_profit": "take_profit",
+    "trailing_stop": "trailing_stop",
+    "max_holding_bars": "max_holding_bars",
 }
+#: risk exits: a grid value None (or "none"/"off") turns the exit off for that combination
+OPTIONAL = frozenset(("stop_loss", "take_profit", "trailing_stop", "max_holding_bars"))
 BOOLEAN = frozenset(("position_awareness", "allow_short_from_flat"))
 CLASSIFICATION_ONLY = frozenset(("confidence_threshold", "allow_short_from_flat"))
 REGRESSION_ONLY = frozenset(("round_trip_cost", "min_edge_multiplier"))
@@ -82,6 +88,13 @@ def _number(where: str, text: str) -> float:
 
 
 def _scalar(name: str, text: str) -> Any:
+    if name in OPTIONAL and text.lower() in ("none", "off"):
+        return None
+    if name == "max_holding_bars":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"grid.{name}: {text!r} is not a whole number of bars") from None
     if name in BOOLEAN:
         low = text.lower()
         if low in ("true", "false"):
@@ -150,6 +163,8 @@ class Grid:
             for v in vals:
                 if name in BOOLEAN and not isinstance(v, bool):
                     raise ConfigError(f"grid.{name} = {v!r}: must be true or false")
+                if v is None and name not in OPTIONAL:
+                    raise ConfigError(f"grid.{name} = None: only a risk exit can be off")
                 try:
                     base.with_values(**{name: v})
                 except ConfigError as exc:  # "name = value: why"
@@ -183,9 +198,10 @@ class Grid:
         return out[::-1]
 
     def decode(self, index: np.ndarray) -> dict[str, np.ndarray]:
-        """{parameter: its value in each combination} for combination indices int64[m]."""
+        """{parameter: its value in each combination} for combination indices int64[m]; a risk
+        exit that is off reads as NaN."""
         return {
-            name: np.asarray(vals, dtype=bool if name in BOOLEAN else np.float64)[d]
+            name: _column(name, vals)[d]
             for name, vals, d in zip(self.names, self.values, self.digits(index), strict=True)
         }
 
@@ -199,7 +215,8 @@ class Grid:
             if name == "min_signal_separation":  # hours → the kernel's ns, by the one conversion
                 rec[field] = np.array([separation_ns(h) for h in vals], np.int64)[digits[name]]
             elif field != "regression_threshold":
-                rec[field] = np.asarray(vals)[digits[name]]
+                col = _column(name, vals)
+                rec[field] = np.nan_to_num(col, nan=0.0)[digits[name]]  # off is 0 in the kernel
         if "round_trip_cost" in digits or "min_edge_multiplier" in digits:
             cols = self.decode(index)
             rtc = cols.get("round_trip_cost", base.decisions.round_trip_cost)
@@ -209,8 +226,17 @@ class Grid:
 
     def row_params(self, base: ScanParams, index: int) -> ScanParams:
         """The ScanParams of combination ``index``."""
-        cols = self.decode(np.array([index]))
-        return base.with_values(**{k: v[0].item() for k, v in cols.items()})
+        digits = self.digits(np.array([index]))
+        return base.with_values(
+            **{n: v[int(d[0])] for n, v, d in zip(self.names, self.values, digits, strict=True)}
+        )
+
+
+def _column(name: str, vals: tuple) -> np.ndarray:
+    """An axis' values as an array: bool for flags, float64 otherwise (None → NaN)."""
+    if name in BOOLEAN:
+        return np.asarray(vals, dtype=bool)
+    return np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
 
 
 assert set(SWEEPABLE.values()) <= set(PARAMS_DTYPE.names)
@@ -275,6 +301,12 @@ def _draw(grid: Grid, keep, want: int, total: int, rng) -> np.ndarray:
     raise ConfigError(f"constraint: fewer than {want:,} combinations satisfy it in 64 draws")
 
 
+def _plain(name: str, value: np.generic) -> Any:
+    """A decoded value as Python: a risk exit that is off (NaN) as None."""
+    v = value.item()
+    return None if name in OPTIONAL and v != v else v
+
+
 class _Row:
     """One combination as seen by a constraint callable: ``row.commission`` or ``row["commission"]``."""
 
@@ -288,13 +320,14 @@ class _Row:
 def _compile_constraint(constraint, base: ScanParams) -> Callable[[dict], np.ndarray]:
     """A vectorised predicate over decoded columns ({name: array}) -> bool[m]."""
     defaults = {k: v for k, v in base.values().items() if k in SWEEPABLE}
+    numeric = {k: np.nan if v is None else v for k, v in defaults.items()}  # off → NaN
     if callable(constraint):
 
         def keep_rows(cols: dict) -> np.ndarray:
             m = len(next(iter(cols.values())))
             out = np.empty(m, dtype=bool)
             for i in range(m):
-                row = _Row({**defaults, **{k: v[i].item() for k, v in cols.items()}})
+                row = _Row({**defaults, **{k: _plain(k, v[i]) for k, v in cols.items()}})
                 out[i] = bool(constraint(row))
             return out
 
@@ -309,7 +342,7 @@ def _compile_constraint(constraint, base: ScanParams) -> Callable[[dict], np.nda
 
     def keep_expr(cols: dict) -> np.ndarray:
         m = len(next(iter(cols.values())))
-        env = {**defaults, **cols}
+        env = {**numeric, **cols}
         with np.errstate(all="ignore"):
             out = _eval(tree.body, env)
         return np.broadcast_to(np.asarray(out, dtype=bool), (m,)).copy()

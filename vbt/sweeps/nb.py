@@ -12,7 +12,7 @@ from vbt.sim.nb import scan_bars_nb
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def sweep_chunk_nb(
-    stop, ts_ns, open_, close, raw, confidence, value, params, states, accs,
+    stop, ts_ns, open_, high, low, close, raw, confidence, value, params, states, accs,
     no_trades, no_equity, no_position,
 ):  # fmt: skip
     """Advance every combination to bar ``stop`` (see ``scan_bars_nb``).
@@ -23,6 +23,6 @@ def sweep_chunk_nb(
     """
     for c in prange(params.shape[0]):
         scan_bars_nb(
-            stop, ts_ns, open_, close, raw, confidence, value, params[c], states[c], accs[c],
-            no_trades, no_equity, no_position, False,
+            stop, ts_ns, open_, high, low, close, raw, confidence, value, params[c], states[c],
+            accs[c], no_trades, no_equity, no_position, False,
         )  # fmt: skip

@@ -13,8 +13,9 @@ import numpy as np
 
 from vbt.atomic import atomic_write
 from vbt.errors import CancelledError, ConfigError
+from vbt.params import RISK_FIELDS
 from vbt.sim.records import ACC_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_acc, new_state
-from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, is_cancelled
+from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, check_risk_inputs, is_cancelled
 from vbt.sweeps.grid import Grid
 from vbt.sweeps.nb import sweep_chunk_nb
 
@@ -122,6 +123,9 @@ def run_sweep(
     if int(chunk_bars) < 1 or int(block_combos) < 1:
         raise ConfigError("chunk_bars and block_combos must be >= 1")
     nthreads = _threads(threads)
+    risky = base.has_risk_exits or any(name in RISK_FIELDS for name in grid.names)
+    if risky and not inputs.has_extremes:
+        check_risk_inputs(inputs, base.with_values(max_holding_bars=1))  # raises, naming why
     spec = sweep_spec(grid, base)
     out = np.empty(m, dtype=ACC_DTYPE)
     pos, states, accs = 0, None, None
@@ -172,8 +176,8 @@ def run_sweep(
                 # them to the threads one at a time rather than in equal contiguous shares
                 with numba.parallel_chunksize(1):
                     sweep_chunk_nb(
-                        stop, x.ts_ns, x.open, x.close, x.raw, x.confidence, x.value, params,
-                        states, accs, no_trades, no_equity, no_position,
+                        stop, x.ts_ns, x.open, x.high, x.low, x.close, x.raw, x.confidence,
+                        x.value, params, states, accs, no_trades, no_equity, no_position,
                     )  # fmt: skip
                 if not states[0]["done"]:
                     save()
