@@ -118,7 +118,7 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
     from vbt.signals import infer_signals
     from vbt.strategy import load_strategy
 
-    cfg = config
+    cfg = config.resolved()  # data folder and symbol filled in; paths checked before any work
     t0 = time.perf_counter()
     bundle = bundle if bundle is not None else ModelBundle.load(cfg.model_path)
     strategy = load_strategy(bundle.strategy_config)
@@ -132,6 +132,7 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
     bar_ns = timeframe_ns(base)
     params = ScanParams(decisions=decisions, execution=cfg.execution(), bar_ns=bar_ns)
     bars = load_data(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
+    params.execution.check_affordable(bars[base]["open"].to_numpy(), f"{cfg.symbol} {base}")
     frame = build_features(
         strategy, bars, bundle.feature_names, base_timeframe=base,
         cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
