@@ -24,6 +24,19 @@ MAX_CHUNK_BARS = 1 << 26  # 67M bars: chunk buffers stay small; whole runs are n
 DATA_DIR_ENV = "VBT_DATA_DIR"  # the data folder when a config gives none
 
 
+def resolve_data_dir(data_dir: str | Path | None) -> str:
+    """The data folder: ``data_dir``, else the ``VBT_DATA_DIR`` environment variable (never the
+    current directory); ``ConfigError`` when neither is set or the folder does not exist."""
+    from vbt.paths import check_input_dir
+
+    value = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if value is None:
+        raise ConfigError(
+            f"data_dir: no data folder given; pass data_dir (--data-dir) or set {DATA_DIR_ENV}"
+        )
+    return str(check_input_dir(value, "data_dir"))
+
+
 class BacktestConfig(ExecutionParams):
     """One backtest: the model, the data, the dates, and the run's parameters.
 
@@ -96,14 +109,9 @@ class BacktestConfig(ExecutionParams):
         data: the data folder exists, the feature cache folder can be written. ``ConfigError``
         names the field (and the file) at fault. Reads the model's ``metadata_v3.json`` (JSON,
         no torch) when ``symbol`` is None."""
-        from vbt.paths import check_input_dir, check_output_dir
+        from vbt.paths import check_output_dir
 
-        data_dir = self.data_dir or os.environ.get(DATA_DIR_ENV) or None
-        if data_dir is None:
-            raise ConfigError(
-                f"data_dir: no data folder given; pass data_dir (--data-dir) or set {DATA_DIR_ENV}"
-            )
-        check_input_dir(data_dir, "data_dir")
+        data_dir = resolve_data_dir(self.data_dir)
         if self.feature_cache_dir is not None:
             check_output_dir(self.feature_cache_dir, "feature_cache_dir")
         symbol = self.symbol if self.symbol is not None else self._model_symbol()

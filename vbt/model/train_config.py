@@ -29,6 +29,7 @@ OUTPUT_TYPE_BY_SUPPORTED_SOURCE = {"zigzag": "classification", "forward_return":
 DEFAULT_SPLIT = {"train": 0.7, "validation": 0.15, "test": 0.15}
 
 
+DEFAULT_EPOCHS = 50
 MAX_EPOCHS = 100_000
 MAX_THREADS = 1024
 
@@ -149,9 +150,9 @@ class TrainParams:
         source, labels = label_config(strategy)
         output_type = output_type or OUTPUT_TYPE_BY_SUPPORTED_SOURCE[source]
         if epochs is None:
-            n_epochs = read_int(training, "epochs", 50, where, hi=MAX_EPOCHS)
+            n_epochs = read_int(training, "epochs", DEFAULT_EPOCHS, where, hi=MAX_EPOCHS)
         else:
-            n_epochs = read_int({"epochs": epochs}, "epochs", 50, "", hi=MAX_EPOCHS)
+            n_epochs = read_int({"epochs": epochs}, "epochs", DEFAULT_EPOCHS, "", hi=MAX_EPOCHS)
         es = training.get("early_stopping") or {}
         if not isinstance(es, Mapping):
             raise ConfigError(f"training.early_stopping: expected a mapping, got {es!r}")

@@ -477,7 +477,7 @@ def _progress(enabled: bool, total: int):
 
 def train(
     strategy: Any,
-    data_dir: str | Path,
+    data_dir: str | Path | None,
     symbol: str | None,
     out_dir: str | Path,
     device: str = "cpu",
@@ -496,15 +496,22 @@ def train(
     given trains on that symbol alone. Context sources the indicators read (``data_source``) are
     loaded from ``data_dir`` too. ``epochs`` overrides ``training.epochs``.
     ``start_date``/``end_date`` default to ``training_data.start_date`` / ``end_date`` of the
-    strategy when it sets them, else all bars on disk.
+    strategy when it sets them, else all bars on disk. ``data_dir`` None reads the
+    ``VBT_DATA_DIR`` environment variable.
+
+    Before any data is loaded: the strategy, the training settings and ``seed`` are validated,
+    the data folder must exist and ``out_dir`` must be a folder that can be written (or created);
+    each problem is a ``ConfigError`` naming the field or path. Training that diverges (a
+    non-finite loss) raises ``ConfigError`` and writes nothing.
     """
     import vbt
-    from vbt.paths import check_input_dir, check_output_dir
+    from vbt.config import resolve_data_dir
+    from vbt.paths import check_output_dir
 
     strategy = vbt.load_strategy(strategy)
     check_seed(seed)
     TrainParams.from_strategy(strategy, epochs)  # bad training settings: refused before the data
-    check_input_dir(data_dir, "data_dir")
+    data_dir = resolve_data_dir(data_dir)
     check_output_dir(out_dir, "out_dir")
     result = fit_strategy(
         strategy,
