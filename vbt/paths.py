@@ -6,7 +6,8 @@ path and what is wrong with it (the role of the path, e.g. ``out`` or ``checkpoi
   folder above it that exists, is a writable folder, not a file);
 - ``check_output_file(path, what)``: a file that may be (re)written atomically (its folder exists
   and is writable; the path is not a folder);
-- ``check_input_dir(path, what)``: an existing folder to read from.
+- ``check_input_dir(path, what)``: an existing folder to read from;
+- ``plain_name(name, what)``: a name used as one folder name (a strategy's ``name``).
 
 Nothing here creates or changes anything.
 """
@@ -93,3 +94,15 @@ def _nearest_existing(path: Path) -> Path:
     while not p.exists() and p != p.parent:
         p = p.parent
     return p
+
+
+def plain_name(name: object, what: str) -> str:
+    """``name`` (stripped) if it can be one folder name: not empty, not ``.``/``..``, no ``/``,
+    ``\\`` or NUL; else ``ConfigError`` naming ``what``."""
+    text = str(name).strip()
+    if not text or text in (".", "..") or any(c in text for c in ("/", "\\", "\0")):
+        raise ConfigError(
+            f"{what} = {name!r}: must be a plain folder name (not empty, not '.' or '..', "
+            "no '/', '\\' or NUL)"
+        )
+    return text

@@ -144,6 +144,12 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
             f"{cfg.symbol} {base}: only {n} bars between start_date={cfg.start_date} and "
             f"end_date={cfg.end_date}; warmup_bars={cfg.warmup_bars} needs more"
         )
+    if not frame.valid[cfg.warmup_bars :].any():
+        raise DataError(
+            f"{cfg.symbol} {base}: no bar after the warm-up has every feature defined, so the "
+            f"model could never decide ({n} bars; are the indicators' warm-ups longer than "
+            "the date range?)"
+        )
     signals = infer_signals(bundle, frame, decisions.regression_threshold)
     base_bars = bars[base]
     value = signals.outputs[:, 0] if decisions.is_regression and decisions.trades else None

@@ -299,8 +299,12 @@ def _to_utc(value: str | date | datetime | None, end: bool) -> datetime | None:
         text = value.strip().replace("Z", "+00:00")
         try:
             value = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise DataError(f"date {value!r} is not an ISO 8601 date or date-time") from exc
+        except ValueError:
+            field = "end_date" if end else "start_date"
+            raise DataError(
+                f"{field} = {value!r}: not an ISO 8601 date or date-time (e.g. 2024-03-01 or "
+                "2024-03-01T12:00:00Z)"
+            ) from None
         if len(text) == 10 and end:
             value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
     elif not isinstance(value, datetime):

@@ -252,6 +252,8 @@ def _positive_int(value: Any, key: str) -> int:
 
 
 def _dropout(value: Any) -> float:
+    if isinstance(value, float) and value != value:
+        raise ConfigError("model.architecture.dropout = nan: not a number")
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise ConfigError(f"model.architecture.dropout: expected a number in [0, 1), got {value!r}")
     return float(value)

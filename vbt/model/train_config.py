@@ -72,6 +72,13 @@ def read_int(
     return int(value)
 
 
+def _positive(section: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = read_number(section, key, default, where)
+    if not value > 0:
+        raise ConfigError(f"{_at(where, key)} = {value!r}: must be > 0")
+    return value
+
+
 def _at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -172,7 +179,7 @@ class TrainParams:
             min_delta=read_number(es, "min_delta", 0.0, "training.early_stopping", lo=0.0),
             num_threads=read_int(training, "num_threads", 1, where, hi=MAX_THREADS),
             zigzag_threshold=(
-                read_number(labels, "zigzag_threshold", DEFAULT_ZIGZAG_THRESHOLD, "training.labels")
+                _positive(labels, "zigzag_threshold", DEFAULT_ZIGZAG_THRESHOLD, "training.labels")
                 if source == "zigzag"
                 else None
             ),

@@ -499,8 +499,8 @@ def train(
     strategy when it sets them, else all bars on disk. ``data_dir`` None reads the
     ``VBT_DATA_DIR`` environment variable.
 
-    Before any data is loaded: the strategy, the training settings and ``seed`` are validated,
-    the data folder must exist and ``out_dir`` must be a folder that can be written (or created);
+    Before any data is loaded: the strategy, the training settings, the network's sizes, the
+    device and ``seed`` are validated, the data folder must exist and ``out_dir`` must be a folder that can be written (or created);
     each problem is a ``ConfigError`` naming the field or path. Training that diverges (a
     non-finite loss) raises ``ConfigError`` and writes nothing.
     """
@@ -510,7 +510,7 @@ def train(
 
     strategy = vbt.load_strategy(strategy)
     check_seed(seed)
-    TrainParams.from_strategy(strategy, epochs)  # bad training settings: refused before the data
+    _check_before_data(strategy, epochs, device)
     data_dir = resolve_data_dir(data_dir)
     check_output_dir(out_dir, "out_dir")
     result = fit_strategy(
@@ -525,6 +525,17 @@ def train(
         end_date=end_date,
     )
     return save_fit(result, strategy, out_dir)
+
+
+def _check_before_data(strategy: Any, epochs: int | None, device: str) -> None:
+    """Everything about a training run that needs no data: the training settings, the network
+    (types and sizes, built once on the CPU) and the device."""
+    from vbt.model.networks import build_model
+    from vbt.strategy import resolve_features
+
+    params = TrainParams.from_strategy(strategy, epochs)
+    build_model(dict(strategy.model or {}), len(resolve_features(strategy)), params.output_type)
+    _resolve_device(device)
 
 
 def fit_strategy(

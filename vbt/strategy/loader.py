@@ -16,6 +16,7 @@ from vbt.data.timeframe import timeframe_seconds
 from vbt.errors import ConfigError
 from vbt.features.indicators import get_indicator, validate_params
 from vbt.params import DecisionsBlock, describe_errors
+from vbt.paths import plain_name
 from vbt.strategy.schema import (
     TOP_LEVEL_KEYS,
     FuzzySetConfig,
@@ -75,6 +76,7 @@ def load_strategy(
 
 
 def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:
+    plain_name(m.name, "name")  # it names the model's folder
     DecisionsBlock.parse(m.decisions)  # unknown keys, wrong types, out of range: named
     symbols = _symbols(m)
     timeframes, base = _timeframes(m)

@@ -187,7 +187,8 @@ class Param:
                 )
             value = float(value)
             if not math.isfinite(value):
-                raise ConfigError(f"{at}: expected a finite number, got {value!r}")
+                reason = "not a number" if value != value else "expected a finite number"
+                raise ConfigError(f"{at} = {value!r}: {reason}")
         elif self.type is str:
             if not isinstance(value, str):
                 raise ConfigError(
