@@ -179,12 +179,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--start-date",
-        help="first bar (inclusive, ISO 8601; default: the strategy's training_data.start_date, "
+        help="first bar, inclusive, ISO 8601 (default: the strategy's training_data.start_date, "
         "else the first bar on disk)",
     )
     t.add_argument(
         "--end-date",
-        help="last bar (inclusive; a bare date covers its day; default: the strategy's "
+        help="last bar, inclusive; a bare date covers its day (default: the strategy's "
         "training_data.end_date, else the last bar on disk)",
     )
     t.add_argument(

@@ -377,10 +377,14 @@ def _fit_loop(
         finished = f"{stop}; {kept}"
     finally:
         if bar is not None:
-            if finished:  # the bar ends full, saying which epoch's weights were kept
+            if finished:  # the bar ends full; then one line says which epoch's weights were kept
                 done = len(hist["train_loss"])
-                bar[0].update(bar[1], total=done, completed=done, info=finished)
-            bar[0].stop()
+                bar[0].update(bar[1], total=done, completed=done)
+                bar[0].stop()
+                bar[0].console.print(f"training {finished}")
+            else:  # failed: the error says what happened; leave no half-full bar behind
+                bar[0].live.transient = True
+                bar[0].stop()
 
     model.load_state_dict(best_state)  # restore the best epoch's weights
     test_loss, test_acc = evaluate(x_te, y_te)
