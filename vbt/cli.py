@@ -385,10 +385,13 @@ def _backtest(args) -> int:
 def _demo(args) -> int:
     import vbt
     from vbt.demo import DEMO_SYMBOL, demo_strategy_path, write_demo_data
+    from vbt.model.train_config import epochs_override
     from vbt.paths import check_output_dir
 
     out = check_output_dir(args.out, "--out")
     strategy = vbt.load_strategy(demo_strategy_path())
+    if args.epochs is not None:
+        epochs_override(args.epochs)  # a bad --epochs: refused before any output
     con = _console()
     if not args.json:
         con.print(

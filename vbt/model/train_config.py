@@ -72,6 +72,11 @@ def read_int(
     return int(value)
 
 
+def epochs_override(epochs: Any) -> int:
+    """The ``epochs`` argument of a training run (it overrides ``training.epochs``), checked."""
+    return read_int({"epochs": epochs}, "epochs", DEFAULT_EPOCHS, "", hi=MAX_EPOCHS)
+
+
 def _positive(section: Mapping[str, Any], key: str, default: float, where: str) -> float:
     value = read_number(section, key, default, where)
     if not value > 0:
@@ -159,7 +164,7 @@ class TrainParams:
         if epochs is None:
             n_epochs = read_int(training, "epochs", DEFAULT_EPOCHS, where, hi=MAX_EPOCHS)
         else:
-            n_epochs = read_int({"epochs": epochs}, "epochs", DEFAULT_EPOCHS, "", hi=MAX_EPOCHS)
+            n_epochs = epochs_override(epochs)
         es = training.get("early_stopping") or {}
         if not isinstance(es, Mapping):
             raise ConfigError(f"training.early_stopping: expected a mapping, got {es!r}")

@@ -66,6 +66,7 @@ from vbt.model.train_config import (  # noqa: F401 (re-exported)
     DEFAULT_SPLIT,
     SUPPORTED_LABEL_SOURCES,
     TrainParams,
+    epochs_override,
     label_config,
 )
 
@@ -532,14 +533,22 @@ def train(
 
 
 def _check_before_data(strategy: Any, epochs: int | None, device: str) -> None:
-    """Everything about a training run that needs no data: the training settings, the network
-    (types and sizes, built once on the CPU) and the device."""
+    """Everything about a training run that needs no data: the ``epochs`` and ``device``
+    arguments, then the strategy's training settings and network (types and sizes, built once
+    on the CPU); an error in the strategy names its file when it came from one."""
     from vbt.model.networks import build_model
     from vbt.strategy import resolve_features
 
-    params = TrainParams.from_strategy(strategy, epochs)
-    build_model(dict(strategy.model or {}), len(resolve_features(strategy)), params.output_type)
+    if epochs is not None:
+        epochs_override(epochs)
     _resolve_device(device)
+    try:
+        params = TrainParams.from_strategy(strategy)
+        build_model(dict(strategy.model or {}), len(resolve_features(strategy)), params.output_type)
+    except (ConfigError, ModelError) as exc:
+        if strategy.source is None:
+            raise
+        raise type(exc)(f"{strategy.source}: {exc}") from None
 
 
 def fit_strategy(

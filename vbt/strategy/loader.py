@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import math
 from collections.abc import Mapping
@@ -70,9 +71,12 @@ def load_strategy(
     except ValidationError as exc:
         raise ConfigError(f"{where}: {describe_errors(exc, model=StrategyModel)}") from None
     try:
-        return _build(parsed, raw)
+        strategy = _build(parsed, raw)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    if isinstance(source, str | Path):
+        strategy = dataclasses.replace(strategy, source=where)
+    return strategy
 
 
 def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:

@@ -162,6 +162,8 @@ class Strategy:
     version: str = "3.0"
     # context_data sources by source id (vbt.data.context.ContextSource), in declaration order
     context_sources: dict[str, Any] = field(default_factory=dict)
+    # the file it was read from (None for a mapping): later errors about its settings name it
+    source: str | None = None
 
     @property
     def output_type(self) -> str:
