@@ -18,12 +18,14 @@ OUT = Path(__file__).resolve().parent.parent / "data_fixtures"
 def main() -> None:
     write_demo_data(OUT)
     bars = demo_bars()
-    legacy = bars["1h"].head(500).with_columns(
-        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    legacy = (
+        bars["1h"].head(500).with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     )
     (OUT / "legacy").mkdir(exist_ok=True)
     legacy.write_csv(OUT / "legacy" / "EURUSD_1h.csv")
-    print(f"5m: {bars['5m'].height} bars, 1h: {bars['1h'].height} bars, legacy csv: {legacy.height}")
+    print(
+        f"5m: {bars['5m'].height} bars, 1h: {bars['1h'].height} bars, legacy csv: {legacy.height}"
+    )
 
 
 if __name__ == "__main__":

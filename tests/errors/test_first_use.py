@@ -159,3 +159,13 @@ def test_demo_runs_from_an_installed_wheel(tmp_path):
     out = json.loads(res.stdout)
     assert (out["strategy"], out["symbol"], out["bars"]) == ("rsi_bbands_mtf", "EURUSD", 3120)
     assert (elsewhere / "d" / "results" / "metrics.json").is_file()
+
+
+def test_demo_bars_are_the_fixtures():
+    import polars as pl
+
+    from vbt.demo import demo_bars, demo_strategy_path
+
+    for tf, bars in demo_bars().items():
+        assert bars.equals(pl.read_parquet(DATA / f"EURUSD_{tf}.parquet")), tf
+    assert (DATA / "strategies" / "rsi_bbands_mtf.yaml").resolve() == demo_strategy_path()
