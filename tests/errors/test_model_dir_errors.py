@@ -65,3 +65,18 @@ def test_backtest_reports_model_problems_before_data(model_copy, monkeypatch):
     cfg = vbt.BacktestConfig(model_path=str(model_copy), data_dir=str(DATA))
     with raises(vbt.ModelError, f"{model_copy / 'config.json'}: decisions.position_awareness = 1"):
         vbt.BacktestEngine(cfg).run()
+
+
+@pytest.mark.parametrize("name", ["metadata_v3.json", "config.json", "features.json", "model.pt"])
+def test_a_folder_in_place_of_a_model_file(model_copy, name):
+    (model_copy / name).unlink()
+    (model_copy / name).mkdir()
+    with raises(vbt.ModelError, f"{model_copy / name}: is a folder, not a"):
+        vbt.ModelBundle.load(model_copy)
+
+
+def test_json_nested_too_deep(model_copy):
+    path = model_copy / "config.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with raises(vbt.ModelError, f"{path}: nesting too deep to read"):
+        vbt.ModelBundle.load(model_copy)

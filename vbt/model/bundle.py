@@ -136,6 +136,8 @@ class ModelBundle:
             sequence_length = int(arch.get("sequence_length") or metadata.sequence_length)
 
         weights = path / WEIGHTS_FILE
+        if weights.is_dir():
+            raise ModelError(f"{weights}: is a folder, not a model weights file")
         if not weights.is_file():
             raise ModelError(f"{weights}: model weights file not found in {path}")
         state = _load_state_dict(weights)
