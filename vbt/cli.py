@@ -58,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
     with _held_warnings() as held:
         try:
-            args = _parser().parse_args(argv)
+            parser = _parser()
+            args = parser.parse_args(argv)
             if not getattr(args, "command", None):
-                raise UsageError("vbt: no command given; choose one of demo, backtest, train")
+                commands = ", ".join(_subparsers(parser).choices)
+                raise UsageError(f"vbt: no command given; choose one of {commands}")
             status = int(args.func(args) or EXIT_OK)
         except KeyboardInterrupt:
             return _fail("interrupted", EXIT_INTERRUPTED)
@@ -120,7 +122,7 @@ def _held_warnings() -> Iterator[list[str]]:
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="vbt", description="Vectorized backtests of PyTorch trading models.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{demo,backtest,train}")
+    sub = p.add_subparsers(dest="command")
 
     d = sub.add_parser(
         "demo", help="train a small model on generated demo bars and backtest it",
@@ -208,6 +210,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_json(t)
     t.set_defaults(func=_train)
     return p
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def _signature(fn):
