@@ -32,6 +32,8 @@ _LAZY = {
     "prepare": "vbt.stages",
     "simulate": "vbt.stages",
     "summarize": "vbt.stages",
+    "sweep": "vbt.sweeps",
+    "SweepResult": "vbt.sweeps",
 }
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The ``vbt`` command line: demo, backtest, train.
+"""The ``vbt`` command line: demo, backtest, sweep, train.
 
 Each command prints a readable summary on stdout; ``--json`` prints machine-readable results
 instead. Progress bars (shown only on a terminal) go to stderr.
@@ -164,6 +164,58 @@ def _parser() -> argparse.ArgumentParser:
     _add_json(b)
     b.set_defaults(func=_backtest)
 
+    import vbt.sweeps
+
+    sweep_default = {k: v.default for k, v in _signature(vbt.sweeps.sweep).parameters.items()}
+    w = sub.add_parser(
+        "sweep",
+        help="backtest many decision, cost and sizing combinations over one inference",
+        description="Sweep parameters that act after the model (decision filters, regression "
+        "threshold, sizing, costs) over one inference. Sweepable: " + ", ".join(_sweepable()),
+    )
+    w.add_argument("model_path", help="a v3 model directory (or its <tf>_latest pointer)")
+    _add_run_options(w)
+    w.add_argument(
+        "--grid", action="append", default=[], metavar="NAME=VALUES",
+        help="a swept parameter: NAME=start:stop:step (stop included) or NAME=a,b,c; repeat "
+        "(default: none; give at least one --grid or a --grid-file)",
+    )  # fmt: skip
+    w.add_argument(
+        "--grid-file",
+        help="YAML/JSON mapping {name: list | start:stop:step | {start, stop, step}} "
+        "(default: none)",
+    )
+    w.add_argument(
+        "--constraint",
+        help="keep combinations where this holds, e.g. 'slippage <= commission' "
+        "(default: every combination)",
+    )
+    w.add_argument(
+        "--max-combos", type=int,
+        help="run a seeded random subset of this many (default: every combination)",
+    )  # fmt: skip
+    w.add_argument(
+        "--seed", type=int, default=sweep_default["seed"],
+        help="seed of the --max-combos draw (default: %(default)s)",
+    )  # fmt: skip
+    w.add_argument("--threads", type=int, help="Numba threads (default: the usable cores)")
+    w.add_argument("--by", default="sharpe_ratio", help="metric to rank by (default: %(default)s)")
+    w.add_argument("--top", type=int, default=10, help="rows to show (default: %(default)s)")
+    w.add_argument(
+        "--out", help="save results.parquet and summary.json in this folder (default: not saved)"
+    )
+    w.add_argument(
+        "--checkpoint",
+        help="checkpoint file, rewritten at each chunk boundary; its folder must exist "
+        "(default: none)",
+    )
+    w.add_argument(
+        "--resume-from",
+        help="resume from this checkpoint file (default: start at the first combination)",
+    )
+    _add_json(w)
+    w.set_defaults(func=_sweep)
+
     from vbt.model.train_config import DEFAULT_EPOCHS
     from vbt.model.trainer import train
 
@@ -316,12 +368,43 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_from_args(args: argparse.Namespace, **fields: Any):
-    """A ``BacktestConfig`` from the options of ``_add_run_options`` (those given) and
-    ``fields`` (e.g. ``model_path``); bad values raise ``ConfigError`` naming the field."""
+    """A ``BacktestConfig`` from the options of ``_add_run_options`` (those given), the
+    ``model_path`` argument (when the command has one) and ``fields``; bad values raise
+    ``ConfigError`` naming the field."""
     import vbt
 
-    given = {k: getattr(args, k) for k in RUN_FIELDS if getattr(args, k, None) is not None}
-    return vbt.BacktestConfig(**given, **fields)
+    names = (*RUN_FIELDS, "model_path")
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    return vbt.BacktestConfig(**{**given, **fields})
+
+
+def _sweepable() -> list[str]:
+    from vbt.sweeps.grid import SWEEPABLE
+
+    return list(SWEEPABLE)
+
+
+def _grid_from_args(args) -> dict[str, Any]:
+    """--grid-file first, then each --grid NAME=VALUES (a later one replaces an earlier one)."""
+    from vbt.errors import ConfigError
+    from vbt.strategy.yamlfile import read_yaml
+
+    grid: dict[str, Any] = {}
+    if args.grid_file:
+        loaded = read_yaml(args.grid_file, "grid file")  # bounded aliases, no duplicate keys
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{args.grid_file}: a grid file is a mapping {{parameter: values}}")
+        grid.update(loaded)
+    for item in args.grid:
+        name, eq, values = item.partition("=")
+        if not eq or not name.strip():
+            raise ConfigError(
+                f"--grid {item!r}: expected NAME=VALUES, e.g. commission=0.0005,0.001"
+            )
+        grid[name.strip()] = values
+    if not grid:
+        raise ConfigError("sweep: give at least one --grid NAME=VALUES (or --grid-file)")
+    return grid
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,7 +459,7 @@ def _backtest(args) -> int:
     import vbt
     from vbt.paths import check_output_dir
 
-    cfg = _config_from_args(args, model_path=args.model_path)
+    cfg = _config_from_args(args)
     if args.out:
         check_output_dir(args.out, "--out")
     result = _run_with_progress(
@@ -385,6 +468,57 @@ def _backtest(args) -> int:
     if args.out:
         result.save(args.out)
     _report(result, args.json, saved=args.out)
+    return 0
+
+
+def _sweep(args) -> int:
+    import vbt
+    from vbt.metrics import METRIC_NAMES
+    from vbt.paths import check_output_dir, check_output_file
+
+    cfg = _config_from_args(args)
+    grid = _grid_from_args(args)
+    if args.by not in METRIC_NAMES:
+        raise vbt.ConfigError(f"--by {args.by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
+    if args.out:
+        check_output_dir(args.out, "--out")
+    if args.checkpoint:
+        check_output_file(args.checkpoint, "checkpoint")
+    kwargs = dict(
+        constraint=args.constraint, max_combos=args.max_combos, seed=args.seed,
+        threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
+    )  # fmt: skip
+    if not _show_progress(args.json):
+        result = vbt.sweep(cfg, grid, **kwargs)
+    else:
+        with _progress_bar("sweep", "combination-bars") as progress:
+            result = vbt.sweep(cfg, grid, progress=progress, **kwargs)
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        print(json.dumps(result.summary(args.top, args.by), default=str))
+        return 0
+    con = _console()
+    i, t = result.info, result.timings
+    con.print(
+        f"[bold]{i.strategy}[/] {i.symbol} {i.timeframe} {i.start[:16]} → {i.end[:16]} UTC: "
+        f"{result.table.height:,} combinations of {result.settings['grid_size']:,} "
+        f"({t['prepare_s']:.2f} s to prepare, {t['sweep_s']:.2f} s to sweep)"
+    )
+    best = result.best(args.top, args.by)
+    shown = ["combo", *result.grid.names, args.by]
+    shown += [c for c in ("total_return_pct", "max_drawdown_pct", "total_trades", "win_rate")
+              if c not in shown]  # fmt: skip
+    from rich.table import Table
+
+    table = Table(title=f"best {best.height} by {args.by}")
+    for c in shown:
+        table.add_column(c, justify="right", no_wrap=True)
+    for row in best.iter_rows(named=True):
+        table.add_row(*[_fmt(row[c]) for c in shown])
+    con.print(table)
+    if args.out:
+        con.print(f"results saved to {args.out}/ (results.parquet, summary.json)")
     return 0
 
 
@@ -424,18 +558,34 @@ def _demo(args) -> int:
 def _run_with_progress(engine, as_json: bool, checkpoint, resume_from):
     if not _show_progress(as_json):
         return engine.run(checkpoint=checkpoint, resume_from=resume_from)
+    with _progress_bar("backtest", "bars") as progress:
+        return engine.run(progress=progress, checkpoint=checkpoint, resume_from=resume_from)
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, unit: str):
+    """A transient rich progress bar on stderr, shown from the first report on (so that an error
+    raised before any work prints nothing else); yields progress(done, total)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
-        TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("bars"),
+    bar = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
         TimeElapsedColumn(), transient=True, console=_console(stderr=True),
-    ) as bar:  # fmt: skip
-        task = bar.add_task("scan", total=None)
+    )  # fmt: skip
+    task = None
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done, total=total)
 
-        return engine.run(progress=progress, checkpoint=checkpoint, resume_from=resume_from)
+    try:
+        yield progress
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 def _report(result, as_json: bool, saved: Any = None) -> None:

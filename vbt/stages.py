@@ -109,6 +109,25 @@ class PreparedRun:
         return {**self.config.model_dump(), **keep}
 
 
+def resolve(config: BacktestConfig, bundle: Any) -> tuple[Any, list[str], ScanParams]:
+    """(strategy, timeframes with the base first, ScanParams) of a config and a loaded model,
+    without touching the data: the model's decisions with the config's overrides, the config's
+    execution parameters, the base timeframe's bar duration. Bad values raise ``ConfigError``."""
+    from vbt.strategy import load_strategy
+
+    strategy = load_strategy(bundle.strategy_config)
+    base = config.timeframe or strategy.base_timeframe  # the model's first training timeframe
+    listed = config.timeframes or bundle.metadata.training_timeframes or []
+    tfs = [tf for tf in listed if tf != base]
+    decisions = DecisionParams.from_config(
+        strategy.decisions, bundle.output_type, **config.decision_overrides()
+    )
+    params = ScanParams(
+        decisions=decisions, execution=config.execution(), bar_ns=timeframe_ns(base)
+    )
+    return strategy, [base, *tfs], params
+
+
 def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
     """Load the model (unless ``bundle`` is given) and the bars, compute the features once, run the
     model over every bar, and resolve the parameters. Raises ``DataError`` when the date range
@@ -116,21 +135,12 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
     from vbt.features.frame import build_features
     from vbt.model.bundle import ModelBundle
     from vbt.signals import infer_signals
-    from vbt.strategy import load_strategy
 
     cfg = config.resolved()  # data folder and symbol filled in; paths checked before any work
     t0 = time.perf_counter()
     bundle = bundle if bundle is not None else ModelBundle.load(cfg.model_path)
-    strategy = load_strategy(bundle.strategy_config)
-    base = cfg.timeframe or strategy.base_timeframe  # the model's first training timeframe
-    tfs = list(cfg.timeframes or bundle.metadata.training_timeframes or [base])
-    if base not in tfs:
-        tfs.insert(0, base)
-    decisions = DecisionParams.from_config(
-        strategy.decisions, bundle.output_type, **cfg.decision_overrides()
-    )
-    bar_ns = timeframe_ns(base)
-    params = ScanParams(decisions=decisions, execution=cfg.execution(), bar_ns=bar_ns)
+    strategy, tfs, params = resolve(cfg, bundle)
+    decisions, base, bar_ns = params.decisions, tfs[0], params.bar_ns
     bars = load_data(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
     params.execution.check_affordable(bars[base]["open"].to_numpy(), f"{cfg.symbol} {base}")
     frame = build_features(

@@ -1,7 +1,8 @@
 """Compile (and cache) every Numba kernel once: ``python -m vbt.warmup``.
 
 Runs each stage on a few hundred synthetic bars: all indicators and membership types on two
-timeframes, the as-of join and packing, both signal rules, the labels and the scan. The Makefile
+timeframes, the as-of join and packing, both signal rules, the labels, the scan, the sweep kernel
+and the metric accumulators. The Makefile
 runs it after installing; a Docker image would run it at build time. NUMBA_CACHE_DIR must be
 writable.
 """
@@ -20,8 +21,12 @@ def warm() -> float:
     from vbt.data.synth import synth_bars
     from vbt.decide.rules import classify_nb, regress_nb
     from vbt.features.indicators import INDICATORS, compute_indicator
+    from vbt.metrics import curve_metrics, finish_metrics
     from vbt.model.labels import forward_return_labels, zigzag_segment_labels
+    from vbt.sim.records import TRADE_DTYPE
     from vbt.sim.runner import ScanInputs, ScanParams, run_scan
+    from vbt.sweeps.grid import Grid
+    from vbt.sweeps.runner import run_sweep
 
     five = synth_bars(600, seed=0)
     bars = {"5m": five, "1h": vbt.resample(five, "1h")}
@@ -63,6 +68,10 @@ def warm() -> float:
     params = ScanParams(bar_ns=300 * 10**9)
     run_scan(inputs, params, chunk_bars=256)
     run_scan(inputs, params, chunk_bars=256, record=False)
+    grid = Grid.parse({"commission": [0.0, 0.001]}, params)
+    accs = run_sweep(inputs, params, grid, np.arange(2), chunk_bars=256)
+    finish_metrics(accs, 1.0, 1, 1)
+    curve_metrics(np.ones(3), np.zeros(3, np.int8), np.zeros(0, TRADE_DTYPE), 1.0, 1, 3)
     return time.perf_counter() - t0
 
 

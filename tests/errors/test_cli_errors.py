@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from conftest import DATA, ROOT, STRATEGY, strategy_dict, write_model, write_strategy
+from bad_input import DATA, ROOT, STRATEGY, strategy_dict, write_model, write_strategy
 
 import vbt
 from vbt import cli
@@ -35,6 +35,7 @@ LAUGHS = "\n".join(
 # exists and holds a file; every command that writes is pointed at it.
 BT = ["backtest", "{m}", "--data-dir", "{d}", "--out", "{w}/out"]
 TR = ["train", "{w}/ok.yaml", "--data-dir", "{d}", "--out-dir", "{w}/out"]
+SW = ["sweep", "{m}", "--data-dir", "{d}", "--out", "{w}/out"]
 CASES: list[tuple[str, list[str], list[str]]] = [
     # the command line itself
     ("no-command", [], ["no command given"]),
@@ -99,6 +100,16 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("train-epochs", [*TR, "--epochs", "0"], ["epochs: expected an integer >= 1, got 0"]),
     ("train-device", [*TR, "--device", "bogus"], ["device: 'bogus' is not a torch device"]),
     ("train-diverges", [*TR[:1], "{w}/diverge.yaml", *TR[2:], "--epochs", "1"], ["training diverged: the training loss is nan"]),
+    # sweep
+    ("sweep-no-grid", [*SW], ["sweep: give at least one --grid"]),
+    ("sweep-grid-value", [*SW, "--grid", "commission=0.001,1.5"], ["grid.commission = 1.5"]),
+    ("sweep-grid-name", [*SW, "--grid", "comission=0.001"], ["grid.comission: not a sweepable parameter"]),
+    ("sweep-grid-file-dup", [*SW, "--grid-file", "{w}/grid_dup.yaml"], ["{w}/grid_dup.yaml: line 2, column 1: duplicate key 'commission'"]),
+    ("sweep-grid-file-missing", [*SW, "--grid-file", "{w}/nogrid.yaml"], ["{w}/nogrid.yaml: grid file not found"]),
+    ("sweep-by", [*SW, "--grid", "commission=0.001", "--by", "sharpe"], ["--by 'sharpe': not a metric"]),
+    ("sweep-out-file", [*SW[:-1], "{w}/afile", "--grid", "commission=0.001"], ["--out {w}/afile: is a file, not a folder"]),
+    ("sweep-checkpoint", [*SW, "--grid", "commission=0.001", "--checkpoint", "{w}/nodir/s.npz"], ["checkpoint {w}/nodir/s.npz: folder {w}/nodir does not exist"]),
+    ("sweep-capital", [*SW, "--grid", "commission=0.001", "--initial-capital", "1"], ["initial_capital = 1.0", "buys no whole unit"]),
     # demo
     ("demo-out-file", ["demo", "--out", "{w}/afile"], ["--out {w}/afile: is a file, not a folder"]),
     ("demo-epochs", ["demo", "--out", "{w}/out/demo", "--epochs", "0"], ["epochs: expected an integer >= 1, got 0"]),
@@ -148,6 +159,7 @@ def prepare_work(work: Path, model_dir: Path) -> dict[str, str]:
     (work / "data_dup" / "EURUSD_1h.csv").write_text(csv.replace("close2", "close", 1))
 
     write_strategy(work / "ok.yaml")
+    (work / "grid_dup.yaml").write_text("commission: [0.001]\ncommission: [0.002]\n")
     (work / "latin1.yaml").write_bytes(STRATEGY.read_bytes().replace(b"RSI(14)", b"RSI\xe9(14)"))
     (work / "syntax.yaml").write_text("name: [unclosed\n")
     (work / "dup.yaml").write_text(

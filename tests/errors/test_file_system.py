@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import DATA, STRATEGY, raises
+from bad_input import DATA, STRATEGY, raises
 
 import vbt
 import vbt.paths

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, ROOT, raises, strategy_dict, write_model
+from bad_input import DATA, ROOT, raises, strategy_dict, write_model
 
 import vbt
 from vbt import cli

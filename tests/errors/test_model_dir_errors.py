@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, raises
+from bad_input import DATA, raises
 
 import vbt
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import DATA, raises, strategy_dict, write_model
+from bad_input import DATA, raises, strategy_dict, write_model
 
 import vbt
 

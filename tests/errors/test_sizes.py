@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import DATA, raises, strategy_dict
+from bad_input import DATA, raises, strategy_dict
 
 import vbt
 from vbt.model import networks, trainer

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import yaml
-from conftest import STRATEGY, raises, strategy_dict
+from bad_input import STRATEGY, raises, strategy_dict
 
 import vbt
 from vbt.strategy import yamlfile

@@ -5,7 +5,7 @@ running metric accumulators.
 stop - 1`` of one parameter set and updates its state and accumulator records in place, so a run
 can be split into chunks (progress, cancellation, checkpoints) with results identical to one pass.
 ``scan_chunk_nb`` runs it for a single run, writing the per-bar outputs and the trade records;
-``vbt.sweep.nb`` runs it for many parameter sets in parallel, writing none of them. Semantics:
+``vbt.sweeps.nb`` runs it for many parameter sets in parallel, writing none of them. Semantics:
 DESIGN.md "Execution and accounting". The filters are ``vbt.decide.rules.decide_nb``. Nothing is
 allocated per bar.
 """
@@ -57,24 +57,31 @@ def exit_nb(side, qty, entry_price, cash, ref_price, commission, slippage):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def signal_at_nb(i, raw, confidence, value, is_regression, threshold):
-    """Bar i's raw signal and confidence before the filters -> (int8, float32).
+def signal_at_nb(raw, confidence, value, is_regression, threshold):
+    """A bar's raw signal and confidence before the filters -> (int8, float32).
 
-    Classification: ``raw[i]``, ``confidence[i]``. Regression: the threshold rule on the predicted
-    return ``value[i]`` (``vbt.decide.rules.regress_one_nb``), so the threshold can vary per run.
+    Classification: ``raw`` and ``confidence`` as given. Regression: the threshold rule on the
+    predicted return ``value`` (``vbt.decide.rules.regress_one_nb``), so the threshold can vary
+    per run. (Scalars, not arrays: a helper given arrays costs reference counting per call.)
     """
     if is_regression:
-        return regress_one_nb(value[i], threshold)
-    return raw[i], confidence[i]
+        return regress_one_nb(value, threshold)
+    return raw, confidence
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def quiet_nb(i, raw, confidence, value, is_regression, conf_threshold, reg_threshold):
-    """True when bar i's signal is HOLD before the filters or fails filter 1 (classification
-    confidence below the threshold): the filters then return HOLD whatever the state."""
-    if is_regression:
-        return not (abs(value[i]) > reg_threshold)  # NaN: quiet; +-inf: decided the long way
-    return raw[i] == HOLD or confidence[i] < conf_threshold
+def decision_nb(
+    raw, confidence, value, bar_ts, last_ts, has_last, side, is_regression, conf_threshold,
+    min_sep, awareness, allow_short, reg_threshold,
+):  # fmt: skip
+    """A bar's decision at its close -> (signal int8 after the filters, confidence float32):
+    ``signal_at_nb`` then ``vbt.decide.rules.decide_nb`` with the position and last trade time."""
+    sig, conf = signal_at_nb(raw, confidence, value, is_regression, reg_threshold)
+    out, _reason = decide_nb(
+        sig, conf, bar_ts, last_ts, has_last, side, is_regression, conf_threshold, min_sep,
+        awareness, allow_short,
+    )  # fmt: skip
+    return out, conf
 
 
 # -- metric accumulators ------------------------------------------------------------------------
@@ -301,50 +308,58 @@ def scan_bars_nb(
 
     i = start
     while i < stop:
-        if (
-            pending == HOLD
-            and i < fast_stop
-            and quiet_nb(i, raw, confidence, value, is_regression, conf_threshold, reg_threshold)
-        ):
-            # Fast path: a run of quiet bars with nothing pending changes no state but the marks:
-            # the same formulas as step (3) below, specialised by side, in tight loops.
-            j = i + 1
-            while j < fast_stop and quiet_nb(
-                j, raw, confidence, value, is_regression, conf_threshold, reg_threshold
-            ):
+        if pending == HOLD and i < fast_stop:
+            # Fast path: with nothing pending, bars whose decision is HOLD (no signal, low
+            # confidence, too soon after the last trade, or redundant with the position) change no
+            # state but the marks, up to and including the first bar that decides a trade (which
+            # becomes pending): the same formulas as steps (2) and (3) below, the marks
+            # specialised by side, in tight loops.
+            j = i
+            sig_j = np.int8(HOLD)
+            while j < fast_stop:
+                sig_j, conf_j = decision_nb(
+                    raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
+                    is_regression, conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+                )  # fmt: skip
+                if sig_j != HOLD:
+                    # bar j decides a trade: marked in this position too, then pending
+                    pending = sig_j
+                    pending_conf = np.float64(conf_j)
+                    j += 1
+                    break
                 j += 1
-            if side == FLAT:
-                marks = mark_nb(marks, cash, False)
-                marks = repeat_mark_nb(marks, j - i - 1)
-                if record:
-                    equity_out[i:j] = cash
-                    position_out[i:j] = FLAT
-            elif side == LONG:
-                for k in range(i, j):
-                    px = close[k]
-                    u = (px - entry_price) * qty
-                    mfe = max(mfe, u)
-                    mae = min(mae, u)
-                    eq = cash + px * qty
-                    marks = mark_nb(marks, eq, True)
+            if j > i:
+                if side == FLAT:
+                    marks = mark_nb(marks, cash, False)
+                    marks = repeat_mark_nb(marks, j - i - 1)
                     if record:
-                        equity_out[k] = eq
-                        position_out[k] = side
-            else:
-                for k in range(i, j):
-                    px = close[k]
-                    u = (entry_price - px) * qty
-                    mfe = max(mfe, u)
-                    mae = min(mae, u)
-                    eq = cash + entry_price * qty + u
-                    marks = mark_nb(marks, eq, True)
-                    if record:
-                        equity_out[k] = eq
-                        position_out[k] = side
-            i = j
-            continue
+                        equity_out[i:j] = cash
+                        position_out[i:j] = FLAT
+                elif side == LONG:
+                    for k in range(i, j):
+                        px = close[k]
+                        u = (px - entry_price) * qty
+                        mfe = max(mfe, u)
+                        mae = min(mae, u)
+                        eq = cash + px * qty
+                        marks = mark_nb(marks, eq, True)
+                        if record:
+                            equity_out[k] = eq
+                            position_out[k] = side
+                else:
+                    for k in range(i, j):
+                        px = close[k]
+                        u = (entry_price - px) * qty
+                        mfe = max(mfe, u)
+                        mae = min(mae, u)
+                        eq = cash + entry_price * qty + u
+                        marks = mark_nb(marks, eq, True)
+                        if record:
+                            equity_out[k] = eq
+                            position_out[k] = side
+                i = j
+                continue
 
-        sig_i, conf_i = signal_at_nb(i, raw, confidence, value, is_regression, reg_threshold)
         # (1) execute the signal decided at bar i - 1 at this bar's open
         if pending != HOLD:
             price = open_[i]
@@ -391,19 +406,10 @@ def scan_bars_nb(
             pending = np.int8(HOLD)
 
         # (2) decide at this bar's close
-        sig, _reason = decide_nb(
-            sig_i,
-            conf_i,
-            ts_ns[i],
-            last_ts,
-            has_last,
-            side,
-            is_regression,
-            conf_threshold,
-            min_sep,
-            awareness,
-            allow_short,
-        )
+        sig, conf_i = decision_nb(
+            raw[i], confidence[i], value[i], ts_ns[i], last_ts, has_last, side, is_regression,
+            conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+        )  # fmt: skip
         if sig != HOLD:
             pending = sig
             pending_conf = np.float64(conf_i)

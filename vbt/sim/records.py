@@ -149,9 +149,10 @@ ACC_DTYPE = np.dtype(
 RETURN_BLOCK = 4096
 
 
-def new_state(initial_capital: float) -> np.ndarray:
-    """A fresh 1-record ``STATE_DTYPE`` array: flat, holding ``initial_capital``, at bar 0."""
-    state = np.zeros(1, dtype=STATE_DTYPE)
+def new_state(initial_capital: float | np.ndarray) -> np.ndarray:
+    """Fresh ``STATE_DTYPE`` records, one per initial capital (a scalar gives one): flat, holding
+    that capital, at bar 0."""
+    state = np.zeros(np.size(initial_capital), dtype=STATE_DTYPE)
     state["cash"] = initial_capital
     state["entry_confidence"] = np.nan
     state["pending_confidence"] = np.nan

@@ -295,7 +295,7 @@ def _copy_records(dst: np.ndarray, src: np.ndarray) -> None:
         dst[:k].view(np.uint8)[:] = np.ascontiguousarray(src).view(np.uint8)
 
 
-def _is_cancelled(cancel: Any) -> bool:
+def is_cancelled(cancel: Any) -> bool:
     if cancel is None:
         return False
     if hasattr(cancel, "is_set"):
@@ -387,7 +387,7 @@ def run_scan(
     chunks_done = 0
     while not state[0]["done"]:
         start = int(state[0]["next_bar"])
-        if _is_cancelled(cancel):
+        if is_cancelled(cancel):
             if checkpoint is not None:
                 save_checkpoint(checkpoint, snapshot())
             saved = f"; checkpoint written to {checkpoint}" if checkpoint is not None else ""

@@ -1,0 +1,122 @@
+"""Parameter sweeps: many decision, cost and sizing combinations over one inference.
+
+``vbt.sweep(config_or_prepared_run, grid={...})`` prepares the run once (model, data, features,
+inference), then runs every combination in one parallel Numba kernel that keeps each
+combination's running metrics and writes no per-bar logs. Every row equals a single backtest
+with that row's parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from vbt.sweeps.grid import SWEEPABLE, Grid, parse_values, select
+from vbt.sweeps.result import LOWER_IS_BETTER, SweepResult
+from vbt.sweeps.runner import run_sweep
+
+__all__ = ["LOWER_IS_BETTER", "SWEEPABLE", "Grid", "SweepResult", "parse_values", "select", "sweep"]
+
+
+def sweep(
+    config_or_prepared: Any,
+    grid: Mapping[str, Any],
+    *,
+    constraint: str | Callable[[Any], bool] | None = None,
+    max_combos: int | None = None,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    cancel: Any = None,
+    checkpoint: str | Path | None = None,
+    resume_from: str | Path | None = None,
+) -> SweepResult:
+    """Backtest every combination of ``grid`` over one inference.
+
+    Parameters
+    ----------
+    config_or_prepared : BacktestConfig or PreparedRun
+        The run to sweep; its parameters are the base that the grid varies.
+    grid : dict {parameter: values}
+        Sweepable parameters (``vbt.sweeps.SWEEPABLE``): confidence_threshold,
+        min_signal_separation (hours), position_awareness, allow_short_from_flat,
+        round_trip_cost and min_edge_multiplier (regression), position_fraction, commission,
+        slippage, initial_capital. Values: a list, a ``range``, ``{"start", "stop", "step"}`` or
+        a string ``"start:stop:step"`` (stop included) or ``"a,b,c"``.
+    constraint : str or callable, optional
+        Keep only the combinations for which it holds: an expression such as
+        ``"slippage <= commission / 2"`` or a callable given each combination (``p.commission``).
+    max_combos : int, optional
+        Run a random subset of that many combinations (seeded by ``seed``), drawn after the
+        constraint.
+    threads : int, optional
+        Numba threads (default: the usable cores).
+    progress, cancel, checkpoint, resume_from
+        As for ``BacktestEngine.run``: progress(done, total) counts combination-bars; a cancelled
+        sweep writes ``checkpoint`` and raises ``CancelledError``; ``resume_from`` continues it
+        with identical results.
+
+    Returns
+    -------
+    SweepResult
+        ``.table`` (one row per combination), ``.best(k, by)``, ``.save(dir)``, ``.rerun(i)``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown parameter, a value out of range, an empty or repeated value, a parameter that
+        does nothing for this model, or a bad constraint, naming the parameter and the value;
+        all before the data is read.
+
+    Examples
+    --------
+    >>> res = vbt.sweep(cfg, {"confidence_threshold": "0.4:0.8:0.05", "commission": [5e-4, 1e-3]})
+    >>> res.best(5, by="sharpe_ratio")
+    """
+    from vbt.config import BacktestConfig
+    from vbt.errors import ConfigError
+    from vbt.metrics import finish_metrics
+    from vbt.model.bundle import ModelBundle
+    from vbt.stages import PreparedRun, prepare, resolve
+
+    t0 = time.perf_counter()
+    if isinstance(config_or_prepared, PreparedRun):
+        prepared, base = config_or_prepared, config_or_prepared.params
+        bundle = None
+    elif isinstance(config_or_prepared, BacktestConfig):
+        prepared = None
+        bundle = ModelBundle.load(config_or_prepared.model_path)
+        base = resolve(config_or_prepared, bundle)[2]
+    else:
+        raise ConfigError("sweep: pass a vbt.BacktestConfig or a PreparedRun")
+    # everything about the grid is checked before the data is read
+    g = Grid.parse(grid, base)
+    combos = select(g, base, constraint, max_combos, seed)
+    if prepared is None:
+        prepared = prepare(config_or_prepared, bundle=bundle)
+    t1 = time.perf_counter()
+    accs = run_sweep(
+        prepared.inputs, base, g, combos, chunk_bars=prepared.config.chunk_bars, threads=threads,
+        progress=progress, cancel=cancel, checkpoint=checkpoint, resume_from=resume_from,
+        fingerprint=prepared.fingerprint if checkpoint or resume_from else "",
+    )  # fmt: skip
+    t2 = time.perf_counter()
+    cols = g.decode(combos)
+    capital = cols.get("initial_capital", base.execution.initial_capital)
+    metrics = finish_metrics(
+        accs, capital, prepared.span_ns, len(prepared.inputs), prepared.config.periods_per_year
+    )
+    table = pl.DataFrame({"combo": combos, **cols, **metrics})
+    timings = {"prepare_s": t1 - t0, "sweep_s": t2 - t1, "summarize_s": time.perf_counter() - t2}
+    settings = {
+        "constraint": constraint if isinstance(constraint, str | None) else repr(constraint),
+        "max_combos": max_combos,
+        "seed": seed,
+        "grid_size": g.size,
+    }
+    return SweepResult(table=table, grid=g, base=base, info=prepared.info, settings=settings,
+                       timings=timings, prepared=prepared)  # fmt: skip
