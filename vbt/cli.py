@@ -1,131 +1,381 @@
 """The ``vbt`` command line: demo, backtest, sweep, train.
 
-Each command prints a readable summary; ``--json`` prints machine-readable results instead.
-Bad input exits with status 2 and a one-line error naming what is wrong (no traceback).
+Each command prints a readable summary on stdout; ``--json`` prints machine-readable results
+instead. Progress bars (shown only on a terminal) go to stderr.
+
+Errors are one line on stderr, ``error: ...`` (a multi-line message is folded into one), with
+nothing on stdout and nothing written to the output folder. Exit statuses (``EXIT_*``):
+
+- 0: success;
+- 2: bad input or usage: a ``vbt.VbtError`` (``ConfigError``, ``DataError``, ``ModelError``), a
+  file-system error, or a bad command line;
+- 1: an internal error (a bug): one line naming the exception; ``VBT_TRACEBACK=1`` re-raises it;
+- 130: interrupted (Ctrl-C).
+
+Warnings that libraries emit during a command are held back: after a success each is printed
+as one ``warning: ...`` line on stderr; after an error they are dropped (the error says what
+matters).
+
+``_add_run_options(parser)`` and ``_config_from_args(args)`` define the options of a run (data,
+costs, decisions, chunking) once, for every command that runs backtests. Their defaults are not
+restated here: an option left out is not passed, so the pydantic models' defaults apply, and the
+help texts read those defaults from the models' fields.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+import os
 import sys
-from contextlib import contextmanager
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vbt import __version__
 from vbt.errors import VbtError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_STRATEGY = ROOT / "data_fixtures" / "strategies" / "rsi_bbands_mtf.yaml"
-DEMO_DATA = ROOT / "data_fixtures"
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+TRACEBACK_ENV = "VBT_TRACEBACK"
+
+
+class UsageError(Exception):
+    """A bad command line (argparse's complaint, as one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints usage and the message over several lines and exits; here the message
+    becomes one ``error:`` line (``main`` prints it)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+    """Run the command line; returns the exit status (see the module docstring)."""
+    with _held_warnings() as held:
+        try:
+            parser = _parser()
+            args = parser.parse_args(argv)
+            if not getattr(args, "command", None):
+                commands = ", ".join(_subparsers(parser).choices)
+                raise UsageError(f"vbt: no command given; choose one of {commands}")
+            status = int(args.func(args) or EXIT_OK)
+        except KeyboardInterrupt:
+            return _fail("interrupted", EXIT_INTERRUPTED)
+        except (UsageError, VbtError) as exc:
+            return _fail(str(exc), EXIT_USAGE)
+        except OSError as exc:  # disk full, permission denied, ... while writing or reading
+            where = f"{exc.filename}: " if exc.filename else ""
+            return _fail(f"{where}{exc.strerror or exc}", EXIT_USAGE)
+        except Exception as exc:
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            return _fail(
+                f"internal error ({type(exc).__name__}: {exc}); please report it "
+                f"({TRACEBACK_ENV}=1 shows the traceback)",
+                EXIT_INTERNAL,
+            )
+    for message in held:
+        print(f"warning: {_one_line(message)}", file=sys.stderr)
+    return status
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"error: {_one_line(message)}", file=sys.stderr)
+    return status
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def _held_warnings() -> Iterator[list[str]]:
+    """Collect Python warnings and WARNING log records (instead of printing them) while a
+    command runs."""
+    held: list[str] = []
+
+    class _Hold(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            held.append(record.getMessage())
+
+    root = logging.getLogger()
+    handler = _Hold(logging.WARNING)
+    root.addHandler(handler)
     try:
-        return int(args.func(args) or 0)
-    except VbtError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            yield held
+            held.extend(str(w.message) for w in caught)
+    finally:
+        root.removeHandler(handler)
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vbt", description="Vectorized backtests of PyTorch models")
+    p = _Parser(prog="vbt", description="Vectorized backtests of PyTorch trading models.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command")
 
-    d = sub.add_parser("demo", help="train a small model on the bundled data and backtest it")
-    d.add_argument("--out", default="out/demo", help="where models and results go (out/demo)")
-    d.add_argument("--json", action="store_true", help="print JSON results")
+    d = sub.add_parser(
+        "demo", help="train a small model on generated demo bars and backtest it",
+        description="Generate six months of synthetic EURUSD bars, train the demo strategy "
+        "(RSI and Bollinger Bands on 1h and 5m) on them and backtest the model.",
+    )  # fmt: skip
+    d.add_argument(
+        "--out", default="out/demo",
+        help="folder for the demo's data, model and results (default: %(default)s)",
+    )  # fmt: skip
+    d.add_argument(
+        "--epochs", type=int,
+        help="training epochs (default: the demo strategy's training.epochs)",
+    )  # fmt: skip
+    _add_json(d)
     d.set_defaults(func=_demo)
 
-    b = sub.add_parser("backtest", help="backtest a v3 model directory")
+    b = sub.add_parser(
+        "backtest", help="backtest a v3 model directory",
+        description="Backtest a v3 model directory on the bars in a data folder.",
+    )  # fmt: skip
+    b.add_argument("model_path", help="a v3 model directory (or its <tf>_latest pointer)")
     _add_run_options(b)
-    b.add_argument("--out", help="save metrics.json, trades.parquet, equity.parquet here")
-    b.add_argument("--checkpoint", help="checkpoint file, rewritten at each chunk boundary")
-    b.add_argument("--resume-from", help="resume from this checkpoint file")
-    b.add_argument("--json", action="store_true")
+    b.add_argument(
+        "--out",
+        help="save metrics.json, trades.parquet and equity.parquet in this folder "
+        "(default: not saved)",
+    )
+    b.add_argument(
+        "--checkpoint",
+        help="checkpoint file, rewritten atomically at each chunk boundary; its folder must "
+        "exist (default: none)",
+    )
+    b.add_argument(
+        "--resume-from",
+        help="resume from this checkpoint file, checked before any data is loaded "
+        "(default: start at the first bar)",
+    )
+    _add_json(b)
     b.set_defaults(func=_backtest)
 
+    import vbt.sweeps
+
+    sweep_default = {k: v.default for k, v in _signature(vbt.sweeps.sweep).parameters.items()}
     w = sub.add_parser(
         "sweep",
         help="backtest many decision, cost and sizing combinations over one inference",
         description="Sweep parameters that act after the model (decision filters, regression "
         "threshold, sizing, costs) over one inference. Sweepable: " + ", ".join(_sweepable()),
     )
+    w.add_argument("model_path", help="a v3 model directory (or its <tf>_latest pointer)")
     _add_run_options(w)
     w.add_argument(
         "--grid", action="append", default=[], metavar="NAME=VALUES",
-        help="a swept parameter: NAME=start:stop:step (stop included) or NAME=a,b,c; repeat",
+        help="a swept parameter: NAME=start:stop:step (stop included) or NAME=a,b,c; repeat "
+        "(default: none; give at least one --grid or a --grid-file)",
     )  # fmt: skip
     w.add_argument(
-        "--grid-file", help="YAML/JSON mapping {name: list | start:stop:step | {start, stop, step}}"
+        "--grid-file",
+        help="YAML/JSON mapping {name: list | start:stop:step | {start, stop, step}} "
+        "(default: none)",
     )
     w.add_argument(
-        "--constraint", help="keep combinations where this holds, e.g. 'slippage <= commission'"
+        "--constraint",
+        help="keep combinations where this holds, e.g. 'slippage <= commission' "
+        "(default: every combination)",
     )
-    w.add_argument("--max-combos", type=int, help="run a seeded random subset of this many")
-    w.add_argument("--seed", type=int, default=0, help="seed of the --max-combos draw (default 0)")
+    w.add_argument(
+        "--max-combos", type=int,
+        help="run a seeded random subset of this many (default: every combination)",
+    )  # fmt: skip
+    w.add_argument(
+        "--seed", type=int, default=sweep_default["seed"],
+        help="seed of the --max-combos draw (default: %(default)s)",
+    )  # fmt: skip
     w.add_argument("--threads", type=int, help="Numba threads (default: the usable cores)")
-    w.add_argument("--by", default="sharpe_ratio", help="metric to rank by (default sharpe_ratio)")
-    w.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
-    w.add_argument("--out", help="save results.parquet and summary.json here")
-    w.add_argument("--checkpoint", help="checkpoint file, rewritten at each chunk boundary")
-    w.add_argument("--resume-from", help="resume from this checkpoint file")
-    w.add_argument("--json", action="store_true", help="print the summary as JSON")
+    w.add_argument("--by", default="sharpe_ratio", help="metric to rank by (default: %(default)s)")
+    w.add_argument("--top", type=int, default=10, help="rows to show (default: %(default)s)")
+    w.add_argument(
+        "--out", help="save results.parquet and summary.json in this folder (default: not saved)"
+    )
+    w.add_argument(
+        "--checkpoint",
+        help="checkpoint file, rewritten at each chunk boundary; its folder must exist "
+        "(default: none)",
+    )
+    w.add_argument(
+        "--resume-from",
+        help="resume from this checkpoint file (default: start at the first combination)",
+    )
+    _add_json(w)
     w.set_defaults(func=_sweep)
 
-    t = sub.add_parser("train", help="train a v3 strategy into a model directory")
-    t.add_argument("strategy")
-    t.add_argument("--data-dir", default="data_fixtures")
+    from vbt.model.train_config import DEFAULT_EPOCHS
+    from vbt.model.trainer import train
+
+    train_default = {k: v.default for k, v in _signature(train).parameters.items()}
+    t = sub.add_parser(
+        "train", help="train a v3 strategy into a model directory",
+        description="Train a v3 strategy's network on the bars in a data folder and write a "
+        "v3 model directory <out-dir>/<strategy>/<tf>_v<N>/.",
+    )  # fmt: skip
+    t.add_argument("strategy", help="the v3 strategy YAML file")
+    _add_data_dir(t)
     t.add_argument(
-        "--symbol", default=None, help="default: every symbol of the strategy (multi_symbol: all)"
+        "--symbol",
+        help="train on this symbol alone (default: every symbol of the strategy)",
     )
-    t.add_argument("--out-dir", default="models")
-    t.add_argument("--device", default="cpu")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--json", action="store_true")
+    t.add_argument(
+        "--start-date",
+        help="first bar, inclusive, ISO 8601 (default: the strategy's training_data.start_date, "
+        "else the first bar on disk)",
+    )
+    t.add_argument(
+        "--end-date",
+        help="last bar, inclusive; a bare date covers its day (default: the strategy's "
+        "training_data.end_date, else the last bar on disk)",
+    )
+    t.add_argument(
+        "--out-dir", default="models",
+        help="folder the model directory is written into (default: %(default)s)",
+    )  # fmt: skip
+    t.add_argument(
+        "--device", default=train_default["device"],
+        help="torch device: cpu, cuda, cuda:N or mps (default: %(default)s)",
+    )  # fmt: skip
+    t.add_argument(
+        "--seed", type=int, default=train_default["seed"],
+        help="seed of weight init, dropout and batch order, in [0, 2**64 - 1] "
+        "(default: %(default)s)",
+    )  # fmt: skip
+    t.add_argument(
+        "--epochs", type=int,
+        help=f"at most this many epochs (default: the strategy's training.epochs, else "
+        f"{DEFAULT_EPOCHS})",
+    )  # fmt: skip
+    _add_json(t)
     t.set_defaults(func=_train)
     return p
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options that say what to run (model, data, dates) and its parameters."""
-    p.add_argument("model_path")
-    p.add_argument("--data-dir", default="data_fixtures")
-    p.add_argument("--symbol", default="EURUSD")
-    p.add_argument("--timeframe", default=None, help="base timeframe (model's first by default)")
-    p.add_argument("--start-date")
-    p.add_argument("--end-date")
-    p.add_argument("--initial-capital", type=float, default=100_000.0)
-    p.add_argument("--commission", type=float, default=0.001)
-    p.add_argument("--slippage", type=float, default=0.0005)
-    p.add_argument("--position-fraction", type=float, default=0.25)
-    p.add_argument("--warmup-bars", type=int, default=50)
-    p.add_argument("--confidence-threshold", type=float)
-    p.add_argument("--min-signal-separation", type=float, help="hours")
-    p.add_argument("--allow-short-from-flat", action="store_true", default=None)
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def _config_from_args(args):
+def _signature(fn):
+    import inspect
+
+    return inspect.signature(fn)
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print machine-readable JSON instead of tables (default: tables)",
+    )  # fmt: skip
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    from vbt.config import DATA_DIR_ENV
+
+    parser.add_argument(
+        "--data-dir",
+        help="folder of {SYMBOL}_{TIMEFRAME}.parquet/.csv bar files (default: the "
+        f"{DATA_DIR_ENV} environment variable; one of the two is required)",
+    )
+
+
+# BacktestConfig fields set by _add_run_options, in the order of the help.
+RUN_FIELDS = (
+    "data_dir", "symbol", "timeframe", "start_date", "end_date",
+    "initial_capital", "commission", "slippage", "position_fraction", "warmup_bars",
+    "confidence_threshold", "min_signal_separation", "position_awareness",
+    "allow_short_from_flat", "round_trip_cost", "min_edge_multiplier",
+    "periods_per_year", "chunk_bars", "feature_cache_dir",
+)  # fmt: skip
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run (data, costs, decisions, annualisation, chunking): one flag per
+    field of ``RUN_FIELDS``, ``--field-name``, default None (= the field's default applies;
+    the help says which). ``_config_from_args`` turns them into a ``BacktestConfig``."""
+    from vbt.config import BacktestConfig
+    from vbt.params import DecisionParams
+
+    def execution(field: str) -> str:
+        return f"(default: {BacktestConfig.model_fields[field].default:g})"
+
+    def decision(field: str) -> str:
+        value = DecisionParams.model_fields[field].default
+        shown = str(value).lower() if isinstance(value, bool) else f"{value:g}"
+        return f"(default: the model's config.json decisions, else {shown})"
+
+    def flag(field: str) -> str:
+        return "--" + field.replace("_", "-")
+
+    _add_data_dir(parser)
+    g = parser.add_argument_group("data")
+    g.add_argument(flag("symbol"), help="symbol to backtest (default: the model's training symbol)")
+    g.add_argument(
+        flag("timeframe"),
+        help="base (traded) timeframe, e.g. 1h (default: the model's first training timeframe)",
+    )
+    g.add_argument(
+        flag("start_date"),
+        help="first bar, inclusive, ISO 8601 date or date-time (default: the first bar on disk)",
+    )
+    g.add_argument(
+        flag("end_date"),
+        help="last bar, inclusive; a bare date covers its whole day (default: the last bar)",
+    )
+    g = parser.add_argument_group("capital and costs")
+    g.add_argument(flag("initial_capital"), type=float,
+                   help=f"starting cash {execution('initial_capital')}")  # fmt: skip
+    g.add_argument(flag("commission"), type=float,
+                   help=f"fraction of traded value, on entry and on exit {execution('commission')}")  # fmt: skip
+    g.add_argument(flag("slippage"), type=float,
+                   help=f"fill = open × (1 ± slippage), against the trader {execution('slippage')}")  # fmt: skip
+    g.add_argument(flag("position_fraction"), type=float,
+                   help=f"share of cash committed per entry {execution('position_fraction')}")  # fmt: skip
+    g.add_argument(flag("warmup_bars"), type=int,
+                   help=f"bars at the start that neither decide nor mark equity {execution('warmup_bars')}")  # fmt: skip
+    g = parser.add_argument_group("decisions (override the model's config.json)")
+    g.add_argument(flag("confidence_threshold"), type=float,
+                   help=f"classification confidence below it → HOLD {decision('confidence_threshold')}")  # fmt: skip
+    g.add_argument(flag("min_signal_separation"), type=float,
+                   help=f"hours after the last trade during which signals → HOLD {decision('min_signal_separation')}")  # fmt: skip
+    g.add_argument(flag("position_awareness"), action=argparse.BooleanOptionalAction,
+                   help=f"LONG+BUY, SHORT+SELL and FLAT+SELL → HOLD {decision('position_awareness')}")  # fmt: skip
+    g.add_argument(flag("allow_short_from_flat"), action=argparse.BooleanOptionalAction,
+                   help=f"a SELL may open a short from FLAT {decision('allow_short_from_flat')}")  # fmt: skip
+    g.add_argument(flag("round_trip_cost"), type=float,
+                   help=f"regression threshold = round trip cost × min edge multiplier {decision('round_trip_cost')}")  # fmt: skip
+    g.add_argument(flag("min_edge_multiplier"), type=float,
+                   help=f"see --round-trip-cost {decision('min_edge_multiplier')}")  # fmt: skip
+    g = parser.add_argument_group("run")
+    g.add_argument(flag("periods_per_year"), type=float,
+                   help="annualisation of volatility and ratios (default: bars per year of the data's span)")  # fmt: skip
+    g.add_argument(flag("chunk_bars"), type=int,
+                   help=f"bars per scan chunk: progress, cancellation and checkpoints happen between chunks {execution('chunk_bars')}")  # fmt: skip
+    g.add_argument(flag("feature_cache_dir"),
+                   help="cache computed features (Parquet) in this folder (default: no cache)")  # fmt: skip
+
+
+def _config_from_args(args: argparse.Namespace, **fields: Any):
+    """A ``BacktestConfig`` from the options of ``_add_run_options`` (those given), the
+    ``model_path`` argument (when the command has one) and ``fields``; bad values raise
+    ``ConfigError`` naming the field."""
     import vbt
 
-    return vbt.BacktestConfig(
-        model_path=args.model_path, data_dir=args.data_dir, symbol=args.symbol,
-        timeframe=args.timeframe, start_date=args.start_date, end_date=args.end_date,
-        initial_capital=args.initial_capital, commission=args.commission,
-        slippage=args.slippage, position_fraction=args.position_fraction,
-        warmup_bars=args.warmup_bars, confidence_threshold=args.confidence_threshold,
-        min_signal_separation=args.min_signal_separation,
-        allow_short_from_flat=args.allow_short_from_flat,
-    )  # fmt: skip
+    names = (*RUN_FIELDS, "model_path")
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    return vbt.BacktestConfig(**{**given, **fields})
 
 
 def _sweepable() -> list[str]:
@@ -137,20 +387,13 @@ def _sweepable() -> list[str]:
 def _grid_from_args(args) -> dict[str, Any]:
     """--grid-file first, then each --grid NAME=VALUES (a later one replaces an earlier one)."""
     from vbt.errors import ConfigError
+    from vbt.strategy.yamlfile import read_yaml
 
     grid: dict[str, Any] = {}
     if args.grid_file:
-        import yaml
-
-        path = Path(args.grid_file)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the grid file ({exc.strerror})") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+        loaded = read_yaml(args.grid_file, "grid file")  # bounded aliases, no duplicate keys
         if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a grid file is a mapping {{parameter: values}}")
+            raise ConfigError(f"{args.grid_file}: a grid file is a mapping {{parameter: values}}")
         grid.update(loaded)
     for item in args.grid:
         name, eq, values = item.partition("=")
@@ -164,13 +407,22 @@ def _grid_from_args(args) -> dict[str, Any]:
     return grid
 
 
+# ---------------------------------------------------------------------------------------------
+# the commands
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
 
     con = Console(highlight=False, stderr=stderr)
     if not con.is_terminal:  # piped or captured: rich assumes 80 columns; tables need more
-        con = Console(highlight=False, stderr=stderr, width=120)
+        con = Console(highlight=False, width=120, stderr=stderr)
     return con
+
+
+def _show_progress(as_json: bool) -> bool:
+    """Progress bars only on a terminal, and never with --json."""
+    return not as_json and sys.stderr.isatty()
 
 
 def _train(args) -> int:
@@ -180,22 +432,36 @@ def _train(args) -> int:
     symbol = args.symbol or ", ".join(strategy.symbols)
     model_dir = vbt.train(
         strategy, data_dir=args.data_dir, symbol=args.symbol, out_dir=args.out_dir,
-        device=args.device, seed=args.seed, epochs=args.epochs, progress=not args.json,
+        device=args.device, seed=args.seed, epochs=args.epochs,
+        progress=_show_progress(args.json), start_date=args.start_date, end_date=args.end_date,
     )  # fmt: skip
     metrics = json.loads((Path(model_dir) / "metrics.json").read_text())
     if args.json:
         print(json.dumps({"model_path": str(model_dir), "training_metrics": metrics}, default=str))
     else:
-        _console().print(f"[bold]trained[/] {strategy.name} on {symbol} → {model_dir}")
+        con = _console()
+        con.print(f"[bold]trained[/] {strategy.name} on {symbol} → {model_dir}")
+        con.print(_kept_epoch(metrics))
         shown = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
-        _console().print(_kv_table("training", shown))
+        con.print(_kv_table("training", shown))
     return 0
+
+
+def _kept_epoch(metrics: dict[str, Any]) -> str:
+    """Which epoch's weights the model holds, and why training stopped."""
+    done = metrics.get("epochs_trained")
+    stop = f"stopped early after epoch {done}" if metrics.get("early_stopped") else f"{done} epochs"
+    which = "validation" if metrics.get("best_val_loss") is not None else "training"
+    return f"{stop}; kept epoch {metrics.get('best_epoch')} (best {which} loss)"
 
 
 def _backtest(args) -> int:
     import vbt
+    from vbt.paths import check_output_dir
 
     cfg = _config_from_args(args)
+    if args.out:
+        check_output_dir(args.out, "--out")
     result = _run_with_progress(
         vbt.BacktestEngine(cfg), args.json, args.checkpoint, args.resume_from
     )
@@ -208,16 +474,21 @@ def _backtest(args) -> int:
 def _sweep(args) -> int:
     import vbt
     from vbt.metrics import METRIC_NAMES
+    from vbt.paths import check_output_dir, check_output_file
 
     cfg = _config_from_args(args)
     grid = _grid_from_args(args)
     if args.by not in METRIC_NAMES:
         raise vbt.ConfigError(f"--by {args.by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
+    if args.out:
+        check_output_dir(args.out, "--out")
+    if args.checkpoint:
+        check_output_file(args.checkpoint, "checkpoint")
     kwargs = dict(
         constraint=args.constraint, max_combos=args.max_combos, seed=args.seed,
         threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
     )  # fmt: skip
-    if args.json:
+    if not _show_progress(args.json):
         result = vbt.sweep(cfg, grid, **kwargs)
     else:
         with _progress_bar("sweep", "combination-bars") as progress:
@@ -253,40 +524,48 @@ def _sweep(args) -> int:
 
 def _demo(args) -> int:
     import vbt
+    from vbt.demo import DEMO_SYMBOL, demo_strategy_path, write_demo_data
+    from vbt.model.train_config import epochs_override
+    from vbt.paths import check_output_dir
 
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--out")
+    strategy = vbt.load_strategy(demo_strategy_path())
+    if args.epochs is not None:
+        epochs_override(args.epochs)  # a bad --epochs: refused before any output
     con = _console()
     if not args.json:
         con.print(
-            f"[bold]vbt demo[/]: train {DEMO_STRATEGY.name} on the bundled EURUSD data, then backtest"
+            f"[bold]vbt demo[/]: generate synthetic {DEMO_SYMBOL} bars, train {strategy.name} on "
+            "them, then backtest"
         )
+    data = write_demo_data(out / "data")
     model_dir = vbt.train(
-        DEMO_STRATEGY, data_dir=DEMO_DATA, symbol="EURUSD", out_dir=out / "models",
-        seed=0, progress=not args.json,
+        strategy, data_dir=data, symbol=DEMO_SYMBOL, out_dir=out / "models", seed=0,
+        epochs=args.epochs, progress=_show_progress(args.json),
     )  # fmt: skip
-    cfg = vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(DEMO_DATA), symbol="EURUSD")
+    cfg = vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(data))
     result = _run_with_progress(vbt.BacktestEngine(cfg), args.json, None, None)
     result.save(out / "results")
     _report(result, args.json, saved=out / "results")
     if not args.json:
         con.print(
-            "note: the bundled bars are synthetic (a near-random walk), so the model has little to"
+            "note: the demo bars are synthetic (a near-random walk), so the model has little to"
             " learn and costs (commission + slippage on entry and exit) dominate the result."
         )
     return 0
 
 
-def _run_with_progress(engine, quiet: bool, checkpoint, resume_from):
-    if quiet:
+def _run_with_progress(engine, as_json: bool, checkpoint, resume_from):
+    if not _show_progress(as_json):
         return engine.run(checkpoint=checkpoint, resume_from=resume_from)
     with _progress_bar("backtest", "bars") as progress:
         return engine.run(progress=progress, checkpoint=checkpoint, resume_from=resume_from)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _progress_bar(label: str, unit: str):
-    """A transient rich progress bar, shown from the first report on (so that an error raised
-    before any work prints nothing else); yields progress(done, total)."""
+    """A transient rich progress bar on stderr, shown from the first report on (so that an error
+    raised before any work prints nothing else); yields progress(done, total)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,20 @@ from vbt.params import (
 )
 
 MAX_CHUNK_BARS = 1 << 26  # 67M bars: chunk buffers stay small; whole runs are never that long
+DATA_DIR_ENV = "VBT_DATA_DIR"  # the data folder when a config gives none
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> str:
+    """The data folder: ``data_dir``, else the ``VBT_DATA_DIR`` environment variable (never the
+    current directory); ``ConfigError`` when neither is set or the folder does not exist."""
+    from vbt.paths import check_input_dir
+
+    value = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if value is None:
+        raise ConfigError(
+            f"data_dir: no data folder given; pass data_dir (--data-dir) or set {DATA_DIR_ENV}"
+        )
+    return str(check_input_dir(value, "data_dir"))
 
 
 class BacktestConfig(ExecutionParams):
@@ -27,7 +42,11 @@ class BacktestConfig(ExecutionParams):
 
     model_path : str
         A v3 model directory (or its ``<tf>_latest`` pointer).
-    data_dir : str, default "data_fixtures"; symbol : str, default "EURUSD"
+    data_dir : str, optional
+        The folder of bar files; None reads the ``VBT_DATA_DIR`` environment variable when the
+        run starts (never the current directory); neither is a ``ConfigError``.
+    symbol : str, optional
+        None: the model's training symbol (a model trained on several needs one chosen).
     timeframe : str, optional
         The base (traded) timeframe; defaults to the model's base (first training) timeframe.
     timeframes : list of str, optional
@@ -51,8 +70,8 @@ class BacktestConfig(ExecutionParams):
     """
 
     model_path: str
-    data_dir: str = "data_fixtures"
-    symbol: str = "EURUSD"
+    data_dir: str | None = None
+    symbol: str | None = None
     timeframe: str | None = None
     timeframes: list[str] | None = None
     start_date: str | None = None
@@ -84,6 +103,39 @@ class BacktestConfig(ExecutionParams):
             timeframe_ns(self.timeframe)
         for tf in self.timeframes or []:
             timeframe_ns(tf)
+
+    def resolved(self) -> BacktestConfig:
+        """This config with ``data_dir`` and ``symbol`` filled in, after the checks that need no
+        data: the data folder exists, the feature cache folder can be written. ``ConfigError``
+        names the field (and the file) at fault. Reads the model's ``metadata_v3.json`` (JSON,
+        no torch) when ``symbol`` is None."""
+        from vbt.paths import check_output_dir
+
+        data_dir = resolve_data_dir(self.data_dir)
+        if self.feature_cache_dir is not None:
+            check_output_dir(self.feature_cache_dir, "feature_cache_dir")
+        symbol = self.symbol if self.symbol is not None else self._model_symbol()
+        if (data_dir, symbol) == (self.data_dir, self.symbol):
+            return self
+        return self.model_copy(update={"data_dir": str(data_dir), "symbol": symbol})
+
+    def _model_symbol(self) -> str:
+        from vbt.model.bundle import resolve_model_dir
+        from vbt.model.metadata import METADATA_FILE, load_metadata
+
+        model_dir = resolve_model_dir(Path(self.model_path))
+        symbols = load_metadata(model_dir).training_symbols
+        if len(symbols) == 1:
+            return symbols[0]
+        if not symbols:
+            raise ConfigError(
+                f"symbol: not given, and {model_dir / METADATA_FILE} lists no training_symbols; "
+                "give one (--symbol)"
+            )
+        raise ConfigError(
+            f"symbol: not given, and the model {model_dir} was trained on several symbols "
+            f"({', '.join(symbols)}); choose one (--symbol)"
+        )
 
     def decision_overrides(self) -> dict[str, Any]:
         """The decision parameters this config sets (None = keep the model's)."""

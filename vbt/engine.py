@@ -22,6 +22,10 @@ class BacktestEngine:
     at the next boundary with ``CancelledError`` after writing ``checkpoint`` (a path) if given;
     ``checkpoint`` is also rewritten atomically after every chunk; ``resume_from`` (a checkpoint
     path) continues a run and gives results identical to an uninterrupted one.
+
+    Before any data is loaded, ``run`` checks that ``checkpoint`` can be written (its folder
+    exists and is writable) and reads ``resume_from`` (a missing or corrupt file is refused);
+    ``ConfigError`` names the path.
     """
 
     def __init__(self, config: BacktestConfig):
@@ -50,10 +54,16 @@ class BacktestEngine:
         progress: ProgressFn | None = None,
         cancel: Any = None,
         checkpoint: str | Path | None = None,
-        resume_from: str | Path | None = None,
+        resume_from: str | Path | Any = None,
     ) -> BacktestResult:
+        from vbt.paths import check_output_file
+        from vbt.sim.runner import Checkpoint, load_checkpoint
         from vbt.stages import backtest
 
+        if checkpoint is not None:
+            check_output_file(checkpoint, "checkpoint")
+        if resume_from is not None and not isinstance(resume_from, Checkpoint):
+            resume_from = load_checkpoint(resume_from)
         return backtest(
             self.prepare(), progress=progress, cancel=cancel, checkpoint=checkpoint,
             resume_from=resume_from,

@@ -230,6 +230,23 @@ class ExecutionParams(BaseModel):
 
     _plain = model_validator(mode="before")(_plain)
 
+    def check_affordable(self, open_prices: np.ndarray, where: str) -> None:
+        """Refuse a run in which no entry could ever buy one unit: ``position_fraction`` of
+        ``initial_capital`` (less commission) is below every open price after the warm-up.
+        ``ConfigError`` names initial_capital, the data (``where``) and the lowest price."""
+        tradable = np.asarray(open_prices, dtype=np.float64)[self.warmup_bars :]
+        if tradable.size == 0:
+            return
+        lowest = float(tradable.min())
+        budget = self.position_fraction * self.initial_capital / (1.0 + self.commission)
+        if not budget >= lowest:
+            raise ConfigError(
+                f"initial_capital = {self.initial_capital!r}: position_fraction "
+                f"{self.position_fraction} of it buys no whole unit at any open price of {where} "
+                f"(the lowest is {lowest:.6g}), so no trade could ever open; raise "
+                "initial_capital or quote the prices in a smaller unit"
+            )
+
     @classmethod
     def validated(cls, values: Mapping[str, Any], where: str = "") -> ExecutionParams:
         try:

@@ -48,8 +48,11 @@ class BacktestResult:
         return out
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write metrics.json, trades.parquet and equity.parquet into ``out_dir`` (atomically)."""
-        out = Path(out_dir)
+        """Write metrics.json, trades.parquet and equity.parquet into ``out_dir`` (atomically;
+        created if needed). A path that cannot be a folder is a ``ConfigError`` naming it."""
+        from vbt.paths import check_output_dir
+
+        out = check_output_dir(out_dir, "out_dir")
         out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(include_trades=False), indent=2, default=str)
         atomic_write(out / "metrics.json", lambda f: f.write(text.encode("utf-8")))

@@ -136,12 +136,13 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
     from vbt.model.bundle import ModelBundle
     from vbt.signals import infer_signals
 
-    cfg = config
+    cfg = config.resolved()  # data folder and symbol filled in; paths checked before any work
     t0 = time.perf_counter()
     bundle = bundle if bundle is not None else ModelBundle.load(cfg.model_path)
     strategy, tfs, params = resolve(cfg, bundle)
     decisions, base, bar_ns = params.decisions, tfs[0], params.bar_ns
     bars = load_data(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
+    params.execution.check_affordable(bars[base]["open"].to_numpy(), f"{cfg.symbol} {base}")
     frame = build_features(
         strategy, bars, bundle.feature_names, base_timeframe=base,
         cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
@@ -152,6 +153,12 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
         raise DataError(
             f"{cfg.symbol} {base}: only {n} bars between start_date={cfg.start_date} and "
             f"end_date={cfg.end_date}; warmup_bars={cfg.warmup_bars} needs more"
+        )
+    if not frame.valid[cfg.warmup_bars :].any():
+        raise DataError(
+            f"{cfg.symbol} {base}: no bar after the warm-up has every feature defined, so the "
+            f"model could never decide ({n} bars; are the indicators' warm-ups longer than "
+            "the date range?)"
         )
     signals = infer_signals(bundle, frame, decisions.regression_threshold)
     base_bars = bars[base]

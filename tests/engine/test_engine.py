@@ -171,17 +171,19 @@ def run_cli(*args):
 
 
 def test_cli_backtest_json_and_errors(mtf_model, tmp_path):
-    ok = run_cli("backtest", str(mtf_model), "--json", "--out", str(tmp_path / "o"))
+    ok = run_cli(
+        "backtest", str(mtf_model), "--data-dir", str(DATA), "--json", "--out", str(tmp_path / "o")
+    )
     assert ok.returncode == 0, ok.stderr
     data = json.loads(ok.stdout)
     assert data["metrics"]["total_trades"] == data["trade_count"] >= 1
     assert (tmp_path / "o" / "metrics.json").is_file()
-    text = run_cli("backtest", str(mtf_model))
+    text = run_cli("backtest", str(mtf_model), "--data-dir", str(DATA))
     assert text.returncode == 0 and "sharpe_ratio" in text.stdout and "trades" in text.stdout
-    bad = run_cli("backtest", str(tmp_path / "missing_model"), "--json")
+    bad = run_cli("backtest", str(tmp_path / "missing_model"), "--data-dir", str(DATA), "--json")
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
-    bad2 = run_cli("backtest", str(mtf_model), "--commission", "-1")
+    bad2 = run_cli("backtest", str(mtf_model), "--data-dir", str(DATA), "--commission", "-1")
     assert bad2.returncode == 2 and "commission" in bad2.stderr and "Traceback" not in bad2.stderr
 
 
@@ -200,7 +202,13 @@ def test_equity_matches_scan_rules_at_a_glance(mtf_model):
 @pytest.mark.parametrize("name", ["rsi_single_tf", "rsi_bbands_mtf", "regression_forward_return"])
 def test_cli_train_each_example_strategy(name, tmp_path):
     res = run_cli(
-        "train", str(DATA / "strategies" / f"{name}.yaml"), "--out-dir", str(tmp_path), "--json"
+        "train",
+        str(DATA / "strategies" / f"{name}.yaml"),
+        "--data-dir",
+        str(DATA),
+        "--out-dir",
+        str(tmp_path),
+        "--json",
     )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)

@@ -1248,7 +1248,7 @@ def test_validate_params_fills_defaults_and_converts():
         ("vwap", {"period": -1}, "out of range"),
         ("bbands", {"multiplier": 0}, "indicators.ind.multiplier: 0.0 is out of range"),
         ("bbands", {"multiplier": True}, "expected a number"),
-        ("bbands", {"multiplier": float("nan")}, "finite"),
+        ("bbands", {"multiplier": float("nan")}, "not a number"),
         ("bbands", {"source": "hlc3"}, "indicators.ind.source: 'hlc3' is not a valid choice"),
         ("ema", {"adjust": 1}, "indicators.ind.adjust: expected a bool"),
         ("distancefromma", {"ma_type": "WMA"}, "not a valid choice"),

@@ -151,7 +151,7 @@ BAD = [
     ("training_data.timeframes.base_timeframe", "15m", "base_timeframe", "15m"),
     ("training_data.timeframes.list", ["1h", "7x"], "training_data.timeframes", "7x"),
     ("training_data.symbols", {"mode": "single"}, "training_data.symbols.symbol", "required"),
-    ("name", DELETE, "name", "Field required"),
+    ("name", DELETE, "name", "field required"),
 ]  # fmt: skip
 
 
@@ -173,7 +173,7 @@ def test_not_v3_missing_and_bad_yaml(tmp_path):
         load_strategy(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(vbt.ConfigError, match=r"bad.yaml: not valid YAML"):
+    with pytest.raises(vbt.ConfigError, match=r"bad.yaml: line 2, column 1: not valid YAML"):
         load_strategy(bad)
     lst = tmp_path / "list.yaml"
     lst.write_text("- 1\n- 2\n")

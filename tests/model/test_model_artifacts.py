@@ -11,6 +11,7 @@ import pytest
 import torch
 from model_fixtures import RSI_FEATURES, make_model_dir, reference_output, sample_input
 
+from vbt.errors import ConfigError
 from vbt.model import ModelBundle
 from vbt.model.metadata import load_metadata
 
@@ -168,7 +169,7 @@ def test_sequence_length_recorded(tmp_path):
 def test_bad_strategy_name(tmp_path):
     from vbt.model.artifacts import write_model_dir
 
-    with pytest.raises(ValueError, match="directory name"):
+    with pytest.raises(ConfigError, match="strategy name = '../escape': must be a plain folder"):
         write_model_dir(
             tmp_path,
             torch.nn.Linear(2, 3),

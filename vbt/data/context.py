@@ -183,6 +183,8 @@ def series_file(data_dir: str | Path, source_id: str) -> Path | None:
         p = Path(data_dir) / f"{source_id}{ext}"
         if p.is_file():
             return p
+        if p.exists():
+            raise DataError(f"{p}: is a folder (or not a regular file), not a series file")
     return None
 
 

@@ -7,15 +7,18 @@ read as UTC. Row numbers in error messages are 0-based data rows (the header is 
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from vbt.data.resample import resample
-from vbt.data.timeframe import timeframe_seconds
-from vbt.errors import DataError
+from vbt.data.timeframe import HOUR_NS, timeframe_seconds
+from vbt.errors import ConfigError, DataError
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
@@ -45,7 +48,64 @@ def load_bars(path: str | Path) -> pl.DataFrame:
     raw = read_table(path, "bar file", BAR_COLUMNS)
     bars = _normalize(raw, path)
     validate_bars(bars, source=str(path))
+    named_tf = timeframe_of_file(path)
+    if named_tf is not None:
+        check_spacing(bars, named_tf, source=str(path))
     return bars
+
+
+def timeframe_of_file(path: str | Path) -> str | None:
+    """The timeframe a ``{SYMBOL}_{TF}.ext`` file name declares, or None if it declares none."""
+    _, sep, tf = Path(path).stem.rpartition("_")
+    if not sep:
+        return None
+    try:
+        timeframe_seconds(tf)
+    except ConfigError:
+        return None
+    return tf
+
+
+def check_spacing(bars: pl.DataFrame, timeframe: str, source: str = "<bars>") -> None:
+    """Check that sorted, unique ``bars`` are bars of ``timeframe``; ``DataError`` naming
+    ``source`` and the first offending row otherwise.
+
+    Two bars closer than one bar's duration overlap (finer bars, e.g. 5m bars in a ``_1h``
+    file). Bars more than an hour long may be one hour closer (session-anchored bars across a
+    daylight-saving change). With three bars or more, some two must be exactly one duration
+    apart: otherwise the bars are coarser than the timeframe (1h bars in a ``_5m`` file), and
+    the features would see each bar before it closed.
+    """
+    if bars.height < 2:
+        return
+    bar = timeframe_seconds(timeframe) * 1_000_000_000
+    slack = HOUR_NS if bar > HOUR_NS else 0
+    ts = bars.get_column("timestamp").dt.epoch("ns").to_numpy()
+    gaps = np.diff(ts)
+    short = np.flatnonzero(gaps < bar - slack)
+    if short.size:
+        i = int(short[0]) + 1
+        raise DataError(
+            f"{source}: row {i} ({_fmt(bars['timestamp'][i])}): {_span(gaps[i - 1])} after the "
+            f"previous bar, but a {timeframe} file holds bars {timeframe} apart (a finer "
+            f"timeframe in a {timeframe} file?)"
+        )
+    if bars.height >= 3 and gaps.min() > bar:
+        i = int(gaps.argmin()) + 1
+        raise DataError(
+            f"{source}: row {i} ({_fmt(bars['timestamp'][i])}): no two bars are {timeframe} "
+            f"apart (the closest, here, are {_span(gaps[i - 1])} apart); a coarser timeframe in "
+            f"a {timeframe} file?"
+        )
+
+
+def _span(ns: int) -> str:
+    """A duration in the largest whole unit of the timeframe notation (e.g. 5m, 1h, 2d)."""
+    secs = int(ns) // 1_000_000_000
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size and secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
 
 
 def read_table(path: str | Path, what: str, names: tuple[str, ...]) -> pl.DataFrame:
@@ -56,25 +116,48 @@ def read_table(path: str | Path, what: str, names: tuple[str, ...]) -> pl.DataFr
     of another type or unreadable.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a {what}")
     if not path.is_file():
         raise DataError(f"{path}: {what} not found")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix == ".csv":
-            return _read_csv(path, names)
-        raise DataError(f"{path}: unsupported {what} type {suffix!r} (use .parquet or .csv)")
+            _check_unique_columns(pq.read_schema(path).names, path)
+            df = pl.read_parquet(path)
+        elif suffix == ".csv":
+            df = _read_csv(path, names)
+        else:
+            raise DataError(f"{path}: unsupported {what} type {suffix!r} (use .parquet or .csv)")
     except DataError:
         raise
     except Exception as exc:  # corrupt file: polars/pyarrow raise many types
-        raise DataError(f"{path}: cannot read {what} ({type(exc).__name__}: {exc})") from exc
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise DataError(f"{path}: cannot read {what} ({reason})") from exc
+    _check_unique_columns(df.columns, path)
+    return df
+
+
+def _check_unique_columns(columns: list[str], path: Path) -> None:
+    """Column names are matched without case or surrounding spaces: two that match are refused
+    (which one holds the data would be a guess)."""
+    first: dict[str, int] = {}
+    for j, name in enumerate(columns):
+        key = str(name).strip().lower()
+        if key in first:
+            raise DataError(
+                f"{path}: column {name!r} (column {j + 1}) duplicates column "
+                f"{columns[first[key]]!r} (column {first[key] + 1}); keep one"
+            )
+        first[key] = j
 
 
 def _read_csv(path: Path, names: tuple[str, ...]) -> pl.DataFrame:
     with path.open("r", encoding="utf-8") as fh:
         first = fh.readline()
     has_header = any(ch.isalpha() for ch in first.replace("T", "").replace("Z", "").lower())
+    if has_header:  # polars renames a repeated name ("close_duplicated_0"): check the header
+        _check_unique_columns(next(csv.reader([first])), path)
     df = pl.read_csv(path, has_header=has_header, infer_schema=False, truncate_ragged_lines=False)
     if not has_header:
         if df.width < len(names):
@@ -216,8 +299,12 @@ def _to_utc(value: str | date | datetime | None, end: bool) -> datetime | None:
         text = value.strip().replace("Z", "+00:00")
         try:
             value = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise DataError(f"date {value!r} is not an ISO 8601 date or date-time") from exc
+        except ValueError:
+            field = "end_date" if end else "start_date"
+            raise DataError(
+                f"{field} = {value!r}: not an ISO 8601 date or date-time (e.g. 2024-03-01 or "
+                "2024-03-01T12:00:00Z)"
+            ) from None
         if len(text) == 10 and end:
             value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
     elif not isinstance(value, datetime):
@@ -235,6 +322,8 @@ def find_bar_file(data_dir: str | Path, symbol: str, timeframe: str) -> Path | N
         p = Path(data_dir) / f"{symbol}_{timeframe}{ext}"
         if p.is_file():
             return p
+        if p.exists():
+            raise DataError(f"{p}: is a folder (or not a regular file), not a bar file")
     return None
 
 
@@ -255,7 +344,8 @@ def load_data(
     data_dir = Path(data_dir)
     tfs = [timeframes] if isinstance(timeframes, str) else list(timeframes)
     if not data_dir.is_dir():
-        raise DataError(f"{data_dir}: data directory not found")
+        problem = "is a file, not a folder" if data_dir.exists() else "not found"
+        raise DataError(f"{data_dir}: data directory {problem}")
     start, end = _to_utc(start_date, end=False), _to_utc(end_date, end=True)
     if start is not None and end is not None and start > end:
         raise DataError(f"start_date {start_date} is after end_date {end_date}")

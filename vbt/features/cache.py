@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -56,8 +55,9 @@ def cache_key(strategy, bars_by_tf, names, base, tfs, context=None) -> str:
 def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, context, compute):
     """Return the cached FeatureFrame for these inputs, computing and storing it on a miss."""
     from vbt.features.frame import FeatureFrame
+    from vbt.paths import check_output_dir
 
-    cache_dir = Path(cache_dir)
+    cache_dir = check_output_dir(cache_dir, "feature cache_dir")  # before computing anything
     key = cache_key(strategy, bars_by_tf, names, base, tfs, context)
     path = cache_dir / f"features-{key[:32]}.parquet"
     if path.is_file():

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
 import numpy as np
+
+from vbt.errors import ConfigError
+
+MAX_SEQUENCE_LENGTH = 10_000  # bars in one window: padding and batches are sized by it
+SEQUENCE_LENGTH_KEY = "model.architecture.sequence_length"
+
+
+def check_sequence_length(value: Any, key: str = SEQUENCE_LENGTH_KEY) -> int:
+    """``value`` as a window length: an integer in [1, MAX_SEQUENCE_LENGTH]; else ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+    if value > MAX_SEQUENCE_LENGTH:
+        raise ConfigError(f"{key} = {value}: more than {MAX_SEQUENCE_LENGTH:,} bars per window")
+    return int(value)
 
 
 def sliding_windows(
@@ -15,8 +32,8 @@ def sliding_windows(
     all ``length`` rows exist and are valid. The view shares memory with a padded copy of
     ``values``; index it (e.g. ``view[rows]``) to get a contiguous batch.
     """
-    if length < 1:
-        raise ValueError(f"sequence length must be >= 1, got {length}")
+    if not 1 <= length <= MAX_SEQUENCE_LENGTH:
+        raise ValueError(f"sequence length must be in [1, {MAX_SEQUENCE_LENGTH}], got {length}")
     n, f = values.shape
     padded = np.concatenate([np.full((length - 1, f), np.nan, dtype=values.dtype), values])
     view = np.lib.stride_tricks.sliding_window_view(padded, (length, f))[:, 0]

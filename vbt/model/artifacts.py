@@ -191,10 +191,9 @@ def write_model_dir(
 
 
 def _safe_name(name: str) -> str:
-    name = str(name).strip()
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise ValueError(f"strategy name {name!r} cannot be used as a directory name")
-    return name
+    from vbt.paths import plain_name
+
+    return plain_name(name, "strategy name")
 
 
 def _jsonable(obj: Any) -> Any:

@@ -26,6 +26,7 @@ import numpy as np
 
 from vbt.errors import ConfigError, ModelError
 from vbt.model.metadata import (
+    CONFIG_FILE,
     FEATURES_FILE,
     METADATA_FILE,
     OUTPUT_TYPES,
@@ -89,9 +90,14 @@ class ModelBundle:
         ``feature_count`` disagrees with ``resolved_features``; the model type is unsupported or
         the architecture invalid; the network's output width does not fit the output type
         (classification >= 3, regression exactly 1); ``model.pt`` is missing, corrupt, or
-        holds pickled Python objects; the state dict's keys or shapes do not fit the architecture.
+        holds pickled Python objects; the state dict's keys or shapes do not fit the architecture;
+        a tensor holds NaN or inf (named); ``config.json``'s decisions break a rule (the same
+        rules as the CLI flags); the indicators, fuzzy sets, nn_inputs or timeframes of
+        ``metadata_v3.json`` are invalid or do not produce its ``resolved_features``. Every
+        message names the model directory and the file (``metadata_v3.json``, ``config.json``,
+        ``features.json``, ``model.pt``).
         """
-        path = _resolve_dir(Path(path))
+        path = resolve_model_dir(Path(path))
         metadata = load_metadata(path)
         if metadata.output_type not in OUTPUT_TYPES:
             raise ModelError(
@@ -111,14 +117,18 @@ class ModelBundle:
                 )
         config = load_config(path)
         model_config = model_config_from(config, metadata)
+        strategy_config = reconstruct_strategy_config(metadata, config)
+        _check_strategy(path, metadata, strategy_config)
 
         from vbt.model import networks  # lazy: imports torch
 
+        from_config = _model_section_in(config)
+        source = path / (CONFIG_FILE if from_config else METADATA_FILE)
         try:
             model = networks.build_model(model_config, len(feature_names), metadata.output_type)
             model_type = networks.model_type_of(model_config)
         except (ModelError, ConfigError) as exc:
-            raise ModelError(f"{path}: cannot build the network: {exc}") from exc
+            raise ModelError(f"{source}: cannot build the network: {exc}") from None
         _check_output_width(path, metadata.output_type, networks.output_features(model))
         arch = model_config.get("architecture") or {}
         sequence_length = None
@@ -126,6 +136,8 @@ class ModelBundle:
             sequence_length = int(arch.get("sequence_length") or metadata.sequence_length)
 
         weights = path / WEIGHTS_FILE
+        if weights.is_dir():
+            raise ModelError(f"{weights}: is a folder, not a model weights file")
         if not weights.is_file():
             raise ModelError(f"{weights}: model weights file not found in {path}")
         state = _load_state_dict(weights)
@@ -142,7 +154,7 @@ class ModelBundle:
             model=model,
             metadata=metadata,
             feature_names=tuple(feature_names),
-            strategy_config=reconstruct_strategy_config(metadata, config),
+            strategy_config=strategy_config,
             output_type=metadata.output_type,
             model_type=model_type,
             sequence_length=sequence_length,
@@ -187,6 +199,50 @@ class ModelBundle:
         return model_outputs(self.model, x, valid, self.sequence_length, chunk_rows=chunk_rows)
 
 
+def _model_section_in(config: Mapping[str, Any] | None) -> bool:
+    """True when ``config.json`` holds the model section (else it comes from the metadata)."""
+    if not config:
+        return False
+    section = config.get("model")
+    return (isinstance(section, Mapping) and "architecture" in section) or "architecture" in config
+
+
+def _check_strategy(
+    path: Path, metadata: ModelMetadata, strategy_config: Mapping[str, Any]
+) -> None:
+    """Validate, at load, everything a backtest of the model reads, naming the file it came from:
+    the decisions block (``config.json``: keys, types and ranges, the same rules as the CLI flags
+    and the strategy YAML; whether its output_format fits the model is checked by the run), then
+    the timeframes, indicators, fuzzy sets, nn_inputs and context data (``metadata_v3.json``), and
+    that the strategy produces every one of the ``resolved_features``."""
+    from vbt.data.timeframe import timeframe_seconds
+    from vbt.params import DecisionsBlock
+    from vbt.strategy import load_strategy, resolve_features
+
+    try:
+        DecisionsBlock.parse(strategy_config.get("decisions"))
+    except ConfigError as exc:
+        raise ModelError(f"{path / CONFIG_FILE}: {exc}") from None
+    meta = path / METADATA_FILE
+    for tf in metadata.training_timeframes:
+        try:
+            timeframe_seconds(tf)
+        except ConfigError as exc:
+            raise ModelError(f"{meta}: training_timeframes: {exc}") from None
+    try:
+        strategy = load_strategy(strategy_config, name=str(meta))
+    except ConfigError as exc:
+        raise ModelError(str(exc)) from None
+    produced = set(resolve_features(strategy))
+    missing = [f for f in metadata.resolved_features if f not in produced]
+    if missing:
+        raise ModelError(
+            f"{meta}: resolved_features: {missing[0]!r} is not produced by the indicators, fuzzy "
+            f"sets and nn_inputs of the same file"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+
+
 def _check_output_width(path: Path, output_type: str, n_out: int) -> None:
     """Classification needs >= 3 outputs (BUY/HOLD/SELL logits), regression exactly 1."""
     outputs = f"{n_out} output{'s' if n_out != 1 else ''}"
@@ -202,7 +258,7 @@ def _check_output_width(path: Path, output_type: str, n_out: int) -> None:
         )
 
 
-def _resolve_dir(path: Path) -> Path:
+def resolve_model_dir(path: Path) -> Path:
     """Follow a ``<tf>_latest`` pointer (a symlink, or a text file holding a folder name where
     symlinks are unavailable), refusing any that leads outside its strategy folder.
 
@@ -307,6 +363,15 @@ def _check_state_dict(weights: Path, model: Any, state: Mapping[str, Any]) -> No
                 f"{weights}: shape mismatch for {key!r}: the file has {tuple(value.shape)}, "
                 f"the architecture built from config.json expects {tuple(ref.shape)}"
             )
+        if value.is_floating_point() or value.is_complex():
+            finite = torch.isfinite(value)
+            if not bool(finite.all()):
+                bad = int((~finite).sum())
+                first = tuple(int(i) for i in (~finite).nonzero()[0].tolist())
+                raise ModelError(
+                    f"{weights}: tensor {key!r} holds {bad:,} non-finite value(s) (NaN or inf; "
+                    f"the first at index {first}); the weights are unusable"
+                )
 
 
 def _keys(keys: list[str]) -> str:

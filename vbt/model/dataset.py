@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from vbt.errors import ConfigError, DataError
-from vbt.features.windows import sliding_windows
+from vbt.features.windows import check_sequence_length, sliding_windows
 from vbt.model.labels import forward_return_labels, zigzag_segment_labels
-from vbt.model.train_config import DEFAULT_SPLIT, TrainParams, read_int
+from vbt.model.train_config import DEFAULT_SPLIT, TrainParams
 
 SPLITS = ("train", "validation", "test")
 
@@ -141,7 +141,7 @@ def sequence_length_of(model_cfg: Mapping[str, Any], model_type: str) -> int | N
     arch = model_cfg.get("architecture") or {}
     if "sequence_length" not in arch:
         raise ConfigError(f"model.architecture.sequence_length is required for {model_type} models")
-    return read_int(arch, "sequence_length", 0, "model.architecture")
+    return check_sequence_length(arch["sequence_length"])
 
 
 def _candidates(frame: Any, seq_len: int | None):

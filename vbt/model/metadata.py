@@ -153,8 +153,12 @@ def read_json(path: str | Path, what: str | None = None) -> Any:
         raise ModelError(f"{path}: {what or path.name} not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise ModelError(f"{path}: nesting too deep to read") from None
+    except IsADirectoryError:
+        raise ModelError(f"{path}: is a folder, not a JSON file") from None
     except OSError as exc:
-        raise ModelError(f"{path}: cannot read ({exc})") from exc
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
 def is_v3_model(path: str | Path) -> bool:
@@ -171,6 +175,8 @@ def load_metadata(model_dir: str | Path) -> ModelMetadata:
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: not a directory (expected a model directory)")
     meta_path = model_dir / METADATA_FILE
+    if meta_path.is_dir():
+        raise ModelError(f"{meta_path}: is a folder, not a JSON file")
     if not meta_path.is_file():
         raise ModelError(
             f"{model_dir}: not a v3 model directory ({METADATA_FILE} missing); "
@@ -181,7 +187,7 @@ def load_metadata(model_dir: str | Path) -> ModelMetadata:
 
 def _optional_json_object(path: Path) -> dict[str, Any] | None:
     """Parsed JSON object at ``path``, None when the file is absent, ModelError if not an object."""
-    if not path.is_file():
+    if not path.exists():
         return None
     data = read_json(path)
     if not isinstance(data, Mapping):

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from vbt.errors import ConfigError, ModelError
+from vbt.features.windows import check_sequence_length
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ DEFAULT_DROPOUT = 0.2
 DEFAULT_NUM_CLASSES = 3
 DEFAULT_RNN_HIDDEN_SIZE = 64
 DEFAULT_RNN_NUM_LAYERS = 2
+# Size limits, checked before anything is allocated: a network over them is a ConfigError naming
+# the field, never an allocator error. A trading network holds well under a million parameters.
+MAX_PARAMETERS = 1 << 26  # 67M float32 parameters = 256 MiB (Adam's state triples it)
+MAX_LAYER_WIDTH = 1 << 16  # units in one layer (inference batches are sized to fit; see signals)
 
 
 class _RecurrentNetwork(nn.Module):
@@ -110,7 +115,7 @@ def output_size(model_config: Mapping[str, Any], output_type: str) -> int:
     if output_type == "regression" or model_config.get("output_format") == "regression":
         return 1
     n = model_config.get("num_classes", DEFAULT_NUM_CLASSES)
-    return _positive_int(n, "model.num_classes")
+    return _width(n, "model.num_classes")
 
 
 def output_features(model: nn.Module) -> int:
@@ -123,6 +128,26 @@ def output_features(model: nn.Module) -> int:
     if not linears:
         raise ModelError(f"{type(model).__name__} has no Linear output layer")
     return int(linears[-1].out_features)
+
+
+def floats_per_row(model: nn.Module, sequence_length: int | None = None) -> int:
+    """An upper bound on the activations one input row makes in ``model`` (float32 values in the
+    widest layer; for LSTM/GRU, every gate of every step of the window). Batches are sized from
+    it (``rows_per_batch``), so a wide layer never asks for more memory than the budget."""
+    widths = [m.out_features for m in model.modules() if isinstance(m, nn.Linear)]
+    for m in model.modules():
+        if isinstance(m, nn.LSTM | nn.GRU):
+            gates = 4 if isinstance(m, nn.LSTM) else 3
+            widths.append(gates * m.hidden_size * max(1, sequence_length or 1))
+    return max([1, *widths])
+
+
+ACTIVATION_BUDGET = 1 << 26  # float32 values (256 MiB) per batch in the widest layer
+
+
+def rows_per_batch(model: nn.Module, rows: int, sequence_length: int | None = None) -> int:
+    """``rows`` capped so that a batch's widest activation stays within ACTIVATION_BUDGET."""
+    return max(1, min(int(rows), ACTIVATION_BUDGET // floats_per_row(model, sequence_length)))
 
 
 def build_model(model_config: Mapping[str, Any], input_size: int, output_type: str) -> nn.Module:
@@ -149,9 +174,12 @@ def build_model(model_config: Mapping[str, Any], input_size: int, output_type: s
             raise ConfigError(
                 f"model.architecture.hidden_layers: expected a list of sizes, got {hidden!r}"
             )
-        sizes = [
-            _positive_int(h, f"model.architecture.hidden_layers[{i}]") for i, h in enumerate(hidden)
-        ]
+        sizes = [_width(h, f"model.architecture.hidden_layers[{i}]") for i, h in enumerate(hidden)]
+        _check_parameters(
+            [(prev * h + h, f"model.architecture.hidden_layers[{i}]", h)
+             for i, (prev, h) in enumerate(zip([input_size, *sizes], sizes, strict=False))]
+            + [((sizes[-1] if sizes else input_size) * out + out, _out_key(model_config), out)]
+        )  # fmt: skip
         act_name = str(arch.get("activation", "relu")).lower()
         act = ACTIVATIONS.get(act_name)
         if act is None:
@@ -173,15 +201,48 @@ def build_model(model_config: Mapping[str, Any], input_size: int, output_type: s
 
     if "sequence_length" not in arch:
         raise ConfigError(f"model.architecture.sequence_length is required for {model_type} models")
-    _positive_int(arch["sequence_length"], "model.architecture.sequence_length")
-    hidden_size = _positive_int(
+    check_sequence_length(arch["sequence_length"])
+    hidden_size = _width(
         arch.get("hidden_size", DEFAULT_RNN_HIDDEN_SIZE), "model.architecture.hidden_size"
     )
     num_layers = _positive_int(
         arch.get("num_layers", DEFAULT_RNN_NUM_LAYERS), "model.architecture.num_layers"
     )
+    gates = 4 if model_type == "lstm" else 3
+    per_layer = [gates * (n_in * hidden_size + hidden_size * hidden_size + 2 * hidden_size)
+                 for n_in in (input_size, hidden_size)]  # fmt: skip
+    _check_parameters(
+        [(per_layer[0], "model.architecture.hidden_size", hidden_size)]
+        + [(per_layer[1] * (num_layers - 1), "model.architecture.num_layers", num_layers)]
+        + [(hidden_size * out + out, _out_key(model_config), out)]
+    )
     cls = LSTMNetwork if model_type == "lstm" else GRUNetwork
     return cls(input_size, hidden_size, num_layers, out, dropout)
+
+
+def _width(value: Any, key: str) -> int:
+    n = _positive_int(value, key)
+    if n > MAX_LAYER_WIDTH:
+        raise ConfigError(f"{key} = {n}: more than {MAX_LAYER_WIDTH:,} units in one layer")
+    return n
+
+
+def _out_key(model_config: Mapping[str, Any]) -> str:
+    return "model.num_classes" if "num_classes" in model_config else "model (output layer)"
+
+
+def _check_parameters(parts: list[tuple[int, str, int]]) -> None:
+    """``parts``: (parameter count, field, value) per component, in build order. Refuse the
+    network (naming the field that crosses the limit) when the total exceeds MAX_PARAMETERS."""
+    total = 0
+    for count, key, value in parts:
+        total += count
+        if total > MAX_PARAMETERS:
+            whole = sum(c for c, _, _ in parts)
+            raise ConfigError(
+                f"{key} = {value}: the network would hold {whole:,} parameters "
+                f"({whole * 4 / 2**30:,.1f} GiB), more than the {MAX_PARAMETERS:,} vbt allows"
+            )
 
 
 def _positive_int(value: Any, key: str) -> int:
@@ -191,6 +252,8 @@ def _positive_int(value: Any, key: str) -> int:
 
 
 def _dropout(value: Any) -> float:
+    if isinstance(value, float) and value != value:
+        raise ConfigError("model.architecture.dropout = nan: not a number")
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise ConfigError(f"model.architecture.dropout: expected a number in [0, 1), got {value!r}")
     return float(value)

@@ -29,6 +29,11 @@ OUTPUT_TYPE_BY_SUPPORTED_SOURCE = {"zigzag": "classification", "forward_return":
 DEFAULT_SPLIT = {"train": 0.7, "validation": 0.15, "test": 0.15}
 
 
+DEFAULT_EPOCHS = 50
+MAX_EPOCHS = 100_000
+MAX_THREADS = 1024
+
+
 def read_number(
     section: Mapping[str, Any], key: str, default: float, where: str, lo: float | None = None
 ) -> float:
@@ -36,21 +41,51 @@ def read_number(
     value = section.get(key, default)
     if value is None:
         value = default
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+    at = _at(where, key)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{at}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        reason = "not a number" if value != value else "must be finite"
+        raise ConfigError(f"{at} = {value!r}: {reason}")
     if lo is not None and value < lo:
-        raise ConfigError(f"{where}.{key}: must be >= {lo}, got {value!r}")
+        raise ConfigError(f"{at}: must be >= {lo}, got {value!r}")
     return float(value)
 
 
-def read_int(section: Mapping[str, Any], key: str, default: int, where: str, lo: int = 1) -> int:
-    """An integer ``section[key]`` (None or absent: ``default``), at least ``lo``."""
+def read_int(
+    section: Mapping[str, Any],
+    key: str,
+    default: int,
+    where: str,
+    lo: int = 1,
+    hi: int | None = None,
+) -> int:
+    """An integer ``section[key]`` (None or absent: ``default``) in [``lo``, ``hi``]."""
     value = section.get(key, default)
     if value is None:
         value = default
+    at = _at(where, key)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ConfigError(f"{where}.{key}: expected an integer >= {lo}, got {value!r}")
+        raise ConfigError(f"{at}: expected an integer >= {lo}, got {value!r}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{at} = {value}: more than {hi:,}")
     return int(value)
+
+
+def epochs_override(epochs: Any) -> int:
+    """The ``epochs`` argument of a training run (it overrides ``training.epochs``), checked."""
+    return read_int({"epochs": epochs}, "epochs", DEFAULT_EPOCHS, "", hi=MAX_EPOCHS)
+
+
+def _positive(section: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = read_number(section, key, default, where)
+    if not value > 0:
+        raise ConfigError(f"{_at(where, key)} = {value!r}: must be > 0")
+    return value
+
+
+def _at(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
 
 
 def label_config(strategy: Any) -> tuple[str, dict[str, Any]]:
@@ -126,9 +161,10 @@ class TrainParams:
         where = "training"
         source, labels = label_config(strategy)
         output_type = output_type or OUTPUT_TYPE_BY_SUPPORTED_SOURCE[source]
-        n_epochs = read_int(training, "epochs", 50, where) if epochs is None else int(epochs)
-        if n_epochs < 1:
-            raise ConfigError(f"epochs: expected an integer >= 1, got {epochs!r}")
+        if epochs is None:
+            n_epochs = read_int(training, "epochs", DEFAULT_EPOCHS, where, hi=MAX_EPOCHS)
+        else:
+            n_epochs = epochs_override(epochs)
         es = training.get("early_stopping") or {}
         if not isinstance(es, Mapping):
             raise ConfigError(f"training.early_stopping: expected a mapping, got {es!r}")
@@ -146,9 +182,9 @@ class TrainParams:
             early_stopping=bool(es.get("enabled", True)),
             patience=read_int(es, "patience", 10, "training.early_stopping"),
             min_delta=read_number(es, "min_delta", 0.0, "training.early_stopping", lo=0.0),
-            num_threads=read_int(training, "num_threads", 1, where),
+            num_threads=read_int(training, "num_threads", 1, where, hi=MAX_THREADS),
             zigzag_threshold=(
-                read_number(labels, "zigzag_threshold", DEFAULT_ZIGZAG_THRESHOLD, "training.labels")
+                _positive(labels, "zigzag_threshold", DEFAULT_ZIGZAG_THRESHOLD, "training.labels")
                 if source == "zigzag"
                 else None
             ),

@@ -66,10 +66,24 @@ from vbt.model.train_config import (  # noqa: F401 (re-exported)
     DEFAULT_SPLIT,
     SUPPORTED_LABEL_SOURCES,
     TrainParams,
+    epochs_override,
     label_config,
 )
 
 MIN_TRAIN_SAMPLES = 10
+MAX_SEED = 2**64 - 1  # torch seeds are unsigned 64-bit integers
+TRAIN_BATCH_BUDGET = 1 << 30  # float32 activations (4 GiB) of one training batch's widest layer
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int in [0, 2**64 - 1]; ``ConfigError`` naming ``seed`` otherwise."""
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise ConfigError(f"seed = {seed!r}: must be an integer in [0, 2**64 - 1]")
+    return int(seed)
 
 
 @dataclass(eq=False)
@@ -183,6 +197,7 @@ def fit(
     from vbt.model.networks import build_model, model_type_of, output_size
 
     strategy = vbt.load_strategy(strategy)
+    seed = check_seed(seed)
     params = TrainParams.from_strategy(strategy, epochs=epochs, output_type=data.output_type)
     classification = data.output_type == "classification"
     fractions = params.fractions
@@ -248,6 +263,8 @@ def _fit_loop(
     import torch
     from torch import nn
 
+    from vbt.model.networks import floats_per_row, rows_per_batch
+
     classification = data.output_type == "classification"
     n_epochs, batch_size, clip = params.epochs, params.batch_size, params.gradient_clip
     patience, min_delta = params.patience, params.min_delta
@@ -280,12 +297,22 @@ def _fit_loop(
             return int((out.argmax(dim=1) == y).sum().item())
         return int((torch.sign(out) == torch.sign(y)).sum().item())  # directional accuracy
 
+    rows = min(batch_size, max(1, x_tr.shape[0]))
+    per_row = floats_per_row(model, data.sequence_length)
+    if rows * per_row > TRAIN_BATCH_BUDGET:
+        raise ConfigError(
+            f"training.batch_size = {batch_size}: a batch of {rows:,} rows through the widest "
+            f"layer ({per_row:,} values a row) needs {rows * per_row * 4 / 2**30:,.1f} GiB of "
+            "activations; lower training.batch_size or the layer sizes"
+        )
+    chunk = rows_per_batch(model, 65_536, data.sequence_length)
+
     def evaluate(x, y):
         if x.shape[0] == 0:
             return None, None
         model.eval()
         with torch.no_grad():
-            out = torch.cat([model(x[i : i + 65536]) for i in range(0, x.shape[0], 65536)])
+            out = torch.cat([model(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)])
             loss = float(criterion(out, y).item())
             acc = correct(out, y) / x.shape[0]
         return loss, acc
@@ -298,28 +325,34 @@ def _fit_loop(
     stopped_early = False
     n_tr = x_tr.shape[0]
     bar = _progress(progress, n_epochs)
+    finished = ""  # what the progress bar says when training ends normally
     try:
         for epoch in range(n_epochs):
             model.train()
             order = torch.randperm(n_tr, generator=gen).to(dev)
             loss_sum = 0.0
             n_correct = 0
-            for start in range(0, n_tr, batch_size):
+            for batch, start in enumerate(range(0, n_tr, batch_size)):
                 idx = order[start : start + batch_size]
                 xb, yb = x_tr[idx], y_tr[idx]
                 optimizer.zero_grad(set_to_none=True)
                 out = model(xb)
                 loss = criterion(out, yb)
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise _diverged("training", value, epoch, params, batch)
                 loss.backward()
                 if clip > 0:
                     nn.utils.clip_grad_norm_(model.parameters(), clip)
                 optimizer.step()
-                loss_sum += float(loss.detach()) * xb.shape[0]
+                loss_sum += value * xb.shape[0]
                 n_correct += correct(out.detach(), yb)
             train_loss = loss_sum / n_tr
             hist["train_loss"].append(train_loss)
             hist["train_accuracy"].append(n_correct / n_tr)
             val_loss, val_acc = evaluate(x_va, y_va)
+            if val_loss is not None and not math.isfinite(val_loss):
+                raise _diverged("validation", val_loss, epoch, params)
             if val_loss is not None:
                 hist["val_loss"].append(val_loss)
                 hist["val_accuracy"].append(val_acc)
@@ -338,9 +371,21 @@ def _fit_loop(
             if params.early_stopping and since_best >= patience:
                 stopped_early = True
                 break
+        done = len(hist["train_loss"])
+        which = "validation" if hist["val_loss"] else "training"
+        kept = f"kept epoch {best_epoch} (best {which} loss {best_val:.4f})"
+        stop = f"stopped early at epoch {done} of {n_epochs}" if stopped_early else "done"
+        finished = f"{stop}; {kept}"
     finally:
         if bar is not None:
-            bar[0].stop()
+            if finished:  # the bar ends full; then one line says which epoch's weights were kept
+                done = len(hist["train_loss"])
+                bar[0].update(bar[1], total=done, completed=done)
+                bar[0].stop()
+                bar[0].console.print(f"training {finished}")
+            else:  # failed: the error says what happened; leave no half-full bar behind
+                bar[0].live.transient = True
+                bar[0].stop()
 
     model.load_state_dict(best_state)  # restore the best epoch's weights
     test_loss, test_acc = evaluate(x_te, y_te)
@@ -391,6 +436,17 @@ def _fit_loop(
     return metrics
 
 
+def _diverged(
+    which: str, value: float, epoch: int, params: TrainParams, batch: int | None = None
+) -> ConfigError:
+    at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
+    return ConfigError(
+        f"training diverged: the {which} loss is {value} at {at}; no model was written. Lower "
+        f"training.learning_rate (now {params.learning_rate:g}) or check the inputs for huge "
+        "values"
+    )
+
+
 def _cpu_state(model) -> dict[str, Any]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
@@ -426,7 +482,7 @@ def _progress(enabled: bool, total: int):
 
 def train(
     strategy: Any,
-    data_dir: str | Path,
+    data_dir: str | Path | None,
     symbol: str | None,
     out_dir: str | Path,
     device: str = "cpu",
@@ -445,11 +501,23 @@ def train(
     given trains on that symbol alone. Context sources the indicators read (``data_source``) are
     loaded from ``data_dir`` too. ``epochs`` overrides ``training.epochs``.
     ``start_date``/``end_date`` default to ``training_data.start_date`` / ``end_date`` of the
-    strategy when it sets them, else all bars on disk.
+    strategy when it sets them, else all bars on disk. ``data_dir`` None reads the
+    ``VBT_DATA_DIR`` environment variable.
+
+    Before any data is loaded: the strategy, the training settings, the network's sizes, the
+    device and ``seed`` are validated, the data folder must exist and ``out_dir`` must be a folder that can be written (or created);
+    each problem is a ``ConfigError`` naming the field or path. Training that diverges (a
+    non-finite loss) raises ``ConfigError`` and writes nothing.
     """
     import vbt
+    from vbt.config import resolve_data_dir
+    from vbt.paths import check_output_dir
 
     strategy = vbt.load_strategy(strategy)
+    check_seed(seed)
+    _check_before_data(strategy, epochs, device)
+    data_dir = resolve_data_dir(data_dir)
+    check_output_dir(out_dir, "out_dir")
     result = fit_strategy(
         strategy,
         data_dir,
@@ -462,6 +530,25 @@ def train(
         end_date=end_date,
     )
     return save_fit(result, strategy, out_dir)
+
+
+def _check_before_data(strategy: Any, epochs: int | None, device: str) -> None:
+    """Everything about a training run that needs no data: the ``epochs`` and ``device``
+    arguments, then the strategy's training settings and network (types and sizes, built once
+    on the CPU); an error in the strategy names its file when it came from one."""
+    from vbt.model.networks import build_model
+    from vbt.strategy import resolve_features
+
+    if epochs is not None:
+        epochs_override(epochs)
+    _resolve_device(device)
+    try:
+        params = TrainParams.from_strategy(strategy)
+        build_model(dict(strategy.model or {}), len(resolve_features(strategy)), params.output_type)
+    except (ConfigError, ModelError) as exc:
+        if strategy.source is None:
+            raise
+        raise type(exc)(f"{strategy.source}: {exc}") from None
 
 
 def fit_strategy(

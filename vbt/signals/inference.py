@@ -64,6 +64,8 @@ def usable_cores() -> int:
 def _run_chunks(model, values, valid, sequence_length, chunk_rows) -> np.ndarray:
     import torch
 
+    from vbt.model.networks import rows_per_batch
+
     n = values.shape[0]
     if sequence_length:
         inputs, run = sliding_windows(values, valid, int(sequence_length))
@@ -71,6 +73,7 @@ def _run_chunks(model, values, valid, sequence_length, chunk_rows) -> np.ndarray
         chunk_rows = max(1, chunk_rows // int(sequence_length))
     else:
         inputs, run = values, valid
+    chunk_rows = rows_per_batch(model, chunk_rows, sequence_length)  # a wide layer: fewer rows
     out: np.ndarray | None = None
     with torch.inference_mode():
         for lo in range(0, n, chunk_rows):

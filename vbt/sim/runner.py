@@ -367,7 +367,7 @@ def run_scan(
     check_risk_inputs(inputs, params)
     if int(checkpoint_every) < 1:
         raise ConfigError(f"checkpoint_every = {checkpoint_every!r}: must be >= 1")
-    chunk_bars = int(chunk_bars)
+    chunk_bars = min(int(chunk_bars), max(n, 1))  # buffers are sized from the data, not the knob
     prec = params.to_record()
     m = n if record else 0
     equity = np.empty(m, dtype=np.float64)

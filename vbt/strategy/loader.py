@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import difflib
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from vbt.data.context import context_sources
 from vbt.data.timeframe import timeframe_seconds
 from vbt.errors import ConfigError
 from vbt.features.indicators import get_indicator, validate_params
-from vbt.params import DecisionsBlock
+from vbt.params import DecisionsBlock, describe_errors
+from vbt.paths import plain_name
 from vbt.strategy.schema import (
+    TOP_LEVEL_KEYS,
     FuzzySetConfig,
     IndicatorConfig,
     Membership,
@@ -23,27 +27,28 @@ from vbt.strategy.schema import (
     Strategy,
     StrategyModel,
 )
+from vbt.strategy.yamlfile import read_yaml
 
 MEMBERSHIP_ARITY = {"triangular": 3, "trapezoidal": 4, "gaussian": 2}
 
 
-def load_strategy(source: str | Path | Mapping[str, Any] | Strategy) -> Strategy:
+def load_strategy(
+    source: str | Path | Mapping[str, Any] | Strategy, *, name: str | None = None
+) -> Strategy:
     """Read and validate a v3 strategy from a YAML file path or an already-parsed mapping.
 
-    Raises ``ConfigError`` naming the file and the key at fault.
+    The file is read with ``vbt.strategy.yamlfile.read_yaml`` (bounded aliases, no duplicate
+    keys). Unknown top-level keys are an error (the known ones: ``TOP_LEVEL_KEYS``). Raises
+    ``ConfigError`` naming the file (or ``name``, for a mapping; default ``<strategy>``) and the
+    key at fault.
     """
     if isinstance(source, Strategy):
         return source
-    where = "<strategy>"
+    where = name or "<strategy>"
     if isinstance(source, str | Path):
         path = Path(source)
         where = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: strategy file not found")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raw = read_yaml(path, "strategy file")
     else:
         raw = source
     if not isinstance(raw, Mapping):
@@ -54,26 +59,28 @@ def load_strategy(source: str | Path | Mapping[str, Any] | Strategy) -> Strategy
             f"{where}: not a v3 strategy (v3 needs an 'indicators' mapping and 'nn_inputs'); "
             "migrate older strategies to v3 first"
         )
+    unknown = [k for k in raw if k not in TOP_LEVEL_KEYS]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), TOP_LEVEL_KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"{where}: {unknown[0]!r}: unknown top-level key{hint}; known: {', '.join(TOP_LEVEL_KEYS)}"
+        )
     try:
         parsed = StrategyModel.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
+        raise ConfigError(f"{where}: {describe_errors(exc, model=StrategyModel)}") from None
     try:
-        return _build(parsed, raw)
+        strategy = _build(parsed, raw)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(x) for x in err["loc"])
-        parts.append(f"{loc}: {err['msg']}")
-    more = len(exc.errors()) - 5
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    if isinstance(source, str | Path):
+        strategy = dataclasses.replace(strategy, source=where)
+    return strategy
 
 
 def _build(m: StrategyModel, raw: dict[str, Any]) -> Strategy:
+    plain_name(m.name, "name")  # it names the model's folder
     DecisionsBlock.parse(m.decisions)  # unknown keys, wrong types, out of range: named
     symbols = _symbols(m)
     timeframes, base = _timeframes(m)
@@ -225,6 +232,10 @@ def _membership(where: str, name: str, d: Any) -> Membership:
         hint = " (a bare list always means triangular)" if isinstance(d, list | tuple) else ""
         raise ConfigError(f"{where}: {mf_type} needs {n} parameters, got {len(params)}{hint}")
     p = tuple(float(x) for x in params)
+    for i, x in enumerate(p):
+        if not math.isfinite(x):
+            reason = "not a number" if x != x else "must be finite"
+            raise ConfigError(f"{where}.parameters[{i}] = {x!r}: {reason}")
     if mf_type == "gaussian":
         if not p[1] > 0:
             raise ConfigError(f"{where}: gaussian sigma must be > 0, got {p[1]}")

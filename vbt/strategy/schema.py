@@ -76,7 +76,9 @@ class NNInputModel(BaseModel):
 
 
 class StrategyModel(BaseModel):
-    """Top-level shape. Unknown top-level keys (deployment, scope, ...) are kept in ``raw`` only."""
+    """Top-level shape. ``context_data`` is checked by ``vbt.data.context``; the older system's
+    descriptive ``deployment`` and ``scope`` are kept in ``raw`` only. Any other top-level key is
+    an error (``load_strategy`` checks against ``TOP_LEVEL_KEYS``)."""
 
     model_config = ConfigDict(extra="allow")
     name: str
@@ -94,6 +96,10 @@ class StrategyModel(BaseModel):
     @classmethod
     def _version(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int | float) else v
+
+
+# Every top-level key a v3 strategy file may hold.
+TOP_LEVEL_KEYS = (*StrategyModel.model_fields, "context_data", "deployment", "scope")
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,8 @@ class Strategy:
     version: str = "3.0"
     # context_data sources by source id (vbt.data.context.ContextSource), in declaration order
     context_sources: dict[str, Any] = field(default_factory=dict)
+    # the file it was read from (None for a mapping): later errors about its settings name it
+    source: str | None = None
 
     @property
     def output_type(self) -> str:

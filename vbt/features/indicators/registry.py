@@ -173,6 +173,8 @@ class Param:
             if not isinstance(value, bool | np.bool_):
                 raise ConfigError(f"{at}: expected a bool (true/false), got {value!r}")
             return bool(value)
+        if isinstance(value, float | np.floating) and value != value:
+            raise ConfigError(f"{at} = nan: not a number")
         if self.type is int:
             # strict, as the older system: 14.0 and True are not ints
             if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
@@ -187,7 +189,8 @@ class Param:
                 )
             value = float(value)
             if not math.isfinite(value):
-                raise ConfigError(f"{at}: expected a finite number, got {value!r}")
+                reason = "not a number" if value != value else "expected a finite number"
+                raise ConfigError(f"{at} = {value!r}: {reason}")
         elif self.type is str:
             if not isinstance(value, str):
                 raise ConfigError(
