@@ -297,6 +297,7 @@ RUN_FIELDS = (
     "initial_capital", "commission", "slippage", "position_fraction", "warmup_bars",
     "confidence_threshold", "min_signal_separation", "position_awareness",
     "allow_short_from_flat", "round_trip_cost", "min_edge_multiplier",
+    "stop_loss", "take_profit", "trailing_stop", "max_holding_bars",
     "periods_per_year", "chunk_bars", "feature_cache_dir",
 )  # fmt: skip
 
@@ -358,6 +359,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                    help=f"regression threshold = round trip cost × min edge multiplier {decision('round_trip_cost')}")  # fmt: skip
     g.add_argument(flag("min_edge_multiplier"), type=float,
                    help=f"see --round-trip-cost {decision('min_edge_multiplier')}")  # fmt: skip
+    g = parser.add_argument_group("risk exits (README: Risk exits)")
+    g.add_argument(flag("stop_loss"), type=float,
+                   help="close when the price moves this fraction against the entry fill (default: off)")  # fmt: skip
+    g.add_argument(flag("take_profit"), type=float,
+                   help="close when the price moves this fraction in favour of the entry fill (default: off)")  # fmt: skip
+    g.add_argument(flag("trailing_stop"), type=float,
+                   help="close when the price moves this fraction against the best close since entry (default: off)")  # fmt: skip
+    g.add_argument(flag("max_holding_bars"), type=int,
+                   help="close at the open of the bar after this many bars held (default: off)")  # fmt: skip
     g = parser.add_argument_group("run")
     g.add_argument(flag("periods_per_year"), type=float,
                    help="annualisation of volatility and ratios (default: bars per year of the data's span)")  # fmt: skip

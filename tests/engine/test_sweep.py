@@ -19,6 +19,7 @@ def assert_rows_equal_single_runs(res, cfg):
     for i in range(res.table.height):
         row = res.table.row(i, named=True)
         single = vbt.BacktestEngine(cfg.model_copy(update={k: row[k] for k in res.grid.names}))
+        assert single.config.stop_loss == row.get("stop_loss", single.config.stop_loss)
         metrics = single.run().metrics
         # integer metrics exactly, float metrics to 1e-12 relative (in fact: identical)
         for k in METRIC_NAMES:
@@ -33,6 +34,17 @@ def test_classification_sweep_rows_equal_single_runs(mtf_model):
     res = vbt.sweep(cfg, grid, constraint="commission < 0.002 or min_signal_separation == 4")
     assert res.table.height == 18 and res.settings["grid_size"] == 24
     assert res.table["total_trades"].n_unique() > 4  # the parameters matter
+    assert_rows_equal_single_runs(res, cfg)
+
+
+def test_risk_exit_sweep_rows_equal_single_runs(mtf_model):
+    cfg = config(mtf_model)
+    grid = {"stop_loss": [None, 0.002, 0.01], "take_profit": [None, 0.004],
+            "trailing_stop": [None, 0.003], "max_holding_bars": [None, 6]}  # fmt: skip
+    res = vbt.sweep(cfg, grid, max_combos=10, seed=2)
+    assert res.table["stop_loss"].null_count() > 0  # off shows as null
+    reasons = ("stop_loss_exits", "take_profit_exits", "trailing_stop_exits", "time_stop_exits")
+    assert all(res.table[k].sum() > 0 for k in reasons)  # every exit fires somewhere
     assert_rows_equal_single_runs(res, cfg)
 
 

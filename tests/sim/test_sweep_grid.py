@@ -144,3 +144,25 @@ def test_a_billion_point_grid_costs_nothing_to_describe():
     assert len(idx) == 500 and np.all(cols["slippage"] <= cols["commission"])
     with pytest.raises(ConfigError, match="set max_combos"):
         select(g, CLS)
+
+
+def test_risk_exits_sweep_with_off_as_none():
+    g = Grid.parse({"stop_loss": "off,0.01,0.02", "max_holding_bars": [None, 5]}, CLS)
+    assert g.values == ((None, 0.01, 0.02), (None, 5))
+    cols = g.decode(np.arange(6))
+    assert np.isnan(cols["stop_loss"][:2]).all() and cols["max_holding_bars"].tolist()[:2] == [
+        pytest.approx(float("nan"), nan_ok=True), 5.0]  # fmt: skip
+    rec = g.records(CLS, np.arange(6))
+    assert rec["stop_loss"].tolist() == [0, 0, 0.01, 0.01, 0.02, 0.02]  # off is 0 in the kernel
+    assert rec["max_holding_bars"].tolist() == [0, 5, 0, 5, 0, 5]
+    assert g.row_params(CLS, 0).execution.stop_loss is None
+    assert g.row_params(CLS, 5).execution.max_holding_bars == 5
+    # a constraint and a callable see off as NaN / None
+    assert select(g, CLS, "stop_loss > 0.015").tolist() == [4, 5]
+    assert select(g, CLS, lambda p: p.stop_loss is None).tolist() == [0, 1]
+    with pytest.raises(ConfigError, match=r"grid\.commission = None: only a risk exit"):
+        Grid.parse({"commission": [None]}, CLS)
+    with pytest.raises(ConfigError, match=r"grid\.max_holding_bars: '2\.5' is not a whole number"):
+        Grid.parse({"max_holding_bars": "2.5"}, CLS)
+    with pytest.raises(ConfigError, match=r"grid\.stop_loss = 1\.5"):
+        Grid.parse({"stop_loss": [1.5]}, CLS)

@@ -29,6 +29,11 @@ AXES = {
     "commission": st.floats(0, 0.01),
     "slippage": st.floats(0, 0.01),
     "initial_capital": st.floats(1, 1e6),
+    # risk exits: None is off
+    "stop_loss": st.none() | st.floats(0.005, 0.2),
+    "take_profit": st.none() | st.floats(0.005, 0.3),
+    "trailing_stop": st.none() | st.floats(0.005, 0.2),
+    "max_holding_bars": st.none() | st.integers(1, 10),
 }
 CLASSIFICATION = [k for k in AXES if k not in ("round_trip_cost", "min_edge_multiplier")]
 REGRESSION = [k for k in AXES if k not in ("confidence_threshold", "allow_short_from_flat")]
@@ -42,14 +47,16 @@ def random_inputs(rng, n):
     conf = rng.random(n).astype(np.float32)
     value = rng.normal(0, 0.01, n).astype(np.float32)
     value[rng.random(n) < 0.05] = np.nan
-    return ScanInputs(ts, open_, close, raw, conf, value)
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.02, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.02, n)))
+    return ScanInputs(ts, open_, close, raw, conf, value, high=high, low=low)
 
 
 @st.composite
 def sweeps(draw):
     regression = draw(st.booleans())
     names = draw(st.lists(st.sampled_from(REGRESSION if regression else CLASSIFICATION),
-                          min_size=1, max_size=3, unique=True))  # fmt: skip
+                          min_size=1, max_size=4, unique=True))  # fmt: skip
     grid = {name: draw(st.lists(AXES[name], min_size=1, max_size=3, unique=True)) for name in names}
     fmt = "regression" if regression else "classification"
     base = ScanParams().with_values(

@@ -113,6 +113,8 @@ def sweep(
         accs, capital, prepared.span_ns, len(prepared.inputs), prepared.config.periods_per_year
     )
     params = {k: pl.Series(k, v, nan_to_null=k in OPTIONAL) for k, v in cols.items()}
+    if "max_holding_bars" in params:  # a count of bars, null when off
+        params["max_holding_bars"] = params["max_holding_bars"].cast(pl.Int64)
     table = pl.DataFrame({"combo": combos, **params, **metrics})
     timings = {"prepare_s": t1 - t0, "sweep_s": t2 - t1, "summarize_s": time.perf_counter() - t2}
     settings = {
