@@ -611,7 +611,15 @@ def _report(result, as_json: bool, saved: Any = None) -> None:
         f"{i.start[:16]} → {i.end[:16]} UTC  ({result.equity.height:,} bars after warm-up, "
         f"{i.execution_time_s:.2f} s)"
     )
-    con.print(_kv_table("metrics", result.metrics))
+    from vbt.metrics import FUNNEL_METRICS
+    from vbt.summary import funnel, no_trade_reason
+
+    con.print(_kv_table("metrics", {k: v for k, v in result.metrics.items()
+                                    if k not in FUNNEL_METRICS}))  # fmt: skip
+    con.print(_kv_table("signal funnel", {label: n for _k, label, n in funnel(result.metrics)}))
+    reason = no_trade_reason(result.metrics, i.params)
+    if reason:
+        con.print(reason)
     t = result.trades
     if t.height:
         table = Table(title=f"trades (first 10 of {t.height}; all in trades.parquet)")
@@ -625,8 +633,6 @@ def _report(result, as_json: bool, saved: Any = None) -> None:
         for row in t.head(10).iter_rows(named=True):
             table.add_row(*[fmt(row[c]) for c, fmt in cols.items()])
         con.print(table)
-    else:
-        con.print("no trades")
     if saved:
         con.print(f"results saved to {saved}/ (metrics.json, trades.parquet, equity.parquet)")
 
@@ -647,9 +653,9 @@ def _time(t: Any) -> str:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:,.6g}" if abs(v) < 1e6 else f"{v:,.0f}"
-    return str(v)
+    from vbt.summary import format_value
+
+    return format_value(v)
 
 
 if __name__ == "__main__":

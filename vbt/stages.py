@@ -28,6 +28,7 @@ from vbt.errors import DataError
 from vbt.metrics import metrics_dict
 from vbt.params import DECISION_OVERRIDES, EXECUTION_FIELDS, DecisionParams
 from vbt.results import BacktestResult, equity_frame, trades_frame
+from vbt.sim.funnel import signal_counts
 from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, ScanResult, run_scan
 
 
@@ -223,9 +224,11 @@ def summarize(
     params = params or prepared.params
     w = params.execution.warmup_bars
     x = prepared.inputs
+    d = params.decisions
+    signals = signal_counts(x, w, d.is_regression, d.confidence_threshold, d.regression_threshold)
     metrics = metrics_dict(
         scan.acc, params.execution.initial_capital, prepared.span_ns, len(x),
-        prepared.config.periods_per_year,
+        prepared.config.periods_per_year, signals,
     )  # fmt: skip
     info = dataclasses.replace(
         prepared.info,

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from vbt.metrics import CAP, curve_metrics, infer_periods_per_year, json_safe
+from vbt.metrics import (
+    METRIC_NAMES,
+    UNDEFINED_WHEN,
+    curve_metrics,
+    infer_periods_per_year,
+    json_safe,
+)
 from vbt.sim.records import TRADE_DTYPE
 
 HOUR = 3600 * 10**9
@@ -63,20 +69,40 @@ def test_metrics_by_hand():
     assert m["final_equity"] == 108.9 and m["bars"] == 4
 
 
-def test_no_trades_no_returns_are_zero_not_nan():
+def test_undefined_metrics_are_null_not_made_up():
+    # one equity point, no trade: no return, no drawdown, no trade statistic
     m = curve_metrics(np.array([100.0]), np.array([0], dtype=np.int8), trades(), 100.0, HOUR, 1)
-    for k, v in m.items():
-        assert math.isfinite(v), k
-    assert m["sharpe_ratio"] == 0 and m["profit_factor"] == 0 and m["win_rate"] == 0
+    undefined = {k for k, v in m.items() if v is None}
+    assert undefined == {
+        "volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio", "win_rate",
+        "profit_factor", "avg_win", "avg_loss", "largest_win", "largest_loss",
+        "avg_holding_period", "recovery_factor", "expectancy", "sqn", "highest_confidence",
+        *(f"{r}_avg_pnl" for r in ("signal", "end_of_data", "stop_loss", "take_profit",
+                                   "trailing_stop", "time_stop")),
+    }  # fmt: skip
+    assert m["total_trades"] == 0 and m["max_drawdown"] == 0.0 and m["exposure_pct"] == 0.0
+    # every metric that can be null says when, in the docs' table
+    documented = {k.replace("<reason>", "signal") for k in UNDEFINED_WHEN}
+    assert undefined - documented <= {f"{r}_avg_pnl" for r in ("end_of_data", "stop_loss",
+                                      "take_profit", "trailing_stop", "time_stop")}  # fmt: skip
 
 
-def test_json_safe_caps():
-    assert json_safe(float("inf")) == CAP and json_safe(-float("inf")) == -CAP
-    assert json_safe(float("nan")) == 0.0 and json_safe(np.int64(3)) == 3
+def test_profit_factor_without_losses_and_flat_returns():
+    # wins and no losses: the profit factor is undefined (null), not 999999
     m = curve_metrics(
         np.array([100.0, 101.0]), np.zeros(2, np.int8), trades((1.0, 1)), 100.0, 2 * HOUR, 2
     )
-    assert m["profit_factor"] == CAP  # wins and no losses
+    assert m["profit_factor"] is None and m["win_rate"] == 1.0 and m["avg_loss"] is None
+    # returns without variance: volatility 0, Sharpe undefined; no return below 0: no Sortino
+    m = curve_metrics(np.full(5, 100.0), np.zeros(5, np.int8), trades(), 100.0, 5 * HOUR, 5)
+    assert m["volatility"] == 0.0 and m["sharpe_ratio"] is None and m["sortino_ratio"] is None
+
+
+def test_json_safe():
+    assert json_safe(float("inf")) is None and json_safe(-float("inf")) is None
+    assert json_safe(float("nan")) is None and json_safe(np.int64(3)) == 3
+    assert json_safe(np.float32(0.5)) == 0.5 and isinstance(json_safe(np.float64(2)), float)
+    assert set(METRIC_NAMES) >= {"signals_passed", "removed_by_separation", "stop_loss_exits"}
 
 
 def test_periods_per_year_inference():
@@ -91,4 +117,4 @@ def test_annualized_return_of_a_short_span_does_not_overflow():
     # +110 % in 8 hours: the CAGR is astronomically large; it must come back capped, not raise.
     m = curve_metrics(np.array([100.0, 210.0]), np.zeros(2, np.int8), trades(), 100.0, 8 * HOUR, 8)
     assert math.isfinite(m["annualized_return"]) and m["annualized_return"] > 1e6
-    assert math.isfinite(m["calmar_ratio"])
+    assert m["calmar_ratio"] is None  # no drawdown

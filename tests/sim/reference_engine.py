@@ -47,21 +47,22 @@ def regression_signal(r, thr):
 
 
 def decide(raw, confidence, bar_ts, last_trade_ts, side, p):
-    """The filters, in the order of DESIGN.md "Decision rules". Returns the signal."""
+    """The filters, in the order of DESIGN.md "Decision rules". Returns (signal, why): why is
+    "hold", "confidence", "separation", "position" or "signal"."""
     if raw == HOLD:
-        return HOLD
+        return HOLD, "hold"
     if not p.is_regression and confidence < p.confidence_threshold:
-        return HOLD
+        return HOLD, "confidence"
     if last_trade_ts is not None and bar_ts - last_trade_ts < p.min_separation_ns:
-        return HOLD
+        return HOLD, "separation"
     if p.position_awareness:
         if side == LONG and raw == BUY:
-            return HOLD
+            return HOLD, "position"
         if side == SHORT and raw == SELL:
-            return HOLD
+            return HOLD, "position"
         if side == FLAT and raw == SELL and not (p.is_regression or p.allow_short_from_flat):
-            return HOLD
-    return raw
+            return HOLD, "position"
+    return raw, "signal"
 
 
 @dataclass
@@ -205,7 +206,8 @@ def risk_levels(pm, closes_since_entry, p):
 
 
 def run_reference(ts, open_, close, raw, confidence, p, value=None, high=None, low=None):
-    """Returns (trades: list of dicts, equity: list of float, position: list of int).
+    """Returns (trades: list of dicts, equity: list of float, position: list of int, funnel:
+    dict of the signal counts named as the metrics, highest_confidence included).
 
     Regression (p.is_regression): the signal of bar i comes from the predicted return value[i]
     (None: all NaN) and p.regression_threshold; raw and confidence are not read. The risk exits
@@ -218,6 +220,11 @@ def run_reference(ts, open_, close, raw, confidence, p, value=None, high=None, l
     pending_conf = math.nan
     last_trade_ts = None
     risk = p.stop_loss or p.take_profit or p.trailing_stop or p.max_holding_bars
+    funnel = dict.fromkeys(
+        ("raw_buy_signals", "raw_sell_signals", "removed_by_confidence", "removed_by_separation",
+         "removed_by_position", "signals_passed", "signals_executed"), 0,
+    )  # fmt: skip
+    top = None
     for i in range(p.warmup_bars, n):
         t = int(ts[i])
         held_before = risk and pm.side != FLAT and pm.entry_idx < i
@@ -241,6 +248,7 @@ def run_reference(ts, open_, close, raw, confidence, p, value=None, high=None, l
         if pending != HOLD:
             if pm.execute(pending, float(open_[i]), i, t, pending_conf):
                 last_trade_ts = t
+                funnel["signals_executed"] += 1
             pending = HOLD
         if held_before and pm.side != FLAT and pm.entry_idx < i:
             long = pm.side == LONG
@@ -255,14 +263,21 @@ def run_reference(ts, open_, close, raw, confidence, p, value=None, high=None, l
             raw_i, conf = regression_signal(r, p.regression_threshold)
         else:
             raw_i, conf = int(raw[i]), float(confidence[i])
-        signal = decide(raw_i, conf, t, last_trade_ts, pm.side, p)
+        signal, why = decide(raw_i, conf, t, last_trade_ts, pm.side, p)
+        if raw_i != HOLD:
+            funnel["raw_buy_signals" if raw_i == BUY else "raw_sell_signals"] += 1
+            top = conf if top is None else max(top, conf)
+        if why in ("confidence", "separation", "position"):
+            funnel[f"removed_by_{why}"] += 1
         if signal != HOLD:
             pending = signal
             pending_conf = conf
+            funnel["signals_passed"] += 1
         equity[i] = pm.mark(float(close[i]))
         position[i] = pm.side
         if i == n - 1 and pm.side != FLAT:
             pm.close(float(close[i]), i, t + p.bar_ns, EXIT_END_OF_DATA, math.nan)
             equity[i] = pm.cash
             position[i] = FLAT
-    return pm.trades, equity, position
+    funnel["highest_confidence"] = top
+    return pm.trades, equity, position, funnel

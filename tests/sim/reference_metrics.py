@@ -41,8 +41,8 @@ def reference_metrics(
     span_ns: int,
     n_data_bars: int,
     periods_per_year: float | None = None,
-) -> dict[str, float | int]:
-    """All metrics as a plain dict (NaN and inf left as they are).
+) -> dict[str, float | int | None]:
+    """All metrics as a plain dict; None where a metric is undefined (README "Metrics").
 
     equity: float64[m] marked at each post-warm-up close (the last point after the force close);
     position: int8[m]; trades: TRADE_DTYPE records of closed trades; span_ns: first bar open to
@@ -56,47 +56,49 @@ def reference_metrics(
     final = float(equity[-1]) if equity.size else float(initial_capital)
     total_return = final - initial_capital
     years = span_ns / NS_PER_YEAR
-    if years > 0 and final > 0:
-        # exp/log rather than ** so a short span cannot overflow (capped, then made JSON-safe)
+    if final <= 0:
+        annualized = -1.0
+    elif years > 0:
         annualized = math.exp(min(math.log(final / initial_capital) / years, 700.0)) - 1.0
     else:
-        annualized = -1.0 if final <= 0 else 0.0
-    r = equity[1:] / equity[:-1] - 1.0 if equity.size > 1 else np.empty(0)
-    ann = math.sqrt(ppy) if ppy > 0 else 0.0
-    std = float(np.std(r, ddof=1)) if r.size > 1 else 0.0
-    mean = float(r.mean()) if r.size else 0.0
-    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
+        annualized = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = equity[1:] / equity[:-1] - 1.0 if equity.size > 1 else np.empty(0)
+    ann = math.sqrt(ppy)
+    std = float(np.std(r, ddof=1)) if r.size > 1 else None
+    mean = float(r.mean()) if r.size else None
+    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else None
     dd_pct, dd_abs, dd_dur = drawdown_stats(equity)
     net = trades["net_pnl"] if trades.size else np.empty(0)
     wins, losses = net[net > 0], net[net < 0]
     held_h = (trades["exit_ts"] - trades["entry_ts"]) / HOUR_NS if trades.size else np.empty(0)
     n = int(net.size)
-    net_std = float(np.std(net, ddof=1)) if n > 1 else 0.0
+    net_std = float(np.std(net, ddof=1)) if n > 1 else None
     out = {
         "total_return": total_return,
         "total_return_pct": total_return / initial_capital,
         "annualized_return": annualized,
-        "volatility": std * ann,
-        "sharpe_ratio": mean / std * ann if std > 0 else 0.0,
-        "sortino_ratio": mean / downside * ann if downside > 0 else 0.0,
-        "calmar_ratio": annualized / dd_pct if dd_pct > 0 else 0.0,
+        "volatility": std * ann if std is not None else None,
+        "sharpe_ratio": mean / std * ann if std else None,
+        "sortino_ratio": mean / downside * ann if downside else None,
+        "calmar_ratio": annualized / dd_pct if dd_pct > 0 and annualized is not None else None,
         "max_drawdown": dd_abs,
         "max_drawdown_pct": dd_pct,
         "max_drawdown_duration": dd_dur,
         "total_trades": n,
         "winning_trades": int(wins.size),
         "losing_trades": int(losses.size),
-        "win_rate": wins.size / n if n else 0.0,
-        "profit_factor": _profit_factor(wins, losses),
-        "avg_win": float(wins.mean()) if wins.size else 0.0,
-        "avg_loss": float(losses.mean()) if losses.size else 0.0,
-        "largest_win": float(wins.max()) if wins.size else 0.0,
-        "largest_loss": float(losses.min()) if losses.size else 0.0,
-        "avg_holding_period": float(held_h.mean()) if n else 0.0,
-        "recovery_factor": total_return / dd_abs if dd_abs > 0 else 0.0,
-        "expectancy": float(net.mean()) if n else 0.0,
-        "sqn": math.sqrt(n) * float(net.mean()) / net_std if net_std > 0 else 0.0,
-        "exposure_pct": float(np.mean(position != 0)) if position.size else 0.0,
+        "win_rate": wins.size / n if n else None,
+        "profit_factor": float(wins.sum()) / abs(float(losses.sum())) if losses.size else None,
+        "avg_win": float(wins.mean()) if wins.size else None,
+        "avg_loss": float(losses.mean()) if losses.size else None,
+        "largest_win": float(wins.max()) if wins.size else None,
+        "largest_loss": float(losses.min()) if losses.size else None,
+        "avg_holding_period": float(held_h.mean()) if n else None,
+        "recovery_factor": total_return / dd_abs if dd_abs > 0 else None,
+        "expectancy": float(net.mean()) if n else None,
+        "sqn": math.sqrt(n) * float(net.mean()) / net_std if net_std else None,
+        "exposure_pct": float(np.mean(position != 0)) if position.size else None,
         "final_equity": final,
         "initial_capital": float(initial_capital),
         "periods_per_year": ppy,
@@ -108,11 +110,6 @@ def reference_metrics(
     ):
         chosen = net[reasons == code]
         out[f"{name}_exits"] = int(chosen.size)
-        out[f"{name}_avg_pnl"] = float(chosen.mean()) if chosen.size else 0.0
-    return out
-
-
-def _profit_factor(wins: np.ndarray, losses: np.ndarray) -> float:
-    if losses.size:
-        return float(wins.sum()) / abs(float(losses.sum()))
-    return math.inf if wins.size else 0.0
+        out[f"{name}_avg_pnl"] = float(chosen.mean()) if chosen.size else None
+    # a non-finite value (e.g. returns of an equity that reached 0) is undefined too
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in out.items()}

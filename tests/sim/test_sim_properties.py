@@ -10,9 +10,10 @@ from hypothesis.extra.numpy import arrays
 from reference_engine import Params, run_reference
 from reference_metrics import reference_metrics
 
-from vbt.metrics import INTEGER_METRICS, METRIC_NAMES, json_safe, metrics_dict
+from vbt.metrics import INTEGER_METRICS, METRIC_NAMES, metrics_dict
 from vbt.params import DecisionParams, ExecutionParams
 from vbt.sim import TRADE_DTYPE, ScanInputs, ScanParams, run_scan
+from vbt.sim.funnel import signal_counts
 
 HOUR_NS = 3_600_000_000_000
 
@@ -39,12 +40,13 @@ def scan_params(p: Params) -> ScanParams:
 
 
 def assert_metrics_agree(got: dict, want: dict, rel: float = 1e-9) -> None:
-    """Integer metrics exactly; float metrics to ``rel`` (the accumulators sum in another order)."""
-    assert set(got) == set(METRIC_NAMES)
+    """Integer metrics exactly; float metrics to ``rel`` (the accumulators sum in another order);
+    undefined (None) in both or neither."""
+    assert set(got) == set(METRIC_NAMES) == set(want)
     for k in METRIC_NAMES:
-        w = json_safe(want[k])
-        if k in INTEGER_METRICS:
-            assert got[k] == w, k
+        w = want[k]
+        if k in INTEGER_METRICS or w is None or got[k] is None:
+            assert got[k] == w, (k, got[k], w)
         else:
             assert abs(got[k] - w) <= rel * max(abs(w), abs(got[k])) + 1e-12, (k, got[k], w)
 
@@ -120,7 +122,7 @@ def test_scan_equals_reference(case):
     params = scan_params(p)
     inputs = ScanInputs(ts, open_, close, raw, conf, value, high=high, low=low)
     res = run_scan(inputs, params, chunk_bars=chunk)
-    ref_trades, ref_equity, ref_position = run_reference(
+    ref_trades, ref_equity, ref_position, ref_funnel = run_reference(
         ts, open_, close, raw, conf, p, value, high=high, low=low
     )
 
@@ -145,7 +147,12 @@ def test_scan_equals_reference(case):
         np.array(ref_equity[w:]), np.array(ref_position[w:], dtype=np.int8), expected,
         p.initial_cash, span, len(ts),
     )  # fmt: skip
-    assert_metrics_agree(metrics_dict(res.acc, p.initial_cash, span, len(ts)), want)
+    want.update(ref_funnel)
+    d = params.decisions
+    signals = signal_counts(
+        inputs, p.warmup_bars, d.is_regression, d.confidence_threshold, d.regression_threshold
+    )
+    assert_metrics_agree(metrics_dict(res.acc, p.initial_cash, span, len(ts), None, signals), want)
     # and the scan without per-bar outputs keeps the same state and accumulators, bit for bit
     lean = run_scan(inputs, params, chunk_bars=chunk, record=False)
     assert lean.acc.tobytes() == res.acc.tobytes() and lean.state.tobytes() == res.state.tobytes()

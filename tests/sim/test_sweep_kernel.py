@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from vbt.errors import CancelledError, ConfigError
-from vbt.metrics import finish_metrics, metrics_dict
+from vbt.metrics import finish_metrics, json_safe, metrics_dict
 from vbt.sim import ScanInputs, ScanParams, run_scan
 from vbt.sweeps.grid import Grid, select
 from vbt.sweeps.runner import load_sweep_checkpoint, run_sweep
@@ -93,7 +93,7 @@ def test_every_combination_equals_a_single_run(case):
         # the kernel's parameters are decoded exactly as the single run builds them
         assert records[row : row + 1].tobytes() == params.to_record().tobytes()
         single = single_metrics(inputs, params, span, max(1, n // 3))
-        swept = {k: v[row].item() for k, v in cols.items()}
+        swept = {k: json_safe(v[row]) for k, v in cols.items()}
         assert swept == single, params  # integers and floats alike: identical, not close
 
 

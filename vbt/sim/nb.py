@@ -26,6 +26,8 @@ from vbt.enums import (
     FLAT,
     HOLD,
     LONG,
+    REASON_POSITION,
+    REASON_SEPARATION,
     SELL,
     SHORT,
 )
@@ -88,14 +90,15 @@ def decision_nb(
     raw, confidence, value, bar_ts, last_ts, has_last, side, is_regression, conf_threshold,
     min_sep, awareness, allow_short, reg_threshold,
 ):  # fmt: skip
-    """A bar's decision at its close -> (signal int8 after the filters, confidence float32):
-    ``signal_at_nb`` then ``vbt.decide.rules.decide_nb`` with the position and last trade time."""
+    """A bar's decision at its close -> (signal int8 after the filters, confidence float32,
+    reason int8: a REASON_* code): ``signal_at_nb`` then ``vbt.decide.rules.decide_nb`` with the
+    position and last trade time."""
     sig, conf = signal_at_nb(raw, confidence, value, is_regression, reg_threshold)
-    out, _reason = decide_nb(
+    out, reason = decide_nb(
         sig, conf, bar_ts, last_ts, has_last, side, is_regression, conf_threshold, min_sep,
         awareness, allow_short,
     )  # fmt: skip
-    return out, conf
+    return out, conf, reason
 
 
 # -- metric accumulators ------------------------------------------------------------------------
@@ -406,6 +409,12 @@ def scan_bars_nb(
     has_last = st.has_last_trade
     n_trades = st.n_trades
     marks = load_marks_nb(acc)
+    # the signal funnel: signals removed by filters 2 and 3, signals that became pending, and
+    # pending signals that traded
+    n_sep = acc.removed_by_separation
+    n_pos = acc.removed_by_position
+    n_pass = acc.signals_passed
+    n_exec = acc.signals_executed
 
     start = st.next_bar
     if stop > n:
@@ -430,15 +439,18 @@ def scan_bars_nb(
             j = i
             if side == FLAT or not risk_on:
                 while j < fast_stop:
-                    sig_j, conf_j = decision_nb(
+                    sig_j, conf_j, why_j = decision_nb(
                         raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
                         is_regression, conf_threshold, min_sep, awareness, allow_short,
                         reg_threshold,
                     )  # fmt: skip
+                    n_sep += why_j == REASON_SEPARATION
+                    n_pos += why_j == REASON_POSITION
                     j += 1
                     if sig_j != HOLD:  # bar j - 1 decides a trade: marked, then pending
                         pending = sig_j
                         pending_conf = np.float64(conf_j)
+                        n_pass += 1
                         break
             else:
                 target = target_level_nb(side, entry_price, take_profit)
@@ -454,17 +466,20 @@ def scan_bars_nb(
                     )  # fmt: skip
                     if due or beyond:
                         break  # bar j exits: the general step below
-                    sig_j, conf_j = decision_nb(
+                    sig_j, conf_j, why_j = decision_nb(
                         raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
                         is_regression, conf_threshold, min_sep, awareness, allow_short,
                         reg_threshold,
                     )  # fmt: skip
+                    n_sep += why_j == REASON_SEPARATION
+                    n_pos += why_j == REASON_POSITION
                     px = close[j]
                     extreme = max(extreme, px) if side == LONG else min(extreme, px)
                     j += 1
                     if sig_j != HOLD:
                         pending = sig_j
                         pending_conf = np.float64(conf_j)
+                        n_pass += 1
                         break
             if j > i:
                 if side == FLAT:
@@ -542,6 +557,7 @@ def scan_bars_nb(
                     mae = 0.0
                     extreme = -np.inf if side == LONG else np.inf
                     traded = True
+                    n_exec += 1
             elif (side == LONG and pending == SELL) or (side == SHORT and pending == BUY):
                 cash = close_trade_nb(
                     acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
@@ -552,6 +568,7 @@ def scan_bars_nb(
                 side = np.int8(FLAT)
                 qty = 0.0
                 traded = True
+                n_exec += 1
             pending = np.int8(HOLD)
         if held and side != FLAT and entry_idx < i:
             reason, ref = risk_in_bar_nb(side, high[i], low[i], level, why, target)
@@ -570,13 +587,16 @@ def scan_bars_nb(
             has_last = True
 
         # (2) decide at this bar's close
-        sig, conf_i = decision_nb(
+        sig, conf_i, why = decision_nb(
             raw[i], confidence[i], value[i], ts_ns[i], last_ts, has_last, side, is_regression,
             conf_threshold, min_sep, awareness, allow_short, reg_threshold,
         )  # fmt: skip
+        n_sep += why == REASON_SEPARATION
+        n_pos += why == REASON_POSITION
         if sig != HOLD:
             pending = sig
             pending_conf = np.float64(conf_i)
+            n_pass += 1
 
         # (3) mark at the close (selects rather than branches: the side may change at any bar)
         px = close[i]
@@ -635,6 +655,10 @@ def scan_bars_nb(
     st.n_trades = n_trades
     st.done = finished
     store_marks_nb(acc, marks)
+    acc.removed_by_separation = n_sep
+    acc.removed_by_position = n_pos
+    acc.signals_passed = n_pass
+    acc.signals_executed = n_exec
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -126,6 +126,9 @@ PARAMS_DTYPE = np.dtype(
 #:   largest_win / largest_loss, net_sum, net_mean and net_m2 (Welford), hold_ns (sum of exit -
 #:   entry times, ns); per exit reason (indexed by the EXIT_* code): reason_trades and reason_net
 #:   (count and sum of net P&L).
+#: - The signal funnel: removed_by_separation / removed_by_position (raw signals that filters 2 and
+#:   3 turned into HOLD), signals_passed (decisions that became pending), signals_executed
+#:   (pending signals that made an entry or an exit).
 ACC_DTYPE = np.dtype(
     [
         ("bars", np.int64),
@@ -156,6 +159,10 @@ ACC_DTYPE = np.dtype(
         ("hold_ns", np.int64),
         ("reason_trades", np.int64, (N_EXIT_REASONS,)),
         ("reason_net", np.float64, (N_EXIT_REASONS,)),
+        ("removed_by_separation", np.int64),
+        ("removed_by_position", np.int64),
+        ("signals_passed", np.int64),
+        ("signals_executed", np.int64),
     ]
 )
 

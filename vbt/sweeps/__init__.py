@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from vbt.sweeps.grid import OPTIONAL, SWEEPABLE, Grid, parse_values, select
@@ -83,6 +84,7 @@ def sweep(
     from vbt.errors import ConfigError
     from vbt.metrics import finish_metrics
     from vbt.model.bundle import ModelBundle
+    from vbt.sim.funnel import signal_counts
     from vbt.stages import PreparedRun, prepare, resolve
 
     t0 = time.perf_counter()
@@ -109,10 +111,20 @@ def sweep(
     t2 = time.perf_counter()
     cols = g.decode(combos)
     capital = cols.get("initial_capital", base.execution.initial_capital)
+    d = base.decisions
+    signals = signal_counts(
+        prepared.inputs, base.execution.warmup_bars, d.is_regression,
+        cols.get("confidence_threshold", d.confidence_threshold),
+        # as DecisionParams.regression_threshold computes it
+        np.multiply(cols.get("round_trip_cost", d.round_trip_cost),
+                    cols.get("min_edge_multiplier", d.min_edge_multiplier)),
+    )  # fmt: skip
     metrics = finish_metrics(
-        accs, capital, prepared.span_ns, len(prepared.inputs), prepared.config.periods_per_year
-    )
+        accs, capital, prepared.span_ns, len(prepared.inputs), prepared.config.periods_per_year,
+        signals,
+    )  # fmt: skip
     params = {k: pl.Series(k, v, nan_to_null=k in OPTIONAL) for k, v in cols.items()}
+    metrics = {k: pl.Series(k, v, nan_to_null=True) for k, v in metrics.items()}  # undefined
     if "max_holding_bars" in params:  # a count of bars, null when off
         params["max_holding_bars"] = params["max_holding_bars"].cast(pl.Int64)
     table = pl.DataFrame({"combo": combos, **params, **metrics})
