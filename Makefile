@@ -4,9 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Numba's disk cache does not notice edits to other modules a kernel inlines (the scan inlines the
-# decision rules), so the cache folder is keyed on a hash of the package sources.
-SRC_HASH := $(shell cat $$(find vbt -name '*.py' | sort) 2>/dev/null | sha1sum | cut -c1-12)
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(SRC_HASH)
+# decision rules), so the cache folder is keyed on vbt's version and a hash of its sources. vbt
+# chooses the same folder itself when run directly (vbt/_runtime.py), so the warm-up here serves it.
+export NUMBA_CACHE_DIR ?= $(shell $(PYTHON) vbt/_runtime.py)
 export PYTHONHASHSEED := 0
 
 WARM   := $(NUMBA_CACHE_DIR)/.warm
