@@ -578,6 +578,7 @@ def scan_bars_nb(
         # exits during the bar
         traded = False
         held = side != FLAT and risk_on and entry_idx < i
+        reason, ref = np.int8(EXIT_NONE), np.nan
         level, why, target = np.nan, np.int8(EXIT_NONE), np.nan
         if held:
             level, why = stop_level_nb(side, entry_price, extreme, stop_loss, trailing)
@@ -585,15 +586,6 @@ def scan_bars_nb(
             due = max_hold > 0 and i - entry_idx >= max_hold
             reason, ref = risk_at_open_nb(side, open_[i], level, why, target, due)
             if reason != EXIT_NONE:
-                cash = close_trade_nb(
-                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
-                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
-                    ref, i, ts_ns[i], reason, np.nan, commission, slippage,
-                )  # fmt: skip
-                n_trades += 1
-                side = np.int8(FLAT)
-                qty = 0.0
-                traded = True
                 pending = np.int8(HOLD)  # decided for a position that no longer exists
         if pending != HOLD:
             price = open_[i]
@@ -631,18 +623,18 @@ def scan_bars_nb(
                 traded = True
                 n_exec += 1
             pending = np.int8(HOLD)
-        if held and side != FLAT and entry_idx < i:
+        if held and reason == EXIT_NONE and side != FLAT:  # still the position of before
             reason, ref = risk_in_bar_nb(side, high[i], low[i], level, why, target)
-            if reason != EXIT_NONE:
-                cash = close_trade_nb(
-                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
-                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
-                    ref, i, ts_ns[i], reason, np.nan, commission, slippage,
-                )  # fmt: skip
-                n_trades += 1
-                side = np.int8(FLAT)
-                qty = 0.0
-                traded = True
+        if reason != EXIT_NONE:
+            cash = close_trade_nb(
+                acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx, entry_ts,
+                entry_commission, entry_slippage, entry_confidence, mfe, mae, cash, ref, i,
+                ts_ns[i], reason, np.nan, commission, slippage,
+            )  # fmt: skip
+            n_trades += 1
+            side = np.int8(FLAT)
+            qty = 0.0
+            traded = True
         if traded:
             last_ts = ts_ns[i]
             has_last = True
