@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 
 WARM   := $(NUMBA_CACHE_DIR)/.warm
 
-.PHONY: venv demo test bench lint format clean
+.PHONY: venv demo test bench bench-gate lint format clean
 
 venv: $(WARM)
 
@@ -36,9 +36,17 @@ demo: $(WARM)
 test: $(WARM)
 	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable tests
 
+# Every benchmark, each figure printed against its target; results saved under .benchmarks/ for
+# comparison across commits (pytest-benchmark's --benchmark-compare).
 bench: $(WARM)
 	$(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' benches \
-		--benchmark-only --benchmark-columns=min,median,mean,rounds
+		--benchmark-only --benchmark-columns=min,median,mean,rounds \
+		--benchmark-autosave --benchmark-storage=file://.benchmarks
+
+# The CI performance gates: a short run of in-run ratios that fail like a broken test.
+bench-gate: $(WARM)
+	VBT_BENCH_GATES=1 $(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' \
+		benches/bench_gate.py --benchmark-only --benchmark-columns=min,rounds
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vbt tests benches scripts
