@@ -1,4 +1,4 @@
-"""The ``vbt`` command line: demo, backtest, sweep, train.
+"""The ``vbt`` command line: demo, backtest, sweep, train, worker.
 
 Each command prints a readable summary; ``--json`` prints machine-readable results instead.
 Bad input exits with status 2 and a one-line error naming what is wrong (no traceback).
@@ -93,7 +93,53 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_train)
+
+    _add_worker_parser(sub)
     return p
+
+
+def _add_worker_parser(sub) -> None:
+    """``vbt worker``: the HTTP job service (vbt.worker)."""
+    w = sub.add_parser(
+        "worker", help="serve backtests and sweeps over HTTP (the older worker API)",
+        description="HTTP worker. Binds to loopback by default; any other --host needs a bearer "
+        "token in VBT_WORKER_TOKEN, which every endpoint but /health then requires.",
+    )  # fmt: skip
+    w.add_argument("--host", default="127.0.0.1")
+    w.add_argument("--port", type=int, default=5003)
+    w.add_argument("--models-root", required=True, help="model paths resolve inside this")
+    w.add_argument("--data-root", required=True, help="data paths resolve inside this")
+    w.add_argument("--state-dir", required=True, help="job store, checkpoints and results")
+    w.add_argument("--max-concurrent", type=int, default=1, help="jobs at once (default 1)")
+    w.add_argument("--max-queue", type=int, default=64, help="waiting jobs before 503 (64)")
+    w.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body limit")
+    w.add_argument(
+        "--checkpoint-bars",
+        type=int,
+        default=65_536,
+        help="bars per chunk: progress, cancel and checkpoints between chunks",
+    )
+    w.add_argument(
+        "--chunk-delay",
+        type=float,
+        default=0.0,
+        help="seconds to pause after each chunk (testing cancel and crash paths)",
+    )
+    w.set_defaults(func=_worker)
+
+
+def _worker(args) -> int:
+    from vbt.worker.server import serve
+    from vbt.worker.settings import WorkerSettings
+
+    settings = WorkerSettings.from_env(
+        models_root=args.models_root, data_root=args.data_root, state_dir=args.state_dir,
+        host=args.host, port=args.port, max_concurrent=args.max_concurrent,
+        max_queue=args.max_queue, max_body_bytes=args.max_body_bytes,
+        checkpoint_bars=args.checkpoint_bars, chunk_delay_s=args.chunk_delay,
+    )  # fmt: skip
+    serve(settings)
+    return 0
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
