@@ -135,9 +135,9 @@ def models_root(tmp_path_factory) -> Path:
     """A models root: rsi_single_tf trained on the fixtures (confidence threshold 0, so that it
     trades), and a copy whose weights are tagged ``mps`` (as saved on an Apple-silicon machine:
     the seeds' case)."""
-    from tests.model.device_tags import retag_storages, storage_locations
-
     import yaml
+
+    from tests.model.device_tags import retag_storages, storage_locations
 
     root = tmp_path_factory.mktemp("models")
     raw = yaml.safe_load((DATA / "strategies" / "rsi_single_tf.yaml").read_text())

@@ -1,8 +1,9 @@
 """The job process: runs one job and records how it ended in the store.
 
 Started by the scheduler (``multiprocessing``, forkserver: torch and vbt are already imported),
-one process per job. It dies with its parent (``PR_SET_PDEATHSIG``), and also stops at the next
-chunk boundary if its parent is gone, so a killed worker leaves no job running. Outcomes:
+one process per job. A watcher thread holds a pidfd of the worker and SIGKILLs this process the
+moment the worker exits, however it exits, so a killed worker leaves no job running (its row
+stays ``running`` and the next worker resumes it from the last checkpoint). Outcomes:
 
 - success: result files written atomically, then the row → completed with the summary;
 - cancel: the checkpoint is written, the row → cancelled;
@@ -14,10 +15,12 @@ chunk boundary if its parent is gone, so a killed worker leaves no job running. 
 
 from __future__ import annotations
 
-import ctypes
 import os
+import select
 import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -25,24 +28,39 @@ from vbt.errors import CancelledError, VbtError
 from vbt.worker.context import JobContext
 from vbt.worker.store import JobStore
 
-_PR_SET_PDEATHSIG = 1
 
+def die_with(worker_pid: int, worker_start: int | None) -> None:
+    """SIGKILL this process as soon as ``worker_pid`` exits (a pidfd wakes the watcher; without
+    pidfds, the worker's start time is polled every 0.1 s)."""
+    from vbt.worker.scheduler import process_start_time
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+    def kill_self() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        fd = os.pidfd_open(worker_pid)
+    except ProcessLookupError:
+        kill_self()
     except (OSError, AttributeError):
-        pass
+        fd = None
+    if fd is not None and process_start_time(worker_pid) != worker_start:
+        kill_self()  # the pid was reused before we looked: the worker is gone
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while process_start_time(worker_pid) == worker_start:
+                time.sleep(0.1)
+        kill_self()
+
+    threading.Thread(target=watch, name="vbt-worker-watch", daemon=True).start()
 
 
-def run_job(db_path: str, job_id: str, job_dir: str, kind_name: str, chunk_delay_s: float) -> None:
+def run_job(db_path: str, job_id: str, job_dir: str, kind_name: str, chunk_delay_s: float,
+            worker_pid: int, worker_start: int | None) -> None:  # fmt: skip
     """Entry point of a job process (see the module docstring)."""
-    parent = os.getppid()
-    die_with_parent()
-    if parent == 1 or os.getppid() != parent:  # orphaned before prctl took effect
-        os._exit(3)
+    die_with(worker_pid, worker_start)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     from vbt.worker.jobs import get
@@ -54,7 +72,7 @@ def run_job(db_path: str, job_id: str, job_dir: str, kind_name: str, chunk_delay
     kind = get(kind_name)
     ctx = JobContext(
         job_dir=Path(job_dir), resume=job.resume,
-        chunk_delay_s=chunk_delay_s, parent_pid=parent,
+        chunk_delay_s=chunk_delay_s,
         write_progress=lambda p: store.set_progress(job_id, p),
     )  # fmt: skip
     try:

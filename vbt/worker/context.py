@@ -4,7 +4,6 @@ cancellation), so that a job kind's ``run`` knows nothing of the store or the se
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,15 +29,12 @@ class JobContext:
         Pause after each chunk (testing).
     write_progress : callable(dict)
         Stores the progress (the server's store, or anything in tests).
-    parent_pid : int
-        The process that started this one; if it goes away, the job stops like a shutdown.
     """
 
     job_dir: Path
     resume: bool
     write_progress: Callable[[dict[str, Any]], None]
     chunk_delay_s: float = 0.0
-    parent_pid: int = field(default_factory=os.getppid)
     progress: dict[str, Any] = field(default_factory=dict)
     _last_write: float = 0.0
 
@@ -55,11 +51,11 @@ class JobContext:
         return self.checkpoint if self.resume and self.checkpoint.is_file() else None
 
     def stopping(self) -> bool:
-        """The worker asked this job to stop (shutdown) or is gone."""
-        return (self.job_dir / STOP_FLAG).exists() or os.getppid() != self.parent_pid
+        """The worker is shutting down and asked this job to stop."""
+        return (self.job_dir / STOP_FLAG).exists()
 
     def cancel(self) -> bool:
-        """Checked at every chunk boundary: a cancel, a shutdown, or a vanished parent."""
+        """Checked at every chunk boundary: a cancel or a shutdown."""
         return (self.job_dir / CANCEL_FLAG).exists() or self.stopping()
 
     def report(self, done: int, total: int, step: str, **context: Any) -> None:

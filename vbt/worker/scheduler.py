@@ -175,7 +175,7 @@ class Scheduler:
             proc = self._mp.Process(
                 target=run_job, name=f"vbt-job-{job.id}",
                 args=(str(self.store.path), job.id, str(folder), job.kind,
-                      self.settings.chunk_delay_s),
+                      self.settings.chunk_delay_s, os.getpid(), process_start_time(os.getpid())),
             )  # fmt: skip
             proc.start()
             with self._lock:
