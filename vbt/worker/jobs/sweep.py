@@ -24,8 +24,11 @@ from vbt.worker.settings import WorkerSettings
 
 
 def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
-    """The run's config plus the grid, each axis checked as ``vbt.sweep`` parses it."""
+    """The run's config plus the grid, each axis parsed as ``vbt.sweep`` parses it and each
+    value checked against its parameter's range (what depends on the model, such as a regression
+    threshold on a classifier, is checked when the job runs)."""
     from vbt.metrics import METRIC_NAMES
+    from vbt.sim.runner import ScanParams
     from vbt.sweeps.grid import SWEEPABLE, parse_values
 
     config = plan_config(req, settings)
@@ -34,7 +37,9 @@ def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
             raise RequestError(422, f"grid.{name}", f"not sweepable; sweepable: "
                                f"{', '.join(sorted(SWEEPABLE))}")  # fmt: skip
         try:
-            parse_values(name, values)
+            values = parse_values(name, values)
+            for v in {min(values), max(values)}:  # every range is an interval
+                ScanParams().with_values(**{name: v})
         except ConfigError as e:
             raise RequestError(422, f"grid.{name}", str(e)) from None
     if req.by not in METRIC_NAMES:
