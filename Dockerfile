@@ -5,8 +5,8 @@
 #       -v /path/models:/app/models:ro -v /path/data:/app/data:ro -v vbt-state:/app/state vbt-worker
 #
 # Build arguments: BASE_IMAGE (a Python 3.11 image with python3 and its venv module), TORCH_INDEX_URL
-# (where the CPU torch wheel comes from), TORCH_WHEELS (a folder of wheels in the build context, used
-# first), PIP_INDEX_URL (empty = offline: every wheel from TORCH_WHEELS).
+# (the CPU torch wheel index; empty = torch only from TORCH_WHEELS), TORCH_WHEELS (a folder of wheels
+# in the build context, e.g. .whl), PIP_INDEX_URL (the other packages; empty = only TORCH_WHEELS).
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
@@ -34,13 +34,14 @@ COPY ${TORCH_WHEELS} /tmp/wheels/
 COPY pyproject.toml README.md constraints.txt ./
 COPY vbt ./vbt
 
-# torch first, from the CPU wheel index (or the wheel folder) only, so no CUDA build can come in;
-# then vbt as a package (not editable), with constraints.txt holding torch at that version.
+# torch first, pinned to its CPU build (the local version +cpu, so no CUDA build can match), from
+# the wheel folder or the CPU wheel index; then vbt as a package (not editable), constraints.txt
+# holding torch where it is. PIP_INDEX_URL empty: nothing but the wheel folder.
 RUN pypi="${PIP_INDEX_URL}"; unset PIP_INDEX_URL; \
-    if [ -n "${TORCH_INDEX_URL}" ]; then export PIP_INDEX_URL="${TORCH_INDEX_URL}"; else export PIP_NO_INDEX=1; fi; \
-    pip install --no-cache-dir --find-links /tmp/wheels "torch==${TORCH_VERSION}"; \
-    unset PIP_INDEX_URL PIP_NO_INDEX; \
     if [ -n "${pypi}" ]; then export PIP_INDEX_URL="${pypi}"; else export PIP_NO_INDEX=1; fi; \
+    if [ -n "${TORCH_INDEX_URL}" ]; then export PIP_EXTRA_INDEX_URL="${TORCH_INDEX_URL}"; fi; \
+    pip install --no-cache-dir --find-links /tmp/wheels "torch==${TORCH_VERSION}+cpu"; \
+    unset PIP_EXTRA_INDEX_URL; \
     pip install --no-cache-dir --find-links /tmp/wheels -c constraints.txt .; \
     python -c "import torch; assert not torch.version.cuda, 'a CUDA torch was installed'"; \
     rm -rf /tmp/wheels /src/*
