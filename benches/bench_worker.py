@@ -95,7 +95,9 @@ def run_worker_jobs(url: str, latencies: list[float]) -> float:
             listing = c.get("/api/v1/operations", params={"status": "completed", "limit": 1})
             if listing.json()["total_count"] >= N_JOBS + 1:
                 break
-            assert c.get("/api/v1/operations", params={"status": "failed"}).json()["total_count"] == 0
+            assert (
+                c.get("/api/v1/operations", params={"status": "failed"}).json()["total_count"] == 0
+            )
             time.sleep(0.2)
         seconds = time.perf_counter() - t0
         done.set()
