@@ -7,8 +7,12 @@
 #   ENGINE=podman BASE_IMAGE=localhost/debian-py311 TORCH_WHEELS=.whl TORCH_INDEX_URL= \
 #       scripts/docker_smoke.sh                  # a local base image and a local torch wheel
 #
-# Environment: ENGINE, IMAGE (vbt-worker:smoke), BASE_IMAGE, TORCH_INDEX_URL, TORCH_WHEELS,
-# PIP_INDEX_URL, PORT (15003), KEEP=1 keeps the container and the temp folder.
+# Environment: ENGINE (may carry global flags), IMAGE (vbt-worker:smoke), BASE_IMAGE,
+# TORCH_INDEX_URL, TORCH_WHEELS, PIP_INDEX_URL, BUILD_FLAGS and RUN_FLAGS (extra engine flags,
+# e.g. podman in a sandbox: ENGINE="podman --runtime runc --cgroup-manager=cgroupfs"
+# BUILD_FLAGS="--format docker --isolation chroot"
+# RUN_FLAGS="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"), PORT (15003), KEEP=1 keeps
+# the container and the temp folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -35,12 +39,13 @@ for arg in BASE_IMAGE TORCH_INDEX_URL TORCH_WHEELS PIP_INDEX_URL; do
     if [ -n "${!arg+set}" ]; then build_args+=(--build-arg "$arg=${!arg}"); fi
 done
 echo "== build $IMAGE with $ENGINE ${build_args[*]}"
-$ENGINE build "${build_args[@]}" -t "$IMAGE" .
+# shellcheck disable=SC2086  # ENGINE, BUILD_FLAGS and RUN_FLAGS are word lists
+$ENGINE build ${BUILD_FLAGS:-} "${build_args[@]}" -t "$IMAGE" .
 
 echo "== train the fixture model inside the image, then tag a copy's weights mps"
 mkdir -p "$WORK/models" "$WORK/state"
 chmod 777 "$WORK/models" "$WORK/state"
-$ENGINE run --rm -v "$WORK/models:/app/models" -v "$REPO/data_fixtures:/app/data:ro" "$IMAGE" \
+$ENGINE run ${RUN_FLAGS:-} --rm -v "$WORK/models:/app/models" -v "$REPO/data_fixtures:/app/data:ro" "$IMAGE" \
     vbt train /app/data/strategies/rsi_bbands_mtf.yaml --data-dir /app/data --symbol EURUSD \
     --out-dir /app/models --json >/dev/null
 cp -r "$WORK/models/rsi_bbands_mtf/1h_v1" "$WORK/models/from_mac"
@@ -53,7 +58,7 @@ assert set(storage_locations(sys.argv[1])) == {"mps"}
 PY
 
 echo "== start the worker"
-$ENGINE run -d --name "$NAME" -p "127.0.0.1:$PORT:5003" -e "VBT_WORKER_TOKEN=$TOKEN" \
+$ENGINE run ${RUN_FLAGS:-} -d --name "$NAME" -p "127.0.0.1:$PORT:5003" -e "VBT_WORKER_TOKEN=$TOKEN" \
     -v "$WORK/models:/app/models:ro" -v "$REPO/data_fixtures:/app/data:ro" \
     -v "$WORK/state:/app/state" "$IMAGE" >/dev/null
 URL="http://127.0.0.1:$PORT"

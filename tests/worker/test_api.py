@@ -4,7 +4,7 @@ task ids, the operation list and its filters, health, metrics, and the seeds' MP
 from __future__ import annotations
 
 import pytest
-from conftest import DATA, END, START, Worker, body, expected_backtest, same_result, wait_for
+from workerkit import DATA, END, START, Worker, body, expected_backtest, same_result, wait_for
 
 import vbt
 

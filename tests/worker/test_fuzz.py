@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from conftest import Worker
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from workerkit import Worker
 
 TOKEN = "fuzz-token-0123456789abcdef"
 

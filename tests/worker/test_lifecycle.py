@@ -9,7 +9,7 @@ import signal
 import time
 
 import pytest
-from conftest import Worker, body, expected_backtest, same_result, until_progress, wait_for
+from workerkit import Worker, body, expected_backtest, same_result, until_progress, wait_for
 
 from vbt.worker.scheduler import process_start_time
 

@@ -11,7 +11,7 @@ import sys
 
 import httpx
 import pytest
-from conftest import DATA, REPO, Worker, body
+from workerkit import DATA, REPO, Worker, body
 
 TOKEN = "t0ken-for-the-worker-tests-0123456789"
 
