@@ -200,3 +200,28 @@ def test_sweep_cancel_and_resume_is_exact(models_root, tmp_path, kind):
             assert got == full_result(c, "sw2")["rows"]
     finally:
         w.stop()
+
+
+def test_stopping_the_worker_checkpoints_running_jobs_and_the_next_start_resumes(
+    models_root, tmp_path
+):
+    w = Worker(models_root, tmp_path / "state", *SLOW).start()
+    with w.client() as c:
+        c.post("/backtests/start", json=body(task_id="stopped"))
+        until_progress(c, "stopped", 500)
+    w.stop()  # SIGTERM: the job writes its checkpoint and stops, still "running" in the store
+    # uvicorn re-raises SIGTERM once its graceful shutdown (ours included) is done
+    assert w.proc.returncode in (0, -signal.SIGTERM)
+    assert (w.state / "jobs" / "stopped" / "stop").exists()  # asked to stop, not killed
+    assert w.row("stopped")["status"] == "running"
+    assert (w.state / "jobs" / "stopped" / "checkpoint.npz").is_file()
+    w.args = ("--checkpoint-bars", "100")
+    w.start()
+    try:
+        with w.client() as c:
+            done = wait_for(c, "stopped")
+            assert done["status"] == "completed", done
+            assert done["progress"]["context"]["resumed_from_bar"] >= 500
+            same_result(full_result(c, "stopped"), expected_backtest(models_root))
+    finally:
+        w.stop()
