@@ -39,7 +39,7 @@ from vbt.worker.schemas import (
 )
 from vbt.worker.security import Guard
 from vbt.worker.settings import WorkerSettings
-from vbt.worker.store import ACTIVE, COMPLETED, FINISHED, PENDING, RUNNING, Job, JobStore, QueueFull
+from vbt.worker.store import COMPLETED, FINISHED, PENDING, RUNNING, Job, JobStore, QueueFull
 
 SERVICE = "backtesting-worker"
 OpId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", max_length=128)]
@@ -116,7 +116,7 @@ def create_app(settings: WorkerSettings) -> Any:
                                    f"{kind.name}")  # fmt: skip
             if job.status == COMPLETED:
                 raise RequestError(409, "operation_id", f"{job.id} has already completed")
-            if job.status in (FINISHED):
+            if job.status in FINISHED:
                 has_checkpoint = (settings.job_dir(job.id) / "checkpoint.npz").is_file()
                 if not has_checkpoint and job.started_at is not None:
                     raise RequestError(
@@ -270,4 +270,4 @@ def _json_clean(x: Any) -> Any:
     return x
 
 
-__all__ = ["ACTIVE", "create_app"]
+__all__ = ["create_app"]
