@@ -36,7 +36,9 @@ def test_cache_folder_is_keyed_on_version_and_sources_and_set_before_numba():
 
 
 def test_user_settings_are_kept(tmp_path):
-    code = "import vbt, os; print(os.environ['NUMBA_CACHE_DIR']); print(os.environ['OMP_WAIT_POLICY'])"
+    code = (
+        "import vbt, os; print(os.environ['NUMBA_CACHE_DIR']); print(os.environ['OMP_WAIT_POLICY'])"
+    )
     folder, wait = run(code, NUMBA_CACHE_DIR=str(tmp_path), OMP_WAIT_POLICY="ACTIVE").splitlines()
     assert (folder, wait) == (str(tmp_path), "ACTIVE")
 
