@@ -351,7 +351,9 @@ def load_data(
         raise DataError(f"start_date {start_date} is after end_date {end_date}")
     on_disk = _available_timeframes(data_dir, symbol)
     out: dict[str, pl.DataFrame] = {}
-    read: dict[Path, pl.DataFrame] = {}  # each file read and validated once (a base and its resample)
+    read: dict[
+        Path, pl.DataFrame
+    ] = {}  # each file read and validated once (a base and its resample)
 
     def bars_of(path: Path) -> pl.DataFrame:
         if path not in read:
