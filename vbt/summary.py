@@ -213,8 +213,8 @@ def format_metric(name: str, value: Any) -> str:
 
 def format_unit(unit: Unit, value: Any) -> str:
     """A value in ``unit`` as text: "—" when undefined (None or NaN); a fraction as a percentage
-    ("12.35 %"; 3 significant digits under 1 %); currency with 2 decimals and thousands
-    separators; ratios with 3 decimals; counts as integers; hours with "h"."""
+    ("12.35 %"; 3 significant digits under 1 %, never an exponent); currency with 2 decimals
+    and thousands separators; ratios with 3 decimals; counts as integers; hours with "h"."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, bool):
@@ -223,7 +223,10 @@ def format_unit(unit: Unit, value: Any) -> str:
     match unit:
         case "fraction":
             pct = v * 100.0
-            return (f"{pct:,.2f}" if abs(pct) >= 1 or pct == 0 else f"{pct:.3g}") + " %"
+            if abs(pct) >= 1 or pct == 0:
+                return f"{pct:,.2f} %"
+            decimals = min(10, 2 - math.floor(math.log10(abs(pct))))  # 3 significant digits
+            return f"{pct:.{decimals}f} %"
         case "currency":
             return f"{v:,.2f}"
         case "ratio":

@@ -44,9 +44,18 @@ COUNT_JS = """() => Array.from(document.querySelectorAll('[data-figure]')).map(d
 }))"""
 
 
-def visit(html_file: Path, screenshot: Path, *, width: int = 1400, timeout_ms: int = 60_000) -> PageVisit:
+def visit(
+    html_file: Path,
+    screenshot: Path,
+    *,
+    width: int = 1400,
+    height: int | None = None,
+    scale: float = 1.0,
+    timeout_ms: int = 60_000,
+) -> PageVisit:
     """Load ``html_file`` from disk, wait until every figure is drawn (``data-plots`` set), count
-    what was drawn and save a full-page screenshot to ``screenshot``."""
+    what was drawn and save a screenshot to ``screenshot``: the whole page, or its top ``height``
+    CSS pixels; ``scale`` is the device pixel ratio (0.6 gives a smaller image)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).is_file():
@@ -56,7 +65,7 @@ def visit(html_file: Path, screenshot: Path, *, width: int = 1400, timeout_ms: i
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, args=FLAGS, headless=True,
-            viewport={"width": width, "height": 900},
+            viewport={"width": width, "height": height or 900}, device_scale_factor=scale,
         )  # fmt: skip
         try:
             page = browser.new_page()
@@ -77,7 +86,7 @@ def visit(html_file: Path, screenshot: Path, *, width: int = 1400, timeout_ms: i
             out.plots = int(page.get_attribute("body", "data-plots") or 0)
             out.drawn = page.evaluate(COUNT_JS)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=height is None)
             out.screenshot = screenshot
         finally:
             browser.close()

@@ -74,15 +74,16 @@ def build(data: BacktestData, *, buckets: int = DEFAULT_BUCKETS) -> Page:
     bh_metrics = an.buy_and_hold_metrics(close, run, metrics) if close.size else {}
     reason = no_trade_reason(metrics, run.get("params", {}))
     blocks = [
-        Block("Run", _run_table(run)),
+        _equity_block(ts, equity, bh, buckets),  # a plot first, then the numbers
         Block(
             "Metrics",
             _metrics_table(metrics, bh_metrics),
             note="Buy and hold: the initial capital in the symbol from the first bar after "
             "the warm-up, no costs, through the same formulas.",
-        ),  # fmt: skip
+            tall=True,
+        ),
+        Block("Run", _run_table(run)),
         _signal_funnel(run, metrics, reason),
-        _equity_block(ts, equity, bh, buckets),
         _drawdown_block(ts, equity, buckets),
         _trades_block(ts, close, trades, buckets),
         _monthly_block(eq["timestamp"], equity, ic),
@@ -149,7 +150,7 @@ def _signal_funnel(run: dict[str, Any], metrics: dict[str, Any], reason: str | N
         [bars([n for _l, n in shown][::-1], [label for label, _n in shown][::-1], "count", BLUE,
               orientation="h", text=[f"{n:,}" for _l, n in shown][::-1],
               textposition="auto", showlegend=False)],
-        height=280, margin={"l": 260}, xaxis={"type": "linear"},
+        height=280, margin={"l": 8}, xaxis={"type": "linear"}, yaxis={"automargin": True},
     )  # fmt: skip
     return Block("Signal funnel", html, fig,
                  note="Raw signals are the model's BUY and SELL after the warm-up; each filter "
@@ -253,7 +254,7 @@ def _monthly_block(timestamps: pl.Series, equity: np.ndarray, ic: float) -> Bloc
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     trace = heatmap(
         [compact(row) for row in grid], months, [str(y) for y in years], colorbar="return",
-        text=text if labelled else None, hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
+        text=text if labelled else None, diverging=True, hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
     )  # fmt: skip
     trace["colorbar"]["tickformat"] = ".1%"
     fig = figure([trace], height=min(1400, max(240, 120 + 26 * len(years))),

@@ -64,21 +64,25 @@ def heatmap(
     *,
     colorbar: str,
     text: list | None = None,
+    diverging: bool | None = None,
     better_low: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A heatmap, gaps for None. Values of both signs: red below zero, green above, white at
-    zero; values of one sign: white to green towards the better end (``better_low``: lower)."""
+    """A heatmap, gaps for None. Diverging (the default when the values have both signs): red
+    below zero, white at zero, green above, symmetric about zero. Otherwise white to green
+    towards the better end (``better_low``: the lower one)."""
     flat = [v for row in z for v in row if v is not None]
-    both_signs = bool(flat) and min(flat) < 0 < max(flat)
-    if both_signs:
-        scale, mid = [[0, RED], [0.5, "#f7f7f7"], [1, GREEN]], {"zmid": 0}
+    if diverging is None:
+        diverging = bool(flat) and min(flat) < 0 < max(flat)
+    if diverging:
+        top = max((abs(v) for v in flat), default=1.0) or 1.0
+        scale, span = [[0, RED], [0.5, "#f7f7f7"], [1, GREEN]], {"zmin": -top, "zmax": top}
     else:
-        scale, mid = [[0, "#f7f7f7"], [1, GREEN]], {}
+        scale, span = [[0, "#f7f7f7"], [1, GREEN]], {}
     trace = {
         "type": "heatmap", "z": z, "x": x, "y": y, "hoverongaps": False, "colorscale": scale,
-        "reversescale": better_low, "colorbar": {"title": {"text": colorbar}, "thickness": 12},
-        **mid,
+        "reversescale": better_low and not diverging, **span,
+        "colorbar": {"title": {"text": colorbar}, "thickness": 12},
     }  # fmt: skip
     if text is not None:
         trace |= {"text": text, "texttemplate": "%{text}", "textfont": {"size": 10}}

@@ -20,13 +20,15 @@ from vbt import __version__
 @dataclass
 class Block:
     """One section of a page: a heading, then HTML (a table, a line of text), a figure and a
-    note, each optional. ``wide`` blocks take the page's whole width, others half of it."""
+    note, each optional. ``wide`` blocks take the page's whole width, others half of it;
+    ``tall`` ones two rows (the blocks after it fill the other half)."""
 
     title: str
     html: str = ""
     figure: dict[str, Any] | None = None
     note: str = ""
     wide: bool = False
+    tall: bool = False
 
 
 @dataclass
@@ -87,7 +89,7 @@ def render(page: Page) -> str:
             figures.append(block.figure)
         if block.note:
             parts.append(f'<p class="note">{esc(block.note)}</p>')
-        cls = "block wide" if block.wide else "block"
+        cls = "block" + (" wide" if block.wide else "") + (" tall" if block.tall else "")
         sections.append(f'<section class="{cls}">{"".join(parts)}</section>')
     payload = json.dumps(figures, separators=(",", ":"), allow_nan=False)
     payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
@@ -114,9 +116,11 @@ header{padding:18px 28px 10px;background:#fff;border-bottom:1px solid #ddd}
 h1{font-size:20px;margin:0 0 4px}
 h2{font-size:15px;margin:0 0 8px}
 .sub{margin:0;color:#555}
-main{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:14px;padding:14px 28px}
+main{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));grid-auto-flow:row dense;
+gap:14px;padding:14px 28px;align-items:start}
 .block{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 14px;min-width:0}
 .wide{grid-column:1/-1}
+.tall{grid-row:span 2}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 th{background:#fafafa;font-weight:600}
