@@ -543,6 +543,8 @@ def _sweep(args) -> int:
     if args.checkpoint:
         check_output_file(args.checkpoint, "checkpoint")
     heatmap = _heatmap_axes(args.heatmap)
+    if heatmap and not set(heatmap) <= set(grid):  # known before the sweep runs
+        raise vbt.ConfigError(f"--heatmap {args.heatmap}: swept: {', '.join(grid)}")
     if args.report:
         check_output_file(args.report, "--report")
     kwargs = dict(

@@ -126,6 +126,12 @@ def test_a_million_bars_fit_the_size_budget(million, tmp_path):
     dd = next(t for t in dd_fig["data"] if t["name"] == "drawdown")
     assert -min(dd["y"]) == pytest.approx(million.metrics["max_drawdown_pct"], rel=1e-6)
     assert len(dd_fig["layout"]["shapes"]) == 5  # the five worst drawdowns are marked
+    # the trades drawn: the 1,000 largest by |net P&L|, in time order
+    entries = next(t for f in page.figures for t in f["data"] if t.get("name") == "entry")
+    largest = (million.trades.with_row_index("i")
+               .sort(pl.col("net_pnl").abs(), descending=True, maintain_order=True)
+               .head(1000).sort("i"))  # fmt: skip
+    assert entries["x"] == largest["entry_time"].dt.epoch("ms").to_list()
 
 
 def _cell_best(table: pl.DataFrame, x: str, y: str, by: str) -> dict:
@@ -178,3 +184,20 @@ def test_default_heatmap_axes_are_the_first_two_that_vary(swept):
     heat = next(t for f in page.figures for t in f["data"] if t["type"] == "heatmap")
     assert len(heat["x"]) == 5 and len(heat["y"]) == 3  # confidence_threshold × commission
     assert np.isfinite([v for row in heat["z"] for v in row if v is not None]).all()
+
+
+def test_a_sweep_of_one_parameter_draws_a_line(swept):
+    """With one swept parameter there is no heatmap: the metric is drawn against it."""
+    from vbt.report import SweepData
+
+    t = swept.table.filter((pl.col("commission") == 0.0) & (pl.col("min_signal_separation") == 4))
+    s = swept.summary(k=0)
+    one = SweepData(table=t.drop("commission", "min_signal_separation"),
+                    summary=s | {"grid": {"confidence_threshold": s["grid"]["confidence_threshold"]}})  # fmt: skip
+    page = parse(render_report(one, by="total_return"))
+    [curve] = [t for f in page.figures for t in f["data"] if t.get("name") == "total_return"]
+    assert curve["x"] == ["0.4", "0.45", "0.5", "0.55", "0.6"]
+    assert curve["y"] == pytest.approx(
+        t.sort("confidence_threshold")["total_return"].to_list(), rel=1e-6
+    )
+    assert not any(t["type"] == "heatmap" for f in page.figures for t in f["data"])

@@ -1,6 +1,6 @@
-"""The backtest page: the run, its metrics (the CLI's view model), equity against buy and hold,
-drawdowns, trades on the price, monthly returns, the P&L distribution, results by confidence,
-what costs took, and the signal funnel.
+"""The backtest page: equity against buy and hold, the metrics (the CLI's view model), the run,
+the signal funnel, drawdowns, trades on the price, monthly returns, the P&L distribution,
+results by confidence, and what costs took.
 
 Every number is computed from the full-resolution equity curve and trades; only the drawn lines
 are downsampled (``minmax_indices``), so peaks and troughs survive at any length.
@@ -30,7 +30,7 @@ from vbt.report.figures import (
     histogram,
     line,
     ms,
-)  # fmt: skip
+)
 from vbt.report.html import Block, Page, esc, table
 from vbt.summary import (
     describe_run,
@@ -41,7 +41,7 @@ from vbt.summary import (
     funnel_rows,
     metric_rows,
     no_trade_reason,
-)  # fmt: skip
+)
 
 #: at most this many trades are drawn on the price (the largest by |net P&L|); all are counted
 MAX_TRADE_MARKERS = 1000
@@ -183,9 +183,9 @@ def _drawdown_block(ts, equity, buckets) -> Block:
     shapes, notes, rows = [], [], []
     for rank, p in enumerate(worst, 1):
         end = p.recovery if p.recovery is not None else last
-        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": int(ts[p.peak] // 10**6),
-                       "x1": int(ts[end] // 10**6), "y0": 0, "y1": 1, "fillcolor": RED,
-                       "opacity": 0.10, "line": {"width": 0}})  # fmt: skip
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
+                       "x0": int(ts[p.peak] // 10**6), "x1": int(ts[end] // 10**6),
+                       "fillcolor": RED, "opacity": 0.10, "line": {"width": 0}})  # fmt: skip
         notes.append({"x": int(ts[p.trough] // 10**6), "y": -p.depth, "text": f"#{rank}",
                       "showarrow": True, "arrowhead": 0, "ay": 18, "font": {"size": 11}})  # fmt: skip
         rows.append([rank, _day(ts[p.peak]), _day(ts[p.trough]),
@@ -210,8 +210,9 @@ def _trades_block(ts, close, trades: pl.DataFrame, buckets) -> Block:
     traces = [line(*_series(ts, close, buckets), "close", GREY)]
     shown = trades
     if trades.height > MAX_TRADE_MARKERS:
-        shown = trades.with_columns(pl.col("net_pnl").abs().alias("_size")).sort(
-            "_size", descending=True, maintain_order=True).head(MAX_TRADE_MARKERS).sort("entry_time")  # fmt: skip
+        size = np.abs(trades["net_pnl"].to_numpy())
+        keep = np.argsort(-size, kind="stable")[:MAX_TRADE_MARKERS]
+        shown = trades.with_row_index("_i").filter(pl.col("_i").is_in(keep)).drop("_i")
     if shown.height:
         long = shown["side"].to_numpy() == "LONG"
         pnl = shown["net_pnl"].to_numpy()
@@ -254,7 +255,8 @@ def _monthly_block(timestamps: pl.Series, equity: np.ndarray, ic: float) -> Bloc
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     trace = heatmap(
         [compact(row) for row in grid], months, [str(y) for y in years], colorbar="return",
-        text=text if labelled else None, diverging=True, hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
+        text=text if labelled else None, diverging=True,
+        hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
     )  # fmt: skip
     trace["colorbar"]["tickformat"] = ".1%"
     fig = figure([trace], height=min(1400, max(240, 120 + 26 * len(years))),
@@ -268,13 +270,14 @@ def _pnl_block(trades: pl.DataFrame) -> Block:
         return Block("P&L distribution", note="No trades.")
     centres, counts = histogram(trades["net_pnl"].to_numpy())
     fig = figure(
-        [bars(compact(centres), counts.tolist(), "trades", np.where(centres > 0, GREEN, RED).tolist(),
+        [bars(compact(centres), counts.tolist(), "trades",
+              np.where(centres > 0, GREEN, RED).tolist(),
               hovertemplate="net P&L ≈ %{x:,.2f}: %{y} trades<extra></extra>")],
         height=300, showlegend=False, bargap=0.05,
         xaxis={"title": {"text": "net P&L per trade"}}, yaxis={"title": {"text": "trades"}},
     )  # fmt: skip
-    return Block("P&L distribution", figure=fig,
-                 note=f"{trades.height:,} trades; mean {format_unit('currency', trades['net_pnl'].mean())}.")  # fmt: skip
+    mean = format_unit("currency", trades["net_pnl"].mean())
+    return Block("P&L distribution", figure=fig, note=f"{trades.height:,} trades; mean {mean}.")
 
 
 def _confidence_block(trades: pl.DataFrame) -> Block:
@@ -298,10 +301,11 @@ def _confidence_block(trades: pl.DataFrame) -> Block:
     rows = [[i, lab, g.trades, format_unit("fraction", g.hit_rate),
              format_unit("currency", g.mean_pnl)]
             for i, lab, g in zip(x, labels, groups, strict=True)]  # fmt: skip
-    return Block("Hit rate and mean P&L by confidence decile",
-                 table(["group", "confidence", "trades", "hit rate", "mean net P&L"], rows, numeric={0, 2, 3, 4}),
-                 fig, note="Trades sorted by the confidence of the decision that opened them, "
-                           "in ten groups of equal count.")  # fmt: skip
+    html = table(["group", "confidence", "trades", "hit rate", "mean net P&L"], rows,
+                 numeric={0, 2, 3, 4})  # fmt: skip
+    return Block("Hit rate and mean P&L by confidence decile", html, fig,
+                 note="Trades sorted by the confidence of the decision that opened them, in ten "
+                      "groups of equal count.")  # fmt: skip
 
 
 def _costs_block(trades: pl.DataFrame, buckets: int) -> Block:
