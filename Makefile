@@ -4,14 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Numba's disk cache does not notice edits to other modules a kernel inlines (the scan inlines the
-# decision rules), so the cache folder is keyed on a hash of the package sources.
-SRC_HASH := $(shell cat $$(find vbt -name '*.py' | sort) 2>/dev/null | sha1sum | cut -c1-12)
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(SRC_HASH)
+# decision rules), so the cache folder is keyed on vbt's version and a hash of its sources. vbt
+# chooses the same folder itself when run directly (vbt/_runtime.py), so the warm-up here serves it.
+export NUMBA_CACHE_DIR ?= $(shell $(PYTHON) vbt/_runtime.py)
 export PYTHONHASHSEED := 0
 
 WARM   := $(NUMBA_CACHE_DIR)/.warm
 
-.PHONY: venv demo test bench lint format clean
+.PHONY: venv demo test bench bench-gate lint format clean
 
 venv: $(WARM)
 
@@ -36,9 +36,17 @@ demo: $(WARM)
 test: $(WARM)
 	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable tests
 
+# Every benchmark, each figure printed against its target; results saved under .benchmarks/ for
+# comparison across commits (pytest-benchmark's --benchmark-compare).
 bench: $(WARM)
 	$(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' benches \
-		--benchmark-only --benchmark-columns=min,median,mean,rounds
+		--benchmark-only --benchmark-columns=min,median,mean,rounds \
+		--benchmark-autosave --benchmark-storage=file://.benchmarks
+
+# The CI performance gates: a short run of in-run ratios that fail like a broken test.
+bench-gate: $(WARM)
+	VBT_BENCH_GATES=1 $(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' \
+		benches/bench_gate.py --benchmark-only --benchmark-columns=min,rounds
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vbt tests benches scripts

@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from vbt import _runtime  # noqa: F401  (first: sets the Numba cache and OpenMP defaults)
 from vbt.data import load_bars, load_context, load_data, resample
 from vbt.errors import CancelledError, ConfigError, DataError, ModelError, VbtError
 

@@ -1,4 +1,4 @@
-"""The ``vbt`` command line: demo, backtest, sweep, train, report.
+"""The ``vbt`` command line: demo, backtest, sweep, train, worker, report.
 
 Each command prints a readable summary on stdout; ``--json`` prints machine-readable results
 instead. Progress bars (shown only on a terminal) go to stderr.
@@ -275,11 +275,83 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_json(t)
     t.set_defaults(func=_train)
+
+    _add_worker_parser(sub)
     return p
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _add_worker_parser(sub) -> None:
+    """``vbt worker``: the HTTP job service (vbt.worker)."""
+    w = sub.add_parser(
+        "worker", help="serve backtests and sweeps over HTTP (the older worker API)",
+        description="HTTP worker. Binds to loopback by default; any other --host needs a bearer "
+        "token in VBT_WORKER_TOKEN, which every endpoint but /health then requires.",
+    )  # fmt: skip
+    w.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; not loopback needs VBT_WORKER_TOKEN (default: 127.0.0.1)",
+    )
+    w.add_argument("--port", type=int, default=5003, help="TCP port (default: 5003)")
+    w.add_argument(
+        "--models-root", required=True, help="model paths resolve inside this folder (required)"
+    )
+    w.add_argument(
+        "--data-root", required=True, help="data paths resolve inside this folder (required)"
+    )
+    w.add_argument(
+        "--state-dir", required=True, help="job store, checkpoints and results (required)"
+    )
+    w.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=1,
+        help="jobs running at once, each in its own process (default: 1)",
+    )
+    w.add_argument(
+        "--max-queue",
+        type=int,
+        default=64,
+        help="waiting jobs before a start is answered 503 (default: 64)",
+    )
+    w.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1 << 20,
+        help="request body limit, bytes (default: 1048576)",
+    )
+    w.add_argument(
+        "--checkpoint-bars",
+        type=int,
+        default=65_536,
+        help="bars per chunk: progress, cancel and checkpoints happen between chunks "
+        "(default: 65536)",
+    )
+    w.add_argument(
+        "--chunk-delay",
+        type=float,
+        default=0.0,
+        help="seconds to pause after each chunk, to test cancel and crash paths (default: 0)",
+    )
+    w.set_defaults(func=_worker)
+
+
+def _worker(args) -> int:
+    from vbt.worker.server import serve
+    from vbt.worker.settings import WorkerSettings
+
+    settings = WorkerSettings.from_env(
+        models_root=args.models_root, data_root=args.data_root, state_dir=args.state_dir,
+        host=args.host, port=args.port, max_concurrent=args.max_concurrent,
+        max_queue=args.max_queue, max_body_bytes=args.max_body_bytes,
+        checkpoint_bars=args.checkpoint_bars, chunk_delay_s=args.chunk_delay,
+    )  # fmt: skip
+    serve(settings)
+    return 0
 
 
 def _signature(fn):

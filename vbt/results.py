@@ -76,6 +76,13 @@ def _ts(ns: np.ndarray) -> pl.Series:
     return pl.Series(ns.astype("datetime64[ns]")).dt.replace_time_zone("UTC")
 
 
+def _names(names: dict[int, str], codes: np.ndarray) -> np.ndarray:
+    """int8 codes → their names (a lookup, not a Python loop over the trades)."""
+    low = min(names)
+    table = np.array([names.get(k, "") for k in range(low, max(names) + 1)], dtype=object)
+    return table[codes.astype(np.int64) - low]
+
+
 def trades_frame(records: np.ndarray) -> pl.DataFrame:
     """Polars view of TRADE_DTYPE records with readable side, times and exit reason."""
     r = records
@@ -85,7 +92,7 @@ def trades_frame(records: np.ndarray) -> pl.DataFrame:
             "exit_idx": r["exit_idx"],
             "entry_time": _ts(r["entry_ts"]),
             "exit_time": _ts(r["exit_ts"]),
-            "side": [SIDE_NAMES[int(s)] for s in r["side"]],
+            "side": _names(SIDE_NAMES, r["side"]),
             "qty": r["qty"],
             "entry_price": r["entry_price"],
             "exit_price": r["exit_price"],
@@ -99,7 +106,7 @@ def trades_frame(records: np.ndarray) -> pl.DataFrame:
             "holding_hours": (r["exit_ts"] - r["entry_ts"]) / 3.6e12,
             "mfe": r["mfe"],
             "mae": r["mae"],
-            "exit_reason": [EXIT_REASON_NAMES[int(x)] for x in r["exit_reason"]],
+            "exit_reason": _names(EXIT_REASON_NAMES, r["exit_reason"]),
             "confidence": r["confidence"],
         },
         schema_overrides={"side": pl.String, "exit_reason": pl.String},

@@ -144,3 +144,23 @@ def test_decision_function_from_bundle_matches_the_backtest_signals(tmp_path):
         assert d.signal == expect, i
         checked += 1
     assert checked > 20
+
+
+def test_signals_computed_per_chunk_equal_the_rule_over_all_outputs():
+    from types import SimpleNamespace
+
+    from vbt.signals import infer_signals
+
+    torch.manual_seed(3)
+    model = build_model(
+        {"type": "mlp", "architecture": {"hidden_layers": [8]}}, 5, "classification"
+    ).eval()
+    x, valid = features(n=1000)
+    bundle = SimpleNamespace(model=model, sequence_length=None, output_type="classification")
+    frame = SimpleNamespace(values=x, valid=valid, n_bars=1000)
+    fused = infer_signals(bundle, frame, 0.0045, chunk_rows=128)  # several chunks
+    whole = signals_from_outputs(fused.outputs, "classification", 0.0045)
+    assert fused.raw.tobytes() == whole.raw.tobytes()
+    assert fused.confidence.tobytes() == whole.confidence.tobytes()
+    assert (fused.raw[~valid] == HOLD).all() and (fused.confidence[~valid] == 0).all()
+    assert set(np.unique(fused.raw[valid])) > {HOLD}  # the model does signal

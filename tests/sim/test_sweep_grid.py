@@ -166,3 +166,28 @@ def test_risk_exits_sweep_with_off_as_none():
         Grid.parse({"max_holding_bars": "2.5"}, CLS)
     with pytest.raises(ConfigError, match=r"grid\.stop_loss = 1\.5"):
         Grid.parse({"stop_loss": [1.5]}, CLS)
+
+
+def test_signal_counts_for_one_threshold_and_for_many_agree():
+    from vbt.sim import ScanInputs
+    from vbt.sim.funnel import signal_counts
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    conf = rng.random(n).astype(np.float32)
+    conf[:50] = np.float32(0.3)  # exactly at a threshold that float32 cannot hold
+    value = rng.normal(0, 0.01, n).astype(np.float32)
+    x = ScanInputs(np.arange(n) * 10**9, np.ones(n), np.ones(n),
+                   rng.integers(-1, 2, n).astype(np.int8), conf, value)  # fmt: skip
+    thresholds = np.array([0.0, 0.3, 0.5, 0.99])
+    for reg in (False, True):
+        many = signal_counts(x, 10, reg, thresholds, thresholds / 50)
+        for k, t in enumerate(thresholds):
+            one = signal_counts(x, 10, reg, t, t / 50)
+            assert {key: v[0] for key, v in one.items()} == pytest.approx(
+                {key: v[k] for key, v in many.items()}, nan_ok=True
+            )
+    # the count compares in float64, as the scan: float32(0.3) < 0.3 is False, not True
+    low = signal_counts(x, 0, False, 0.3, 0.0)["removed_by_confidence"][0]
+    signalled = x.raw != 0
+    assert low == np.count_nonzero(signalled & (conf.astype(np.float64) < 0.3))

@@ -41,21 +41,23 @@ def _class_to_signal(k):
 
 
 @njit(cache=True, nogil=True)
-def classify_nb(outputs):
-    """Classification outputs -> (raw int8[n], confidence float32[n], probs float32[n, k]).
+def classify_into_nb(outputs, raw, conf, probs):
+    """The classification rule, written into raw int8[n], conf float32[n], probs float32[n, k].
 
     ``outputs``: float32/float64 [n, k], logits or probabilities (k classes, index 0 = BUY,
     1 = HOLD, 2 = SELL). A row whose entries all lie in [0, 1] and sum to 1 within 1e-6 is used as
     probabilities as it is; any other row goes through a max-shifted softmax. raw = the argmax class
     mapped to BUY/HOLD/SELL (any other index -> HOLD, ties -> the first class); confidence = the max
     probability. A row with any non-finite value gives HOLD, confidence 0 and NaN probabilities.
+    ``probs`` may have a single row: it is then scratch space, reused for every row.
     """
     n, k = outputs.shape
-    raw = np.zeros(n, dtype=np.int8)
-    conf = np.zeros(n, dtype=np.float32)
-    probs = np.empty((n, k), dtype=np.float32)
     e = np.empty(k)  # exp(x - max) of the current row, computed once
+    keep = probs.shape[0] == n
     for i in range(n):
+        p = probs[i] if keep else probs[0]
+        raw[i] = HOLD
+        conf[i] = 0.0
         finite = k > 0
         is_prob = True
         total = 0.0
@@ -72,24 +74,35 @@ def classify_nb(outputs):
                 hi = v
         if not finite:
             for j in range(k):
-                probs[i, j] = np.nan
+                p[j] = np.nan
             continue
         if is_prob and abs(total - 1.0) <= PROB_SUM_TOL:
             for j in range(k):
-                probs[i, j] = np.float32(outputs[i, j])
+                p[j] = np.float32(outputs[i, j])
         else:
             denom = 0.0
             for j in range(k):
                 e[j] = np.exp(np.float64(outputs[i, j]) - hi)
                 denom += e[j]
             for j in range(k):
-                probs[i, j] = np.float32(e[j] / denom)
+                p[j] = np.float32(e[j] / denom)
         best = 0
         for j in range(1, k):
-            if probs[i, j] > probs[i, best]:
+            if p[j] > p[best]:
                 best = j
         raw[i] = _class_to_signal(best)
-        conf[i] = probs[i, best]
+        conf[i] = p[best]
+
+
+@njit(cache=True, nogil=True)
+def classify_nb(outputs):
+    """Classification outputs -> (raw int8[n], confidence float32[n], probs float32[n, k]): see
+    ``classify_into_nb``."""
+    n, k = outputs.shape
+    raw = np.zeros(n, dtype=np.int8)
+    conf = np.zeros(n, dtype=np.float32)
+    probs = np.empty((n, k), dtype=np.float32)
+    classify_into_nb(outputs, raw, conf, probs)
     return raw, conf, probs
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from vbt.decide.rules import classify_nb, regress_nb
+from vbt.decide.rules import classify_into_nb, classify_nb, regress_nb
 from vbt.enums import HOLD, OUTPUT_CLASSIFICATION, OUTPUT_REGRESSION
 from vbt.features.windows import sliding_windows
 
@@ -34,20 +35,22 @@ def model_outputs(
     sequence_length: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     threads: int | None = None,
+    each: Any = None,
 ) -> np.ndarray:
     """Model outputs for every bar: float32[n, k], NaN rows where the input is not valid.
 
     values: float32[n, F] C-contiguous. For sequence models (``sequence_length`` L) bar i is fed
     the window of rows i−L+1..i and counts as valid only when all L rows are. Runs in chunks of
     ``chunk_rows`` rows under ``torch.inference_mode()`` with torch threads = the machine's cores;
-    a chunk with no valid row is skipped.
+    a chunk with no valid row is skipped. ``each(lo, hi, outputs[lo:hi])``, when given, is called
+    after each computed chunk.
     """
     import torch
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads or usable_cores())
     try:
-        out = _run_chunks(model, values, valid, sequence_length, chunk_rows)
+        out = _run_chunks(model, values, valid, sequence_length, chunk_rows, each)
     finally:
         torch.set_num_threads(previous_threads)  # the thread count is process-global: restore it
     return out
@@ -61,7 +64,7 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _run_chunks(model, values, valid, sequence_length, chunk_rows) -> np.ndarray:
+def _run_chunks(model, values, valid, sequence_length, chunk_rows, each=None) -> np.ndarray:
     import torch
 
     from vbt.model.networks import rows_per_batch
@@ -86,12 +89,14 @@ def _run_chunks(model, values, valid, sequence_length, chunk_rows) -> np.ndarray
             if out is None:
                 out = np.full((n, y.shape[1]), np.nan, dtype=np.float32)
             out[lo:hi] = y
+            out[lo:hi][~run[lo:hi]] = np.nan  # bars without a complete input never signal
+            if each is not None:  # while the chunk is in cache
+                each(lo, hi, out[lo:hi])
     if out is None:  # no valid bar at all: infer the width with one zero row
         with torch.inference_mode():
             probe = np.zeros((1,) + inputs.shape[1:], dtype=np.float32)
             k = model(torch.from_numpy(probe)).reshape(1, -1).shape[1]
         out = np.full((n, k), np.nan, dtype=np.float32)
-    out[~run] = np.nan  # bars without a complete input never signal
     return out
 
 
@@ -118,8 +123,24 @@ def signals_from_outputs(
 def infer_signals(
     bundle, frame, regression_threshold: float, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> SignalFrame:
-    """Model outputs for every bar of ``frame`` and their raw signals, for a loaded ModelBundle."""
+    """Model outputs for every bar of ``frame`` and their raw signals, for a loaded ModelBundle.
+
+    Classification signals are computed chunk by chunk, as the outputs come, rather than in a
+    second pass over all of them; the same rule as ``signals_from_outputs``."""
+    n = frame.n_bars
+    if bundle.output_type != OUTPUT_CLASSIFICATION:
+        outputs = model_outputs(
+            bundle.model, frame.values, frame.valid, bundle.sequence_length, chunk_rows=chunk_rows
+        )
+        return signals_from_outputs(outputs, bundle.output_type, regression_threshold)
+    raw, conf = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.float32)
+
+    def classify(lo: int, hi: int, y: np.ndarray) -> None:
+        scratch = np.empty((1, y.shape[1]), dtype=np.float32)
+        classify_into_nb(y, raw[lo:hi], conf[lo:hi], scratch)
+
     outputs = model_outputs(
-        bundle.model, frame.values, frame.valid, bundle.sequence_length, chunk_rows=chunk_rows
-    )
-    return signals_from_outputs(outputs, bundle.output_type, regression_threshold)
+        bundle.model, frame.values, frame.valid, bundle.sequence_length, chunk_rows=chunk_rows,
+        each=classify,
+    )  # fmt: skip
+    return SignalFrame(raw=raw, confidence=conf, outputs=outputs)

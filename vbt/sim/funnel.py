@@ -36,17 +36,17 @@ def signal_counts(
     w = int(warmup_bars)
     if not is_regression:
         raw, conf = inputs.raw[w:], inputs.confidence[w:]
-        signalled = np.sort(conf[raw != HOLD].astype(np.float64))
+        signalled = conf[raw != HOLD].astype(np.float64)  # compared in float64, as the scan does
         buy = np.full(m, np.count_nonzero(raw == BUY))
         sell = np.full(m, np.count_nonzero(raw == SELL))
-        low = np.broadcast_to(np.searchsorted(signalled, conf_t, side="left"), (m,))
-        top = np.full(m, signalled[-1] if signalled.size else np.nan)
+        low = np.broadcast_to(_count_below(signalled, conf_t), (m,))
+        top = np.full(m, signalled.max() if signalled.size else np.nan)
     else:
         r = inputs.value[w:].astype(np.float64)
         r = r[np.isfinite(r)]
-        ups, downs = np.sort(r[r > 0]), np.sort(-r[r < 0])
-        buy = ups.size - np.searchsorted(ups, reg_t, side="right")  # r > t
-        sell = downs.size - np.searchsorted(downs, reg_t, side="right")  # -r > t
+        ups, downs = r[r > 0], -r[r < 0]
+        buy = ups.size - _count_below(ups, reg_t, inclusive=True)  # r > t
+        sell = downs.size - _count_below(downs, reg_t, inclusive=True)  # -r > t
         buy, sell = np.broadcast_to(buy, (m,)), np.broadcast_to(sell, (m,))
         low = np.zeros(m, dtype=np.int64)
         largest = np.abs(r).max() if r.size else np.nan
@@ -61,3 +61,12 @@ def signal_counts(
         "removed_by_confidence": np.asarray(low, dtype=np.int64),
         "highest_confidence": np.asarray(top, dtype=np.float64),
     }
+
+
+def _count_below(values: np.ndarray, limits: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """For each limit, how many values are < it (<= with ``inclusive``): one pass for a single
+    limit, a sort and binary searches for many."""
+    if limits.size == 1:
+        below = values <= limits[0] if inclusive else values < limits[0]
+        return np.array([np.count_nonzero(below)])
+    return np.searchsorted(np.sort(values), limits, side="right" if inclusive else "left")

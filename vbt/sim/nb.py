@@ -319,6 +319,111 @@ def risk_in_bar_nb(side, high, low, stop, stop_reason, target):
     return np.int8(EXIT_NONE), np.nan
 
 
+# -- the fast path: runs of bars that change nothing but the marks ------------------------------
+# Each hot loop is its own function, so that the compiler allocates its registers on its own.
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def decide_run_nb(
+    j, stop, raw, confidence, value, ts_ns, last_ts, has_last, side, is_regression,
+    conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+):  # fmt: skip
+    """Decide bars j, j + 1, ... (< stop) with an unchanging state until one decides a trade.
+
+    -> (end, signal, confidence, removed by separation, removed by position): bars j .. end - 1
+    were decided; signal is that of bar end - 1 (HOLD when the run reached ``stop``)."""
+    n_sep = 0
+    n_pos = 0
+    while j < stop:
+        sig, conf, why = decision_nb(
+            raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side, is_regression,
+            conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+        )  # fmt: skip
+        if why == REASON_SEPARATION:
+            n_sep += 1
+        elif why == REASON_POSITION:
+            n_pos += 1
+        j += 1
+        if sig != HOLD:
+            return j, sig, conf, n_sep, n_pos
+    return j, np.int8(HOLD), np.float32(0.0), n_sep, n_pos
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def held_run_nb(
+    j, stop, open_, high, low, close, raw, confidence, value, ts_ns, last_ts, has_last, side,
+    is_regression, conf_threshold, min_sep, awareness, allow_short, reg_threshold, entry_price,
+    entry_idx, extreme, stop_loss, take_profit, trailing, max_hold,
+):  # fmt: skip
+    """``decide_run_nb`` for a position with risk exits on: the run also ends before a bar whose
+    open, high or low reaches a level or whose time stop is due (that bar is left to the general
+    step), and the extreme close is tracked over the decided bars.
+
+    -> (end, signal, confidence, removed by separation, removed by position, extreme)."""
+    n_sep = 0
+    n_pos = 0
+    target = target_level_nb(side, entry_price, take_profit)
+    while j < stop:
+        level, _why = stop_level_nb(side, entry_price, extreme, stop_loss, trailing)
+        due = max_hold > 0 and j - entry_idx >= max_hold
+        if side == LONG:
+            beyond = (
+                (low[j] <= level) | (open_[j] <= level) | (high[j] >= target) | (open_[j] >= target)
+            )
+        else:
+            beyond = (
+                (high[j] >= level) | (open_[j] >= level) | (low[j] <= target) | (open_[j] <= target)
+            )
+        if due or beyond:
+            break
+        sig, conf, why = decision_nb(
+            raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side, is_regression,
+            conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+        )  # fmt: skip
+        if why == REASON_SEPARATION:
+            n_sep += 1
+        elif why == REASON_POSITION:
+            n_pos += 1
+        px = close[j]
+        extreme = max(extreme, px) if side == LONG else min(extreme, px)
+        j += 1
+        if sig != HOLD:
+            return j, sig, conf, n_sep, n_pos, extreme
+    return j, np.int8(HOLD), np.float32(0.0), n_sep, n_pos, extreme
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def mark_held_nb(
+    marks, i, j, close, side, cash, qty, entry_price, mfe, mae, record, equity_out, position_out,
+):  # fmt: skip
+    """Mark bars i .. j - 1 of an open long or short position at their closes: MFE/MAE, the
+    equity (long: cash + close × qty; short: cash + entry × qty + (entry − close) × qty) and the
+    accumulators; -> (marks, mfe, mae)."""
+    if side == LONG:
+        for k in range(i, j):
+            px = close[k]
+            u = (px - entry_price) * qty
+            mfe = max(mfe, u)
+            mae = min(mae, u)
+            eq = cash + px * qty
+            marks = mark_nb(marks, eq, True)
+            if record:
+                equity_out[k] = eq
+                position_out[k] = side
+    else:
+        for k in range(i, j):
+            px = close[k]
+            u = (entry_price - px) * qty
+            mfe = max(mfe, u)
+            mae = min(mae, u)
+            eq = cash + entry_price * qty + u
+            marks = mark_nb(marks, eq, True)
+            if record:
+                equity_out[k] = eq
+                position_out[k] = side
+    return marks, mfe, mae
+
+
 # -- the scan ------------------------------------------------------------------------------------
 
 
@@ -436,51 +541,24 @@ def scan_bars_nb(
             # trigger no risk exit change no state but the marks, up to and including the first
             # bar that decides a trade (which becomes pending): the same formulas as steps (1) to
             # (3) below, the marks specialised by side, in tight loops.
-            j = i
             if side == FLAT or not risk_on:
-                while j < fast_stop:
-                    sig_j, conf_j, why_j = decision_nb(
-                        raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
-                        is_regression, conf_threshold, min_sep, awareness, allow_short,
-                        reg_threshold,
-                    )  # fmt: skip
-                    n_sep += why_j == REASON_SEPARATION
-                    n_pos += why_j == REASON_POSITION
-                    j += 1
-                    if sig_j != HOLD:  # bar j - 1 decides a trade: marked, then pending
-                        pending = sig_j
-                        pending_conf = np.float64(conf_j)
-                        n_pass += 1
-                        break
+                j, sig_j, conf_j, sep_j, pos_j = decide_run_nb(
+                    i, fast_stop, raw, confidence, value, ts_ns, last_ts, has_last, side,
+                    is_regression, conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+                )  # fmt: skip
             else:
-                target = target_level_nb(side, entry_price, take_profit)
-                while j < fast_stop:
-                    level, _why = stop_level_nb(side, entry_price, extreme, stop_loss, trailing)
-                    due = max_hold > 0 and j - entry_idx >= max_hold
-                    beyond = (
-                        (low[j] <= level) | (open_[j] <= level) | (high[j] >= target)
-                        | (open_[j] >= target)
-                        if side == LONG
-                        else (high[j] >= level) | (open_[j] >= level) | (low[j] <= target)
-                        | (open_[j] <= target)
-                    )  # fmt: skip
-                    if due or beyond:
-                        break  # bar j exits: the general step below
-                    sig_j, conf_j, why_j = decision_nb(
-                        raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
-                        is_regression, conf_threshold, min_sep, awareness, allow_short,
-                        reg_threshold,
-                    )  # fmt: skip
-                    n_sep += why_j == REASON_SEPARATION
-                    n_pos += why_j == REASON_POSITION
-                    px = close[j]
-                    extreme = max(extreme, px) if side == LONG else min(extreme, px)
-                    j += 1
-                    if sig_j != HOLD:
-                        pending = sig_j
-                        pending_conf = np.float64(conf_j)
-                        n_pass += 1
-                        break
+                j, sig_j, conf_j, sep_j, pos_j, extreme = held_run_nb(
+                    i, fast_stop, open_, high, low, close, raw, confidence, value, ts_ns,
+                    last_ts, has_last, side, is_regression, conf_threshold, min_sep, awareness,
+                    allow_short, reg_threshold, entry_price, entry_idx, extreme, stop_loss,
+                    take_profit, trailing, max_hold,
+                )  # fmt: skip
+            n_sep += sep_j
+            n_pos += pos_j
+            if sig_j != HOLD:  # bar j - 1 decided a trade: marked below, then pending
+                pending = sig_j
+                pending_conf = np.float64(conf_j)
+                n_pass += 1
             if j > i:
                 if side == FLAT:
                     marks = mark_nb(marks, cash, False)
@@ -488,28 +566,11 @@ def scan_bars_nb(
                     if record:
                         equity_out[i:j] = cash
                         position_out[i:j] = FLAT
-                elif side == LONG:
-                    for k in range(i, j):
-                        px = close[k]
-                        u = (px - entry_price) * qty
-                        mfe = max(mfe, u)
-                        mae = min(mae, u)
-                        eq = cash + px * qty
-                        marks = mark_nb(marks, eq, True)
-                        if record:
-                            equity_out[k] = eq
-                            position_out[k] = side
                 else:
-                    for k in range(i, j):
-                        px = close[k]
-                        u = (entry_price - px) * qty
-                        mfe = max(mfe, u)
-                        mae = min(mae, u)
-                        eq = cash + entry_price * qty + u
-                        marks = mark_nb(marks, eq, True)
-                        if record:
-                            equity_out[k] = eq
-                            position_out[k] = side
+                    marks, mfe, mae = mark_held_nb(
+                        marks, i, j, close, side, cash, qty, entry_price, mfe, mae, record,
+                        equity_out, position_out,
+                    )  # fmt: skip
                 i = j
                 continue
 
@@ -517,6 +578,7 @@ def scan_bars_nb(
         # exits during the bar
         traded = False
         held = side != FLAT and risk_on and entry_idx < i
+        reason, ref = np.int8(EXIT_NONE), np.nan
         level, why, target = np.nan, np.int8(EXIT_NONE), np.nan
         if held:
             level, why = stop_level_nb(side, entry_price, extreme, stop_loss, trailing)
@@ -524,15 +586,6 @@ def scan_bars_nb(
             due = max_hold > 0 and i - entry_idx >= max_hold
             reason, ref = risk_at_open_nb(side, open_[i], level, why, target, due)
             if reason != EXIT_NONE:
-                cash = close_trade_nb(
-                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
-                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
-                    ref, i, ts_ns[i], reason, np.nan, commission, slippage,
-                )  # fmt: skip
-                n_trades += 1
-                side = np.int8(FLAT)
-                qty = 0.0
-                traded = True
                 pending = np.int8(HOLD)  # decided for a position that no longer exists
         if pending != HOLD:
             price = open_[i]
@@ -570,18 +623,18 @@ def scan_bars_nb(
                 traded = True
                 n_exec += 1
             pending = np.int8(HOLD)
-        if held and side != FLAT and entry_idx < i:
+        if held and reason == EXIT_NONE and side != FLAT:  # still the position of before
             reason, ref = risk_in_bar_nb(side, high[i], low[i], level, why, target)
-            if reason != EXIT_NONE:
-                cash = close_trade_nb(
-                    acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx,
-                    entry_ts, entry_commission, entry_slippage, entry_confidence, mfe, mae, cash,
-                    ref, i, ts_ns[i], reason, np.nan, commission, slippage,
-                )  # fmt: skip
-                n_trades += 1
-                side = np.int8(FLAT)
-                qty = 0.0
-                traded = True
+        if reason != EXIT_NONE:
+            cash = close_trade_nb(
+                acc, trades_out, record, n_trades, side, qty, entry_price, entry_idx, entry_ts,
+                entry_commission, entry_slippage, entry_confidence, mfe, mae, cash, ref, i,
+                ts_ns[i], reason, np.nan, commission, slippage,
+            )  # fmt: skip
+            n_trades += 1
+            side = np.int8(FLAT)
+            qty = 0.0
+            traded = True
         if traded:
             last_ts = ts_ns[i]
             has_last = True
@@ -591,8 +644,8 @@ def scan_bars_nb(
             raw[i], confidence[i], value[i], ts_ns[i], last_ts, has_last, side, is_regression,
             conf_threshold, min_sep, awareness, allow_short, reg_threshold,
         )  # fmt: skip
-        n_sep += why == REASON_SEPARATION
-        n_pos += why == REASON_POSITION
+        n_sep += 1 if why == REASON_SEPARATION else 0
+        n_pos += 1 if why == REASON_POSITION else 0
         if sig != HOLD:
             pending = sig
             pending_conf = np.float64(conf_i)

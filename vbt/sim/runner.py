@@ -241,30 +241,32 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     )
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint written by ``run_scan``; a missing, corrupt or foreign file raises
-    ``ConfigError`` naming it. Never unpickles."""
-    path = Path(path)
+def read_npz(path: Path, want: set[str], what: str, kind: str) -> dict[str, np.ndarray]:
+    """The arrays ``want`` of an ``.npz`` file, never unpickling; a missing, corrupt or foreign
+    file (one without those arrays) raises ``ConfigError`` naming it as ``what``."""
     if not path.is_file():
-        raise ConfigError(f"checkpoint {path}: no such file")
-    want = {
-        "version", "fingerprint", "n_bars", "params", "state", "acc", "trades", "equity",
-        "position",
-    }  # fmt: skip
+        raise ConfigError(f"{what} {path}: no such file")
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = want - set(z.files)
             if missing:
-                raise ConfigError(
-                    f"checkpoint {path}: not a vbt scan checkpoint (missing {sorted(missing)})"
-                )
-            data = {k: z[k] for k in want}
+                raise ConfigError(f"{what} {path}: not {kind} (missing {sorted(missing)})")
+            return {k: z[k] for k in want}
     except ConfigError:
         raise
     except Exception as e:  # zip/npy errors come in many types
-        raise ConfigError(
-            f"checkpoint {path}: corrupt or unreadable ({type(e).__name__}: {e})"
-        ) from e
+        raise ConfigError(f"{what} {path}: corrupt or unreadable ({type(e).__name__}: {e})") from e
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by ``run_scan``; a missing, corrupt or foreign file raises
+    ``ConfigError`` naming it. Never unpickles."""
+    path = Path(path)
+    want = {
+        "version", "fingerprint", "n_bars", "params", "state", "acc", "trades", "equity",
+        "position",
+    }  # fmt: skip
+    data = read_npz(path, want, "checkpoint", "a vbt scan checkpoint")
     version = int(data["version"])
     if version != CHECKPOINT_VERSION:
         raise ConfigError(

@@ -15,7 +15,14 @@ from vbt.atomic import atomic_write
 from vbt.errors import CancelledError, ConfigError
 from vbt.params import RISK_FIELDS
 from vbt.sim.records import ACC_DTYPE, STATE_DTYPE, TRADE_DTYPE, new_acc, new_state
-from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, check_risk_inputs, is_cancelled
+from vbt.sim.runner import (
+    ProgressFn,
+    ScanInputs,
+    ScanParams,
+    check_risk_inputs,
+    is_cancelled,
+    read_npz,
+)
 from vbt.sweeps.grid import Grid
 from vbt.sweeps.nb import sweep_chunk_nb
 
@@ -61,20 +68,10 @@ def load_sweep_checkpoint(path: str | os.PathLike) -> SweepCheckpoint:
     """Read a sweep checkpoint; a missing, corrupt or foreign file raises ``ConfigError`` naming
     it. Never unpickles."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep checkpoint {path}: no such file")
     want = {"version", "kind", "fingerprint", "spec", "combos", "done", "states", "accs", "n_bars"}
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not want <= set(z.files) or str(z["kind"]) != "sweep":
-                raise ConfigError(f"sweep checkpoint {path}: not a vbt sweep checkpoint")
-            d = {k: z[k] for k in want}
-    except ConfigError:
-        raise
-    except Exception as e:  # zip/npy errors come in many types
-        raise ConfigError(
-            f"sweep checkpoint {path}: corrupt or unreadable ({type(e).__name__})"
-        ) from e
+    d = read_npz(path, want, "sweep checkpoint", "a vbt sweep checkpoint")
+    if str(d["kind"]) != "sweep":
+        raise ConfigError(f"sweep checkpoint {path}: not a vbt sweep checkpoint")
     if int(d["version"]) != SWEEP_CHECKPOINT_VERSION:
         raise ConfigError(f"sweep checkpoint {path}: format version {int(d['version'])}")
     ok = (

@@ -1,0 +1,63 @@
+"""Process settings made before Numba and torch load: the Numba cache folder and OpenMP waits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import vbt
+from vbt import _runtime
+
+ROOT = Path(vbt.__file__).resolve().parent.parent
+
+
+def run(code: str, **env: str) -> str:
+    base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, cwd="/",
+                         capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    return out.stdout.strip()
+
+
+def test_cache_folder_is_keyed_on_version_and_sources_and_set_before_numba():
+    code = ("import vbt, os, numba.core.config as c; "
+            "print(os.environ['NUMBA_CACHE_DIR']); print(c.CACHE_DIR); "
+            "print(os.environ['OMP_WAIT_POLICY'])")  # fmt: skip
+    folder, numba_dir, wait = run(code).splitlines()
+    assert folder == numba_dir == str(_runtime.numba_cache_dir())
+    assert Path(folder).name == _runtime.source_key()
+    assert _runtime.source_key().startswith(vbt.__version__ + "-")
+    assert os.access(folder, os.W_OK) and wait == "PASSIVE"
+    # the Makefile asks the same module for the folder, so its warm-up fills this one
+    shown = subprocess.run([sys.executable, str(ROOT / "vbt" / "_runtime.py")],
+                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    assert shown == folder
+
+
+def test_user_settings_are_kept(tmp_path):
+    code = (
+        "import vbt, os; print(os.environ['NUMBA_CACHE_DIR']); print(os.environ['OMP_WAIT_POLICY'])"
+    )
+    folder, wait = run(code, NUMBA_CACHE_DIR=str(tmp_path), OMP_WAIT_POLICY="ACTIVE").splitlines()
+    assert (folder, wait) == (str(tmp_path), "ACTIVE")
+
+
+def test_numba_imported_first_is_pointed_at_the_folder():
+    code = "import numba, vbt, os; print(numba.config.CACHE_DIR == os.environ['NUMBA_CACHE_DIR'])"
+    assert run(code) == "True"
+
+
+def test_source_key_changes_with_the_sources(tmp_path):
+    pkg = tmp_path / "vbt"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('__version__ = "9.9"\n')
+    (pkg / "a.py").write_text("x = 1\n")
+    original = _runtime.PACKAGE
+    try:
+        _runtime.PACKAGE = pkg
+        first = _runtime.source_key()
+        (pkg / "a.py").write_text("x = 2\n")
+        assert _runtime.source_key() != first and first.startswith("9.9-")
+    finally:
+        _runtime.PACKAGE = original

@@ -1,0 +1,273 @@
+"""The worker's HTTP API (FastAPI): the older worker's endpoints (reference §9), plus sweeps and
+results, on one operation model.
+
+- ``POST /<route>/start`` and ``/<route>/resume`` for each job kind (``backtests``, ``sweeps``);
+- ``GET /api/v1/operations/{id}``, ``.../{id}/metrics``, ``.../{id}/results``,
+  ``GET /api/v1/operations``, ``DELETE /api/v1/operations/{id}/cancel``;
+- ``GET /health`` (no token), ``GET /metrics`` (Prometheus text), ``GET /``.
+
+Handlers are plain functions (FastAPI runs them in its thread pool), so store calls never block
+the event loop. Every refusal is a 4xx whose ``detail`` names the field; the only 5xx the API
+gives by design is 503 when the queue is full.
+"""
+
+import math
+import time
+import uuid
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from vbt.errors import VbtError
+from vbt.worker import jobs as job_kinds
+from vbt.worker.errors import RequestError
+from vbt.worker.metrics import prometheus_text
+from vbt.worker.scheduler import Scheduler
+from vbt.worker.schemas import (
+    CancelResponse,
+    HealthResponse,
+    OperationInfo,
+    OperationListResponse,
+    OperationStatus,
+    OperationStatusResponse,
+    OperationSummary,
+    ResumeRequest,
+    StartResponse,
+)
+from vbt.worker.security import Guard
+from vbt.worker.settings import WorkerSettings
+from vbt.worker.store import COMPLETED, FINISHED, PENDING, RUNNING, Job, JobStore, QueueFull
+
+SERVICE = "backtesting-worker"
+OpId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", max_length=128)]
+
+
+def create_app(settings: WorkerSettings) -> Any:
+    """The ASGI application of one worker (FastAPI behind the token and body-size guard)."""
+    store = JobStore(settings.db_path)
+    scheduler = Scheduler(settings, store)
+    kinds = job_kinds.kinds()
+    by_type = {k.operation_type: k for k in kinds.values()}
+    started = time.time()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler.start()
+        yield
+        scheduler.shutdown()
+
+    app = FastAPI(title="vbt worker", version="1.0.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None)  # fmt: skip
+    app.state.store, app.state.scheduler, app.state.settings = store, scheduler, settings
+
+    @app.exception_handler(RequestError)
+    async def _refused(request: Request, exc: RequestError):
+        return JSONResponse({"detail": exc.detail()}, status_code=exc.status)
+
+    @app.exception_handler(VbtError)
+    async def _bad_input(request: Request, exc: VbtError):
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": str(exc), "type": "vbt_error"}]},
+                            status_code=422)  # fmt: skip
+
+    def find(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise RequestError(404, "operation_id", f"Operation not found: {job_id}")
+        return job
+
+    def info(job: Job) -> OperationInfo:
+        kind = kinds[job.kind]
+        return OperationInfo(
+            operation_id=job.id, operation_type=kind.operation_type, status=job.status,
+            created_at=_dt(job.created_at), started_at=_dt(job.started_at),
+            completed_at=_dt(job.completed_at), progress=_progress(job.progress),
+            metadata=kind.metadata(job.request), error_message=job.error,
+            errors=[job.error] if job.error else [], result_summary=job.result,
+            attempts=job.attempts, events=job.events,
+        )  # fmt: skip
+
+    # ---- start / resume, one pair per job kind ------------------------------------------
+    def add_kind_routes(kind: job_kinds.JobKind) -> None:
+        Model = kind.request_model
+
+        def start(body: Annotated[Model, Body()]) -> StartResponse:
+            job_id = body.task_id or f"worker_{kind.name}_{uuid.uuid4().hex[:12]}"
+            request = body.model_dump(mode="json")
+            existing = store.get(job_id)
+            if existing is None:
+                spec = kind.plan(body, settings)
+                try:
+                    existing, created = store.create(job_id, kind.name, request, spec,
+                                                     max_pending=settings.max_queue)  # fmt: skip
+                except QueueFull as e:
+                    raise RequestError(503, None, str(e)) from None
+                if created:
+                    scheduler.wake()
+            _same_request(existing, kind.name, request)
+            return StartResponse(operation_id=job_id, job_status=existing.status)
+
+        def resume(body: ResumeRequest) -> StartResponse:
+            job = find(body.operation_id)
+            if job.kind != kind.name:
+                raise RequestError(409, "operation_id", f"{job.id} is a {job.kind} job, not a "
+                                   f"{kind.name}")  # fmt: skip
+            if job.status == COMPLETED:
+                raise RequestError(409, "operation_id", f"{job.id} has already completed")
+            if job.status in FINISHED:
+                has_checkpoint = (settings.job_dir(job.id) / "checkpoint.npz").is_file()
+                if not has_checkpoint and job.started_at is not None:
+                    raise RequestError(
+                        404, "operation_id", f"No checkpoint available for operation {job.id}"
+                    )
+                store.requeue(job.id, resume=has_checkpoint, event="resume requested")
+                scheduler.wake()
+            job = find(job.id)
+            return StartResponse(operation_id=job.id, job_status=job.status)
+
+        app.post(f"/{kind.route}/start", response_model=StartResponse,
+                 summary=f"Start a {kind.name}",
+                 responses={422: {}, 403: {}, 404: {}, 409: {}, 503: {}})(start)  # fmt: skip
+        app.post(f"/{kind.route}/resume", response_model=StartResponse,
+                 summary=f"Resume a cancelled or failed {kind.name} from its checkpoint",
+                 responses={404: {}, 409: {}})(resume)  # fmt: skip
+
+    for kind in kinds.values():
+        add_kind_routes(kind)
+
+    # ---- operations -----------------------------------------------------------------------
+    @app.get("/api/v1/operations/{operation_id}", response_model=OperationStatusResponse,
+             responses={404: {}})  # fmt: skip
+    def get_operation(operation_id: OpId, force_refresh: bool = False) -> OperationStatusResponse:
+        return OperationStatusResponse(data=info(find(operation_id)))
+
+    @app.get("/api/v1/operations/{operation_id}/metrics", responses={404: {}})
+    def get_operation_metrics(operation_id: OpId,
+                              cursor: Annotated[int, Query(ge=0, le=2**31)] = 0) -> dict:  # fmt: skip
+        job = find(operation_id)
+        return {"success": True, "data": {
+            "operation_id": job.id, "operation_type": kinds[job.kind].operation_type,
+            "metrics": [], "cursor": cursor,
+        }}  # fmt: skip
+
+    @app.get("/api/v1/operations/{operation_id}/results", responses={404: {}, 409: {}})
+    def get_operation_results(
+        operation_id: OpId,
+        offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    ) -> dict:
+        """The full result of a completed job: a backtest's run info, metrics and trades; a
+        sweep's summary and table rows (``offset``/``limit`` page the trades or rows)."""
+        job = find(operation_id)
+        if job.status != COMPLETED:
+            raise RequestError(409, "operation_id", f"{job.id} is {job.status}, not completed")
+        data = kinds[job.kind].load_result(settings.job_dir(job.id), offset, limit)
+        return {"success": True, "operation_id": job.id, "data": _json_clean(data)}
+
+    @app.get("/api/v1/operations", response_model=OperationListResponse)
+    def list_operations(
+        status: OperationStatus | None = None,
+        operation_type: Literal[tuple(by_type)] | None = None,  # type: ignore[valid-type]
+        limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+        offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+        active_only: bool = False,
+    ) -> OperationListResponse:
+        names = (by_type[operation_type].name,) if operation_type else None
+        found, total, active = store.list(status=status, kinds=names, active_only=active_only,
+                                          limit=limit, offset=offset)  # fmt: skip
+        return OperationListResponse(data=[_summary(info(j)) for j in found], total_count=total,
+                                     active_count=active)  # fmt: skip
+
+    @app.delete("/api/v1/operations/{operation_id}/cancel", response_model=CancelResponse,
+                responses={404: {}, 409: {}})  # fmt: skip
+    def cancel_operation(
+        operation_id: OpId,
+        reason: Annotated[str, Query(max_length=500)] | None = None,
+    ) -> CancelResponse:
+        """Cancel a job: a waiting one at once; a running one at its next chunk boundary, after
+        writing its checkpoint (``POST /<route>/resume`` continues it)."""
+        job = find(operation_id)
+        if job.status in FINISHED:
+            raise RequestError(
+                409,
+                "operation_id",
+                f"Operation {job.id} is already finished (status: {job.status})",
+            )
+        job = store.request_cancel(job.id, reason) or job
+        if job.status == RUNNING:
+            scheduler.cancel(job.id)
+        return CancelResponse(data={
+            "operation_id": job.id, "status": job.status, "cancel_requested": True,
+            "cancellation_reason": reason,
+            "cancelled_at": _dt(job.completed_at) if job.status != RUNNING else None,
+        })  # fmt: skip
+
+    # ---- service --------------------------------------------------------------------------
+    @app.get("/health", response_model=HealthResponse)
+    def health() -> HealthResponse:
+        """``busy`` when no slot is free (running + waiting ≥ max_concurrent)."""
+        running = store.with_status(RUNNING)
+        queued = len(store.with_status(PENDING))
+        return HealthResponse(
+            healthy=True, service=SERVICE, timestamp=datetime.now(UTC), status="operational",
+            worker_status="busy" if len(running) + queued >= settings.max_concurrent else "idle",
+            current_operation=running[0].id if running else None, running=len(running),
+            queued=queued, max_concurrent=settings.max_concurrent,
+        )  # fmt: skip
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        text = prometheus_text(store.counts(), kinds, settings, time.time() - started)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/")
+    def root() -> dict:
+        return {"service": "vbt Backtesting Worker Service", "version": "1.0.0",
+                "status": "running", "timestamp": datetime.now(UTC).isoformat(),
+                "job_kinds": {k.name: f"/{k.route}/start" for k in kinds.values()}}  # fmt: skip
+
+    return Guard(app, token=settings.token, max_body_bytes=settings.max_body_bytes)
+
+
+def _same_request(job: Job, kind: str, request: dict) -> None:
+    """A repeated ``task_id`` is the same operation only for the same request."""
+    same = job.kind == kind and {k: v for k, v in job.request.items() if k != "task_id"} == {
+        k: v for k, v in request.items() if k != "task_id"
+    }
+    if not same:
+        raise RequestError(409, "task_id", f"{job.id} already names a different {job.kind} job")
+
+
+def _dt(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def _progress(p: dict[str, Any]) -> dict[str, Any]:
+    keys = ("percentage", "current_step", "items_processed", "items_total", "context")
+    return {k: p[k] for k in keys if k in p}
+
+
+def _summary(op: OperationInfo) -> OperationSummary:
+    end = op.completed_at or datetime.now(UTC)
+    return OperationSummary(
+        operation_id=op.operation_id, operation_type=op.operation_type, status=op.status,
+        created_at=op.created_at, progress_percentage=op.progress.percentage,
+        current_step=op.progress.current_step, symbol=op.metadata.symbol,
+        duration_seconds=(end - op.started_at).total_seconds() if op.started_at else None,
+    )  # fmt: skip
+
+
+def _json_clean(x: Any) -> Any:
+    """NaN and ±inf → None, recursively (JSON has no such numbers)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _json_clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_json_clean(v) for v in x]
+    return x
+
+
+__all__ = ["create_app"]

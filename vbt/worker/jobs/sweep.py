@@ -1,0 +1,97 @@
+"""Sweep jobs: ``POST /sweeps/start`` runs ``vbt.sweep`` over one prepared run.
+
+The result is ``result/`` (results.parquet: one row per combination; summary.json) and
+``result.json`` (the summary: run, grid, settings, timings, the ``top`` best rows by ``by``),
+which is also the operation's ``result_summary``. The sweep checkpoints at every chunk of every
+block of combinations; a resumed sweep ends with the same table as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from vbt.errors import ConfigError
+from vbt.worker.context import JobContext
+from vbt.worker.errors import RequestError
+from vbt.worker.jobs import JobKind
+from vbt.worker.jobs.backtest import metadata as run_metadata
+from vbt.worker.jobs.backtest import plan_config, prepare_run
+from vbt.worker.schemas import SweepStartRequest
+from vbt.worker.settings import WorkerSettings
+
+
+def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
+    """The run's config plus the grid, each axis parsed as ``vbt.sweep`` parses it and each
+    value checked against its parameter's range (what depends on the model, such as a regression
+    threshold on a classifier, is checked when the job runs)."""
+    from vbt.metrics import METRIC_NAMES
+    from vbt.sim.runner import ScanParams
+    from vbt.sweeps.grid import SWEEPABLE, parse_values
+
+    config = plan_config(req, settings)
+    for name, values in req.grid.items():
+        if name not in SWEEPABLE:
+            raise RequestError(422, f"grid.{name}", f"not sweepable; sweepable: "
+                               f"{', '.join(sorted(SWEEPABLE))}")  # fmt: skip
+        try:
+            values = parse_values(name, values)
+            for v in {min(values), max(values)}:  # every range is an interval
+                ScanParams().with_values(**{name: v})
+        except ConfigError as e:
+            raise RequestError(422, f"grid.{name}", str(e)) from None
+    if req.by not in METRIC_NAMES:
+        raise RequestError(422, "by", f"{req.by!r} is not a metric")
+    threads = req.threads or max(1, (os.cpu_count() or 1) // settings.max_concurrent)
+    return {
+        "config": config, "grid": req.grid, "constraint": req.constraint,
+        "max_combos": req.max_combos, "seed": req.seed, "threads": threads, "top": req.top,
+        "by": req.by,
+    }  # fmt: skip
+
+
+def metadata(request: dict[str, Any]) -> dict[str, Any]:
+    out = run_metadata(request, mode="sweep")
+    out["parameters"].update({k: request.get(k) for k in ("grid", "constraint", "max_combos")})
+    return out
+
+
+def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    from vbt.sweeps import sweep
+
+    prepared = prepare_run(spec, ctx)
+    resume_from = ctx.resume_from()
+    if resume_from is not None:
+        ctx.step("resuming from the sweep checkpoint", resumed=True)
+
+    def progress(done: int, total: int) -> None:
+        ctx.report(done, total, f"Sweeping {prepared.config.symbol} {prepared.info.timeframe}",
+                   unit="combination-bars")  # fmt: skip
+
+    res = sweep(prepared, spec["grid"], constraint=spec["constraint"],
+                max_combos=spec["max_combos"], seed=spec["seed"], threads=spec["threads"],
+                progress=progress, cancel=ctx.cancel, checkpoint=ctx.checkpoint,
+                resume_from=resume_from)  # fmt: skip
+    res.save(ctx.result_dir)
+    summary = res.summary(k=spec["top"], by=spec["by"])
+    ctx.write_json("result.json", summary)
+    return summary
+
+
+def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
+    """The summary and the table's rows ``[offset, offset + limit)``."""
+    import polars as pl
+
+    out = json.loads((job_dir / "result.json").read_text())
+    table = pl.scan_parquet(job_dir / "result" / "results.parquet")
+    out["rows"] = table.slice(offset, limit).collect().to_dicts()
+    out["rows_offset"], out["rows_total"] = offset, out["combinations"]
+    return out
+
+
+KIND = JobKind(
+    name="sweep", route="sweeps", operation_type="sweep", request_model=SweepStartRequest,
+    plan=plan, metadata=metadata, run=run, load_result=load_result,
+)  # fmt: skip
