@@ -21,7 +21,7 @@ def main() -> None:
     p.add_argument("html", type=Path, help="a report written by vbt")
     p.add_argument("png", type=Path, help="the screenshot to write")
     p.add_argument(
-        "--height", type=int, default=1500, help="CSS pixels from the top (default: %(default)s)"
+        "--height", type=int, default=1250, help="CSS pixels from the top (default: %(default)s)"
     )
     p.add_argument(
         "--scale", type=float, default=0.7, help="device pixel ratio (default: %(default)s)"
