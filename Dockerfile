@@ -6,7 +6,9 @@
 #
 # Build arguments: BASE_IMAGE (a Python 3.11 image with python3 and its venv module), TORCH_INDEX_URL
 # (the CPU torch wheel index; empty = torch only from TORCH_WHEELS), TORCH_WHEELS (a folder of wheels
-# in the build context, e.g. .whl), PIP_INDEX_URL (the other packages; empty = only TORCH_WHEELS).
+# in the build context, e.g. .whl), PIP_INDEX_URL (the other packages; empty = only TORCH_WHEELS),
+# VBT_EXTRAS (optional extras: "ray" makes the image a Ray cluster's worker image too, README
+# "Scale-out").
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
@@ -14,6 +16,7 @@ ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG TORCH_WHEELS=docker/wheels
 ARG PIP_INDEX_URL=https://pypi.org/simple
+ARG VBT_EXTRAS=""
 
 SHELL ["/bin/sh", "-eu", "-c"]
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -42,7 +45,8 @@ RUN pypi="${PIP_INDEX_URL}"; unset PIP_INDEX_URL; \
     if [ -n "${TORCH_INDEX_URL}" ]; then export PIP_EXTRA_INDEX_URL="${TORCH_INDEX_URL}"; fi; \
     pip install --no-cache-dir --find-links /tmp/wheels "torch==${TORCH_VERSION}+cpu"; \
     unset PIP_EXTRA_INDEX_URL; \
-    pip install --no-cache-dir --find-links /tmp/wheels -c constraints.txt .; \
+    target="."; if [ -n "${VBT_EXTRAS}" ]; then target=".[${VBT_EXTRAS}]"; fi; \
+    pip install --no-cache-dir --find-links /tmp/wheels -c constraints.txt "${target}"; \
     python -c "import torch; assert not torch.version.cuda, 'a CUDA torch was installed'"; \
     rm -rf /tmp/wheels /src/*
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import vbt
 from benches.conftest import N_BARS, report
@@ -56,3 +57,52 @@ def test_engine_peak_memory(benchmark, bench_model_dir, bench_data_dir):
     peak_gb = info["peak_kb"] / 1024**2
     benchmark.extra_info["rss_before_run_gb"] = info["base_kb"] / 1024**2
     report(benchmark, "engine_peak_rss_gb", peak_gb, 1.5, "GB", higher_is_better=False)
+
+
+BUSY = "import time\nend = time.time() + 600\nwhile time.time() < end: pass\n"
+
+
+def test_inference_under_contention(benchmark, bench_model_dir, bench_data_dir):
+    """Issue "Performance": with another process keeping every core busy, inference is no slower
+    than single-threaded torch on the same matrix (measured in the same run)."""
+    import torch
+
+    from vbt.signals.inference import model_outputs, usable_cores
+
+    engine = vbt.BacktestEngine(engine_config(bench_model_dir, bench_data_dir))
+    prepared = engine.prepare()
+    frame, model = prepared.frame, engine.bundle.model
+    x = torch.from_numpy(frame.values)
+
+    def single():
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                model(x)
+        finally:
+            torch.set_num_threads(before)
+
+    def ours():
+        model_outputs(model, frame.values, frame.valid)
+
+    load = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(usable_cores())]
+    try:
+        time.sleep(1.0)
+
+        def rounds():
+            best = [float("inf")] * 2
+            for _ in range(5):
+                for k, fn in enumerate((single, ours)):
+                    t = time.perf_counter()
+                    fn()
+                    best[k] = min(best[k], time.perf_counter() - t)
+            return best
+
+        single_s, ours_s = benchmark.pedantic(rounds, rounds=1, iterations=1)
+    finally:
+        for p in load:
+            p.kill()
+    benchmark.extra_info["single_thread_torch_seconds"] = single_s
+    report(benchmark, "inference_under_load_vs_single_thread", ours_s / single_s, 1.0, "x",
+           higher_is_better=False)  # fmt: skip

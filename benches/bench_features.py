@@ -5,6 +5,8 @@ Target (issue "Features"): <= 0.3 s warm on the 2-core machine.
 
 from __future__ import annotations
 
+import time
+
 import vbt
 from benches.conftest import N_BARS, report
 
@@ -51,3 +53,30 @@ def test_build_features_1m_bars(benchmark, bars_1h):
     report(benchmark, "build_features_seconds", secs, 0.3, "s", higher_is_better=False)
     benchmark.extra_info["bars_per_second"] = N_BARS / secs
     print(f"[bench] build_features: {N_BARS / secs:,.0f} bars/s")
+
+
+def test_build_features_scales_linearly(benchmark):
+    """Issue "Performance": the cost per bar at 4M bars is within 1.2x of the cost at 1M bars."""
+    from vbt.data.synth import synth_bars
+
+    s = vbt.load_strategy(strategy())
+    big = synth_bars(4 * N_BARS, seed=12, timeframe="1h")
+    small = big.head(N_BARS)
+    sets = [{"1h": b, "4h": vbt.resample(b, "4h")} for b in (small, big)]
+    vbt.build_features(s, sets[0])
+
+    def per_bar():
+        out = []
+        for bars in sets:
+            best = float("inf")
+            for _ in range(3):
+                t = time.perf_counter()
+                vbt.build_features(s, bars)
+                best = min(best, time.perf_counter() - t)
+            out.append(best / bars["1h"].height)
+        return out
+
+    small_s, big_s = benchmark.pedantic(per_bar, rounds=1, iterations=1)
+    benchmark.extra_info["seconds_per_bar_1x"] = small_s
+    report(benchmark, "features_cost_per_bar_4x_over_1x", big_s / small_s, 1.2, "x",
+           higher_is_better=False)  # fmt: skip

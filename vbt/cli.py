@@ -200,6 +200,11 @@ def _parser() -> argparse.ArgumentParser:
         help="seed of the --max-combos draw (default: %(default)s)",
     )  # fmt: skip
     w.add_argument("--threads", type=int, help="Numba threads (default: the usable cores)")
+    w.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="where the combinations run: this process, or a Ray cluster "
+                   "(needs the vbt[ray] extra) (default: %(default)s)")  # fmt: skip
+    w.add_argument("--ray-address", help="the Ray cluster, e.g. ray://head:10001 or auto "
+                   "(default: a local one)")  # fmt: skip
     w.add_argument("--by", default="sharpe_ratio", help="metric to rank by (default: %(default)s)")
     w.add_argument("--top", type=int, default=10, help="rows to show (default: %(default)s)")
     w.add_argument(
@@ -298,13 +303,19 @@ def _add_worker_parser(sub) -> None:
     )
     w.add_argument("--port", type=int, default=5003, help="TCP port (default: 5003)")
     w.add_argument(
-        "--models-root", required=True, help="model paths resolve inside this folder (required)"
+        "--models-root",
+        required=True,
+        help="model paths resolve inside this folder (default: none: required)",
     )
     w.add_argument(
-        "--data-root", required=True, help="data paths resolve inside this folder (required)"
+        "--data-root",
+        required=True,
+        help="data paths resolve inside this folder (default: none: required)",
     )
     w.add_argument(
-        "--state-dir", required=True, help="job store, checkpoints and results (required)"
+        "--state-dir",
+        required=True,
+        help="job store, checkpoints and results (default: none: required)",
     )
     w.add_argument(
         "--max-concurrent",
@@ -349,6 +360,7 @@ def _worker(args) -> int:
         host=args.host, port=args.port, max_concurrent=args.max_concurrent,
         max_queue=args.max_queue, max_body_bytes=args.max_body_bytes,
         checkpoint_bars=args.checkpoint_bars, chunk_delay_s=args.chunk_delay,
+        ray_address=args.ray_address,
     )  # fmt: skip
     serve(settings)
     return 0
@@ -622,6 +634,7 @@ def _sweep(args) -> int:
     kwargs = dict(
         constraint=args.constraint, max_combos=args.max_combos, seed=args.seed,
         threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
+        backend=args.backend, ray_address=args.ray_address,
     )  # fmt: skip
     if not _show_progress(args.json):
         result = vbt.sweep(cfg, grid, **kwargs)

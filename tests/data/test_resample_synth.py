@@ -119,3 +119,16 @@ def test_synth_has_volatility_clustering_and_seasonality():
     hours = bars["timestamp"].dt.hour().to_numpy()[1:]
     busy, quiet = np.abs(r[(hours >= 12) & (hours < 16)]).mean(), np.abs(r[hours < 6]).mean()
     assert busy > 1.5 * quiet
+
+
+def test_load_data_reads_a_file_once_for_its_timeframe_and_its_resample(tmp_path, monkeypatch):
+    import vbt.data.load as load
+
+    bars = synth_bars(2000, seed=4, timeframe="1h")
+    bars.write_parquet(tmp_path / "EURUSD_1h.parquet")
+    reads = []
+    original = load.load_bars
+    monkeypatch.setattr(load, "load_bars", lambda p, **kw: reads.append(p) or original(p, **kw))
+    out = load.load_data(tmp_path, "EURUSD", ["1h", "4h"])
+    assert reads == [tmp_path / "EURUSD_1h.parquet"]
+    assert out["4h"].equals(vbt.resample(out["1h"], "4h"))

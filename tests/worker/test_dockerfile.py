@@ -40,7 +40,9 @@ def test_the_image_contract_is_in_the_dockerfile():
     assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in text
     assert "ARG TORCH_WHEELS=" in text
     installs = [ln for ln in text.splitlines() if "pip install" in ln]
-    assert any(ln.rstrip("; \\").endswith("-c constraints.txt .") for ln in installs)
+    # vbt itself (".", or ".[ray]" with VBT_EXTRAS), held to the constraints (torch pinned)
+    assert any(ln.rstrip("; \\").endswith('-c constraints.txt "${target}"') for ln in installs)
+    assert 'target="."' in text and 'target=".[${VBT_EXTRAS}]"' in text
     assert not any(" -e " in ln or "--editable" in ln for ln in installs)  # not editable
     assert "USER 10001:10001" in text and "useradd" in text
     assert "python -m vbt.warmup" in text and "python -m vbt.worker.numba_cache" in text

@@ -351,11 +351,18 @@ def load_data(
         raise DataError(f"start_date {start_date} is after end_date {end_date}")
     on_disk = _available_timeframes(data_dir, symbol)
     out: dict[str, pl.DataFrame] = {}
+    read: dict[Path, pl.DataFrame] = {}  # each file read and validated once (a base and its resample)
+
+    def bars_of(path: Path) -> pl.DataFrame:
+        if path not in read:
+            read[path] = load_bars(path)
+        return read[path]
+
     for tf in tfs:
         secs = timeframe_seconds(tf)
         path = find_bar_file(data_dir, symbol, tf)
         if path is not None:
-            bars, source = load_bars(path), str(path)
+            bars, source = bars_of(path), str(path)
         else:
             finer = [
                 t
@@ -369,7 +376,7 @@ def load_data(
                 )
             src_tf = max(finer, key=timeframe_seconds)
             src = find_bar_file(data_dir, symbol, src_tf)
-            bars, source = resample(load_bars(src), tf), f"{src} resampled to {tf}"
+            bars, source = resample(bars_of(src), tf), f"{src} resampled to {tf}"
         out[tf] = _filter_dates(bars, start, end, source, start_date, end_date)
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -35,6 +35,8 @@ def sweep(
     cancel: Any = None,
     checkpoint: str | Path | None = None,
     resume_from: str | Path | None = None,
+    backend: Literal["local", "ray"] = "local",
+    ray_address: str | None = None,
 ) -> SweepResult:
     """Backtest every combination of ``grid`` over one inference.
 
@@ -62,6 +64,10 @@ def sweep(
         As for ``BacktestEngine.run``: progress(done, total) counts combination-bars; a cancelled
         sweep writes ``checkpoint`` and raises ``CancelledError``; ``resume_from`` continues it
         with identical results.
+    backend : {"local", "ray"}, default "local"
+        "ray" runs blocks of combinations as tasks on a Ray cluster (``ray_address``; None: the
+        one Ray is initialised with, else a local one), with identical results; Ray retries a
+        task whose worker dies, so checkpoints are for the local backend only.
 
     Returns
     -------
@@ -88,6 +94,10 @@ def sweep(
     from vbt.stages import PreparedRun, prepare, resolve
 
     t0 = time.perf_counter()
+    if backend not in ("local", "ray"):
+        raise ConfigError(f"backend = {backend!r}: must be 'local' or 'ray'")
+    if backend == "ray" and (checkpoint or resume_from):
+        raise ConfigError("checkpoint/resume_from: the 'ray' backend retries failed tasks itself")
     if isinstance(config_or_prepared, PreparedRun):
         prepared, base = config_or_prepared, config_or_prepared.params
         bundle = None
@@ -103,11 +113,20 @@ def sweep(
     if prepared is None:
         prepared = prepare(config_or_prepared, bundle=bundle)
     t1 = time.perf_counter()
-    accs = run_sweep(
-        prepared.inputs, base, g, combos, chunk_bars=prepared.config.chunk_bars, threads=threads,
-        progress=progress, cancel=cancel, checkpoint=checkpoint, resume_from=resume_from,
-        fingerprint=prepared.fingerprint if checkpoint or resume_from else "",
-    )  # fmt: skip
+    if backend == "ray":
+        from vbt.sweeps.ray_backend import run_sweep_ray
+
+        accs = run_sweep_ray(
+            prepared.inputs, base, g, combos, chunk_bars=prepared.config.chunk_bars,
+            address=ray_address, progress=progress, cancel=cancel,
+        )  # fmt: skip
+    else:
+        accs = run_sweep(
+            prepared.inputs, base, g, combos, chunk_bars=prepared.config.chunk_bars,
+            threads=threads, progress=progress, cancel=cancel, checkpoint=checkpoint,
+            resume_from=resume_from,
+            fingerprint=prepared.fingerprint if checkpoint or resume_from else "",
+        )  # fmt: skip
     t2 = time.perf_counter()
     cols = g.decode(combos)
     capital = cols.get("initial_capital", base.execution.initial_capital)

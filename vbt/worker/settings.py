@@ -44,6 +44,9 @@ class WorkerSettings:
         Bars per scan chunk: progress, cancellation and checkpoints happen between chunks.
     chunk_delay_s : float
         Pause after each chunk (0 in service; lets tests and demos catch a job mid-run).
+    ray_address : str or None
+        Send sweeps to this Ray cluster (``ray://head:10001``, ``auto``) instead of running them
+        in the job's own process; None: run them here.
     """
 
     models_root: Path
@@ -57,6 +60,7 @@ class WorkerSettings:
     max_body_bytes: int = 1 << 20
     checkpoint_bars: int = 65_536
     chunk_delay_s: float = 0.0
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("models_root", "data_root"):

@@ -48,7 +48,7 @@ def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
     return {
         "config": config, "grid": req.grid, "constraint": req.constraint,
         "max_combos": req.max_combos, "seed": req.seed, "threads": threads, "top": req.top,
-        "by": req.by,
+        "by": req.by, "ray_address": settings.ray_address,
     }  # fmt: skip
 
 
@@ -70,10 +70,13 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         ctx.report(done, total, f"Sweeping {prepared.config.symbol} {prepared.info.timeframe}",
                    unit="combination-bars")  # fmt: skip
 
+    if spec.get("ray_address"):  # the worker sends sweeps to a Ray cluster, which retries tasks
+        where = dict(backend="ray", ray_address=spec["ray_address"])
+    else:
+        where = dict(checkpoint=ctx.checkpoint, resume_from=resume_from)
     res = sweep(prepared, spec["grid"], constraint=spec["constraint"],
                 max_combos=spec["max_combos"], seed=spec["seed"], threads=spec["threads"],
-                progress=progress, cancel=ctx.cancel, checkpoint=ctx.checkpoint,
-                resume_from=resume_from)  # fmt: skip
+                progress=progress, cancel=ctx.cancel, **where)  # fmt: skip
     res.save(ctx.result_dir)
     summary = res.summary(k=spec["top"], by=spec["by"])
     ctx.write_json("result.json", summary)
