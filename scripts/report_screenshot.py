@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "report"))
 
-from browser import visit  # noqa: E402  (the one place that knows how to drive Chromium)
+from report_browser import visit  # noqa: E402  (the one place that knows how to drive Chromium)
 
 
 def main() -> None:

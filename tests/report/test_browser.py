@@ -6,8 +6,8 @@ DOM holds its SVG and its traces), and a screenshot is written under ``out/repor
 from __future__ import annotations
 
 import pytest
-from browser import visit
-from conftest import SCREENS
+from report_browser import visit
+from reportkit import SCREENS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

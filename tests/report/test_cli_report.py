@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA
+from reportkit import DATA
 
 from vbt.cli import main
 

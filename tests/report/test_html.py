@@ -9,7 +9,7 @@ import re
 import numpy as np
 import polars as pl
 import pytest
-from pages import number, parse
+from report_pages import number, parse
 
 import vbt
 from vbt.report import render_report, write_report
