@@ -1,4 +1,4 @@
-"""The ``vbt`` command line: demo, backtest, sweep, train, worker.
+"""The ``vbt`` command line: demo, backtest, sweep, train, worker, report.
 
 Each command prints a readable summary on stdout; ``--json`` prints machine-readable results
 instead. Progress bars (shown only on a terminal) go to stderr.
@@ -151,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         help="save metrics.json, trades.parquet and equity.parquet in this folder "
         "(default: not saved)",
     )
+    _add_report(b)
     b.add_argument(
         "--checkpoint",
         help="checkpoint file, rewritten atomically at each chunk boundary; its folder must "
@@ -209,6 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--out", help="save results.parquet and summary.json in this folder (default: not saved)"
     )
+    _add_report(w, sweep=True)
     w.add_argument(
         "--checkpoint",
         help="checkpoint file, rewritten at each chunk boundary; its folder must exist "
@@ -220,6 +222,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_json(w)
     w.set_defaults(func=_sweep)
+
+    r = sub.add_parser(
+        "report", help="write the HTML report of a saved backtest or sweep",
+        description="Write one self-contained HTML file (plots included, no network needed) for "
+        "a result folder saved by `backtest --out` or `sweep --out`.",
+    )  # fmt: skip
+    r.add_argument("result_dir", help="a result folder (metrics.json, ... or results.parquet, ...)")
+    r.add_argument("--out", help="the HTML file to write (default: RESULT_DIR/report.html)")
+    r.add_argument("--by", help="sweep: the metric to rank and colour by (default: sharpe_ratio)")
+    r.add_argument("--top", type=int, help="sweep: rows in the table of best rows (default: 10)")
+    _add_heatmap(r)
+    r.set_defaults(func=_report_command)
 
     from vbt.model.train_config import DEFAULT_EPOCHS
     from vbt.model.trainer import train
@@ -363,6 +377,36 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
         "--json", action="store_true",
         help="print machine-readable JSON instead of tables (default: tables)",
     )  # fmt: skip
+
+
+def _add_report(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
+    what = "the sweep (ranked --by)" if sweep else "the run"
+    parser.add_argument(
+        "--report", metavar="FILE",
+        help=f"write the HTML report of {what} to this file; its folder must exist "
+        "(default: none)",
+    )  # fmt: skip
+    if sweep:
+        _add_heatmap(parser)
+
+
+def _add_heatmap(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--heatmap", metavar="X,Y",
+        help="sweep report: the two swept parameters of the heatmap (default: the first two "
+        "that vary)",
+    )  # fmt: skip
+
+
+def _heatmap_axes(value: str | None) -> tuple[str, str] | None:
+    from vbt.errors import ConfigError
+
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",")]
+    if len(names) != 2 or not all(names):
+        raise ConfigError(f"--heatmap {value!r}: expected two swept parameters, X,Y")
+    return names[0], names[1]
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -551,17 +595,20 @@ def _kept_epoch(metrics: dict[str, Any]) -> str:
 
 def _backtest(args) -> int:
     import vbt
-    from vbt.paths import check_output_dir
+    from vbt.paths import check_output_dir, check_output_file
 
     cfg = _config_from_args(args)
     if args.out:
         check_output_dir(args.out, "--out")
+    if args.report:
+        check_output_file(args.report, "--report")
     result = _run_with_progress(
         vbt.BacktestEngine(cfg), args.json, args.checkpoint, args.resume_from
     )
     if args.out:
         result.save(args.out)
-    _report(result, args.json, saved=args.out)
+    report = result.report(args.report) if args.report else None
+    _print_result(result, args.json, saved=args.out, report=report)
     return 0
 
 
@@ -569,6 +616,7 @@ def _sweep(args) -> int:
     import vbt
     from vbt.metrics import METRIC_NAMES
     from vbt.paths import check_output_dir, check_output_file
+    from vbt.summary import format_cell, sweep_columns
 
     cfg = _config_from_args(args)
     grid = _grid_from_args(args)
@@ -578,6 +626,11 @@ def _sweep(args) -> int:
         check_output_dir(args.out, "--out")
     if args.checkpoint:
         check_output_file(args.checkpoint, "checkpoint")
+    heatmap = _heatmap_axes(args.heatmap)
+    if heatmap and not set(heatmap) <= set(grid):  # known before the sweep runs
+        raise vbt.ConfigError(f"--heatmap {args.heatmap}: swept: {', '.join(grid)}")
+    if args.report:
+        check_output_file(args.report, "--report")
     kwargs = dict(
         constraint=args.constraint, max_combos=args.max_combos, seed=args.seed,
         threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
@@ -590,8 +643,12 @@ def _sweep(args) -> int:
             result = vbt.sweep(cfg, grid, progress=progress, **kwargs)
     if args.out:
         result.save(args.out)
+    report = None
+    if args.report:
+        report = result.report(args.report, by=args.by, params=heatmap, top=args.top)
     if args.json:
-        print(json.dumps(result.summary(args.top, args.by), default=str))
+        summary = result.summary(args.top, args.by)
+        print(json.dumps(summary | ({"report": str(report)} if report else {}), default=str))
         return 0
     con = _console()
     i, t = result.info, result.timings
@@ -601,19 +658,19 @@ def _sweep(args) -> int:
         f"({t['prepare_s']:.2f} s to prepare, {t['sweep_s']:.2f} s to sweep)"
     )
     best = result.best(args.top, args.by)
-    shown = ["combo", *result.grid.names, args.by]
-    shown += [c for c in ("total_return_pct", "max_drawdown_pct", "total_trades", "win_rate")
-              if c not in shown]  # fmt: skip
+    shown = ["combo", *sweep_columns(result.grid.names, args.by)]
     from rich.table import Table
 
     table = Table(title=f"best {best.height} by {args.by}")
     for c in shown:
         table.add_column(c, justify="right", no_wrap=True)
     for row in best.iter_rows(named=True):
-        table.add_row(*[_fmt(row[c]) for c in shown])
+        table.add_row(*[format_cell(c, row[c]) for c in shown])
     con.print(table)
     if args.out:
         con.print(f"results saved to {args.out}/ (results.parquet, summary.json)")
+    if report:
+        con.print(f"report: {report}")
     return 0
 
 
@@ -641,12 +698,25 @@ def _demo(args) -> int:
     cfg = vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(data))
     result = _run_with_progress(vbt.BacktestEngine(cfg), args.json, None, None)
     result.save(out / "results")
-    _report(result, args.json, saved=out / "results")
+    report = result.report(out / "results" / "report.html")
+    # the report's path is the demo's last line (after the note)
+    _print_result(result, args.json, saved=out / "results", report=report if args.json else None)
     if not args.json:
         con.print(
             "note: the demo bars are synthetic (a near-random walk), so the model has little to"
             " learn and costs (commission + slippage on entry and exit) dominate the result."
         )
+        con.print(f"report: {report}")
+    return 0
+
+
+def _report_command(args) -> int:
+    from vbt.report import write_report
+
+    path = Path(args.out) if args.out else Path(args.result_dir) / "report.html"
+    options = {"by": args.by, "params": _heatmap_axes(args.heatmap), "top": args.top}
+    written = write_report(args.result_dir, path, **options)
+    print(f"report: {written}")
     return 0
 
 
@@ -683,25 +753,36 @@ def _progress_bar(label: str, unit: str):
             bar.stop()
 
 
-def _report(result, as_json: bool, saved: Any = None) -> None:
+def _print_result(result, as_json: bool, saved: Any = None, report: Any = None) -> None:
+    """A backtest's summary: the run, the metrics and the signal funnel (rows, names and
+    formatting from ``vbt.summary``, as the HTML report), why it made no trade, the first
+    trades; or, with ``as_json``, ``result.to_dict()`` (plus ``report``: the report's path)."""
     if as_json:
-        print(json.dumps(result.to_dict(), default=str))
+        print(json.dumps(result.to_dict() | ({"report": str(report)} if report else {}),
+                         default=str))  # fmt: skip
         return
     from rich.table import Table
 
+    from vbt.summary import describe_run, funnel_rows, metric_rows, no_trade_reason
+
     con = _console()
     i = result.info
+    run = i.to_dict()
     con.print(
-        f"[bold]{i.strategy}[/] {i.symbol} {i.timeframe} ({i.output_type}) "
-        f"{i.start[:16]} → {i.end[:16]} UTC  ({result.equity.height:,} bars after warm-up, "
+        f"[bold]{describe_run(run)}[/]  ({result.equity.height:,} bars after warm-up, "
         f"{i.execution_time_s:.2f} s)"
     )
-    from vbt.metrics import FUNNEL_METRICS
-    from vbt.summary import funnel, no_trade_reason
-
-    con.print(_kv_table("metrics", {k: v for k, v in result.metrics.items()
-                                    if k not in FUNNEL_METRICS}))  # fmt: skip
-    con.print(_kv_table("signal funnel", {label: n for _k, label, n in funnel(result.metrics)}))
+    table = Table(title="metrics")
+    for name, justify in (("", "left"), ("metric", "left"), ("value", "right")):
+        table.add_column(name, justify=justify)
+    section = None
+    for row in metric_rows(result.metrics):
+        table.add_row(row.section if row.section != section else "", row.name, row.text)
+        section = row.section
+    con.print(table)
+    con.print(
+        _kv_table("signal funnel", {r.label: r.text for r in funnel_rows(result.metrics, run)})
+    )
     reason = no_trade_reason(result.metrics, i.params)
     if reason:
         con.print(reason)
@@ -720,9 +801,12 @@ def _report(result, as_json: bool, saved: Any = None) -> None:
         con.print(table)
     if saved:
         con.print(f"results saved to {saved}/ (metrics.json, trades.parquet, equity.parquet)")
+    if report:
+        con.print(f"report: {report}")
 
 
 def _kv_table(title: str, values: dict[str, Any]):
+    """A two-column table; values are shown as ``format_value`` writes them (text unchanged)."""
     from rich.table import Table
 
     table = Table(title=title, show_header=False)

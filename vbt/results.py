@@ -60,6 +60,13 @@ class BacktestResult:
         atomic_write(out / "equity.parquet", self.equity.write_parquet)
         return out
 
+    def report(self, path: str | Path) -> Path:
+        """Write the HTML report of this run to ``path`` (one self-contained file; see
+        ``vbt.report``) and return the path."""
+        from vbt.report import write_report
+
+        return write_report(self, path)
+
 
 def _safe(v: Any) -> Any:
     return json_safe(v) if isinstance(v, float | int) and not isinstance(v, bool) else v

@@ -1,10 +1,83 @@
-"""What a person reads about a run: the signal funnel, why a run did not trade, and how each
-metric is shown. The CLI summary (and the HTML report) use these, so names, units and formatting
-are decided in one place."""
+"""What a person reads about a run: which metrics are shown, under which label and unit, how each
+value is written, the signal funnel, and why a run did not trade.
+
+This is the one view model of the CLI summary and the HTML report (``vbt.report``): both take
+their rows from ``metric_rows``, ``funnel`` and ``describe_run`` and their text from
+``format_metric``, so names, units and formatting are decided here and nowhere else.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from vbt.enums import EXIT_REASON_NAMES
+
+Unit = Literal["currency", "fraction", "ratio", "count", "bars", "hours", "per_year", "probability"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How one metric is shown: its label and unit (``format_metric`` writes the value)."""
+
+    name: str
+    label: str
+    unit: Unit
+
+
+def _specs(*rows: tuple[str, str, Unit]) -> tuple[MetricSpec, ...]:
+    return tuple(MetricSpec(*row) for row in rows)
+
+
+#: The metrics as shown, in sections: (section title, specs). Every metric of
+#: ``vbt.metrics.METRIC_NAMES`` appears once, here or in ``FUNNEL_STAGES``.
+METRIC_SECTIONS: tuple[tuple[str, tuple[MetricSpec, ...]], ...] = (
+    ("returns", _specs(
+        ("total_return", "Total return", "currency"),
+        ("total_return_pct", "Total return", "fraction"),
+        ("annualized_return", "Annualised return (CAGR)", "fraction"),
+        ("final_equity", "Final equity", "currency"),
+        ("initial_capital", "Initial capital", "currency"),
+    )),
+    ("risk", _specs(
+        ("volatility", "Volatility (annualised)", "fraction"),
+        ("sharpe_ratio", "Sharpe ratio", "ratio"),
+        ("sortino_ratio", "Sortino ratio", "ratio"),
+        ("calmar_ratio", "Calmar ratio", "ratio"),
+        ("max_drawdown", "Max drawdown", "currency"),
+        ("max_drawdown_pct", "Max drawdown", "fraction"),
+        ("max_drawdown_duration", "Longest drawdown", "bars"),
+        ("recovery_factor", "Recovery factor", "ratio"),
+        ("exposure_pct", "Exposure (bars in a position)", "fraction"),
+    )),
+    ("trades", _specs(
+        ("total_trades", "Trades", "count"),
+        ("winning_trades", "Winning trades", "count"),
+        ("losing_trades", "Losing trades", "count"),
+        ("win_rate", "Win rate", "fraction"),
+        ("profit_factor", "Profit factor", "ratio"),
+        ("expectancy", "Expectancy (mean net P&L)", "currency"),
+        ("sqn", "SQN", "ratio"),
+        ("avg_win", "Average win", "currency"),
+        ("avg_loss", "Average loss", "currency"),
+        ("largest_win", "Largest win", "currency"),
+        ("largest_loss", "Largest loss", "currency"),
+        ("avg_holding_period", "Average holding period", "hours"),
+    )),
+    ("exits", tuple(
+        spec
+        for reason in EXIT_REASON_NAMES.values()
+        for spec in _specs(
+            (f"{reason}_exits", f"Exits: {reason.replace('_', ' ')}", "count"),
+            (f"{reason}_avg_pnl", f"Mean net P&L: {reason.replace('_', ' ')}", "currency"),
+        )
+    )),
+    ("annualisation", _specs(
+        ("periods_per_year", "Bars per year", "per_year"),
+        ("bars", "Equity points (bars after warm-up)", "count"),
+    )),
+)  # fmt: skip
 
 #: the funnel's stages, in order: (metric name, label)
 FUNNEL_STAGES = (
@@ -18,11 +91,86 @@ FUNNEL_STAGES = (
     ("signals_executed", "signals executed"),
     ("total_trades", "closed trades"),
 )
+#: funnel stages read from the run's description (``RunInfo``), shown first when it is given:
+#: (name, RunInfo field, label)
+RUN_STAGES = (
+    ("data_bars", "bars", "bars in the data (warm-up included)"),
+    ("valid_bars", "valid_bars", "bars with every feature defined (warm-up included)"),
+)
+#: the funnel's one non-count: shown under the counts
+HIGHEST_CONFIDENCE = MetricSpec("highest_confidence", "highest confidence of a raw signal",
+                                "probability")  # fmt: skip
+
+#: metrics shown beside the ranking metric in a sweep's table of best rows
+SWEEP_SHOWN = ("total_return_pct", "max_drawdown_pct", "total_trades", "win_rate")
+
+SPECS: dict[str, MetricSpec] = {s.name: s for _title, specs in METRIC_SECTIONS for s in specs} | {
+    HIGHEST_CONFIDENCE.name: HIGHEST_CONFIDENCE
+}
 
 
-def funnel(metrics: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """The signal funnel of a run's metrics: [(name, label, count)] in order."""
-    return [(name, label, metrics.get(name)) for name, label in FUNNEL_STAGES]
+@dataclass(frozen=True)
+class MetricRow:
+    """One shown value: its section, metric name, label, the value itself and its text."""
+
+    section: str
+    name: str
+    label: str
+    value: Any
+    text: str
+
+
+def metric_rows(metrics: dict[str, Any], *, all_exits: bool = False) -> list[MetricRow]:
+    """The metrics table, in ``METRIC_SECTIONS`` order (the funnel is apart: ``funnel``). The
+    rows of an exit reason with no exit are left out unless ``all_exits``: with the risk exits
+    off they would only say 0 and "—"."""
+    rows = []
+    for title, specs in METRIC_SECTIONS:
+        for s in specs:
+            reason = s.name.removesuffix("_exits").removesuffix("_avg_pnl")
+            if title == "exits" and not all_exits and not metrics.get(f"{reason}_exits"):
+                continue
+            value = metrics.get(s.name)
+            rows.append(MetricRow(title, s.name, s.label, value, format_metric(s.name, value)))
+    return rows
+
+
+def funnel(
+    metrics: dict[str, Any], run: dict[str, Any] | None = None
+) -> list[tuple[str, str, Any]]:
+    """The signal funnel of a run's metrics: [(name, label, count)] in order. With ``run`` (a
+    ``RunInfo.to_dict()``), the bars in the data and the valid bars come first."""
+    head = [(name, label, run.get(key)) for name, key, label in RUN_STAGES] if run else []
+    return head + [(name, label, metrics.get(name)) for name, label in FUNNEL_STAGES]
+
+
+def funnel_rows(metrics: dict[str, Any], run: dict[str, Any] | None = None) -> list[MetricRow]:
+    """The funnel as shown: its counts (``funnel``), then the highest confidence of a raw
+    signal."""
+    rows = [MetricRow("signal funnel", name, label, n, format_value(n))
+            for name, label, n in funnel(metrics, run)]  # fmt: skip
+    top = metrics.get(HIGHEST_CONFIDENCE.name)
+    spec = HIGHEST_CONFIDENCE
+    rows.append(
+        MetricRow("signal funnel", spec.name, spec.label, top, format_metric(spec.name, top))
+    )
+    return rows
+
+
+def sweep_columns(grid_names: list[str], by: str) -> list[str]:
+    """The columns of a sweep's table of best rows: the swept parameters, the ranking metric,
+    then ``SWEEP_SHOWN``."""
+    cols = [*grid_names, by]
+    return cols + [c for c in SWEEP_SHOWN if c not in cols]
+
+
+def describe_run(run: dict[str, Any]) -> str:
+    """One line naming a run: strategy, symbol, timeframe, output type and span (UTC), from a
+    ``RunInfo.to_dict()``."""
+    return (
+        f"{run.get('strategy')} {run.get('symbol')} {run.get('timeframe')} "
+        f"({run.get('output_type')}) {str(run.get('start'))[:16]} → {str(run.get('end'))[:16]} UTC"
+    )
 
 
 def no_trade_reason(metrics: dict[str, Any], params: dict[str, Any]) -> str | None:
@@ -56,9 +204,56 @@ def no_trade_reason(metrics: dict[str, Any], params: dict[str, Any]) -> str | No
     return f"no trades: {why}"
 
 
+def format_metric(name: str, value: Any) -> str:
+    """A metric's value as shown, by its unit (``format_unit``); a name that is not a metric
+    falls back to ``format_value``."""
+    spec = SPECS.get(name)
+    return format_value(value) if spec is None else format_unit(spec.unit, value)
+
+
+def format_unit(unit: Unit, value: Any) -> str:
+    """A value in ``unit`` as text: "—" when undefined (None or NaN); a fraction as a percentage
+    ("12.35 %"; 3 significant digits under 1 %, never an exponent); currency with 2 decimals
+    and thousands separators; ratios with 3 decimals; counts as integers; hours with "h"."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool):
+        return format_value(value)
+    v = float(value)
+    match unit:
+        case "fraction":
+            pct = v * 100.0
+            if abs(pct) >= 1 or pct == 0:
+                return f"{pct:,.2f} %"
+            decimals = min(10, 2 - math.floor(math.log10(abs(pct))))  # 3 significant digits
+            return f"{pct:.{decimals}f} %"
+        case "currency":
+            return f"{v:,.2f}"
+        case "ratio":
+            return f"{v:,.3f}"
+        case "count":
+            return f"{int(value):,}"
+        case "bars":
+            return f"{int(value):,} bars"
+        case "hours":
+            return f"{v:,.1f} h"
+        case "per_year":
+            return f"{v:,.1f}"
+        case "probability":
+            return f"{v:.4f}"
+    raise ValueError(f"unknown unit {unit!r}")
+
+
+def format_cell(name: str, value: Any) -> str:
+    """A table cell of a column named ``name``: a metric by ``format_metric``, anything else (a
+    swept parameter, an index) by ``format_value``."""
+    return format_metric(name, value) if name in SPECS else format_value(value)
+
+
 def format_value(value: Any) -> str:
-    """A metric value as text: thousands separators, 6 significant digits, "—" when undefined."""
-    if value is None:
+    """A value that is not a metric (a parameter, a count) as text: thousands separators, 6
+    significant digits, "—" when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, float):
         return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"

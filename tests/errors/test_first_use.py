@@ -159,6 +159,9 @@ def test_demo_runs_from_an_installed_wheel(tmp_path):
     out = json.loads(res.stdout)
     assert (out["strategy"], out["symbol"], out["bars"]) == ("rsi_bbands_mtf", "EURUSD", 3120)
     assert (elsewhere / "d" / "results" / "metrics.json").is_file()
+    # the demo ends by writing its report (plotly.js comes from the installed package)
+    assert out["report"] == str(Path("d") / "results" / "report.html")
+    assert (elsewhere / "d" / "results" / "report.html").stat().st_size > 1_000_000
 
 
 def test_demo_bars_are_the_fixtures():

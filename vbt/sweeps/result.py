@@ -46,11 +46,7 @@ class SweepResult:
     def best(self, k: int = 10, by: str = "sharpe_ratio") -> pl.DataFrame:
         """The ``k`` best rows by metric ``by`` (highest first; lowest first for the metrics of
         ``LOWER_IS_BETTER``); ties keep grid order."""
-        if by not in METRIC_NAMES:
-            raise ConfigError(f"by = {by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
-        return self.table.sort(by, descending=by not in LOWER_IS_BETTER, maintain_order=True).head(
-            k
-        )
+        return rank(self.table, k, by)
 
     def params(self, i: int) -> ScanParams:
         """The full parameters of row ``i`` of ``table``."""
@@ -79,6 +75,21 @@ class SweepResult:
             "best": self.best(k, by).to_dicts(),
         }
 
+    def report(
+        self,
+        path: str | Path,
+        *,
+        by: str = "sharpe_ratio",
+        params: tuple[str, str] | None = None,
+        top: int = 10,
+    ) -> Path:
+        """Write the HTML report of this sweep to ``path``: a heatmap of metric ``by`` over the
+        swept parameters ``params`` (x, y; default: the first two that vary), the ``top`` best
+        rows and the metric's distribution. Returns the path."""
+        from vbt.report import write_report
+
+        return write_report(self, path, by=by, params=params, top=top)
+
     def save(self, out_dir: str | Path) -> Path:
         """Write ``results.parquet`` (the table) and ``summary.json`` into ``out_dir``."""
         out = Path(out_dir)
@@ -87,3 +98,14 @@ class SweepResult:
         text = json.dumps(self.summary(), indent=2, default=str)
         atomic_write(out / "summary.json", lambda f: f.write(text.encode("utf-8")))
         return out
+
+
+def rank(table: pl.DataFrame, k: int, by: str) -> pl.DataFrame:
+    """The ``k`` best rows of a sweep table by metric ``by``: highest first (lowest first for
+    ``LOWER_IS_BETTER``), undefined (null) last, ties in grid order. An unknown metric is a
+    ``ConfigError``."""
+    if by not in METRIC_NAMES:
+        raise ConfigError(f"by = {by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
+    return table.sort(
+        by, descending=by not in LOWER_IS_BETTER, maintain_order=True, nulls_last=True
+    ).head(k)

@@ -1,0 +1,109 @@
+"""The report from the command line: ``vbt report RESULT_DIR``, ``--report`` on backtest and
+sweep; bad input is one ``error:`` line (exit 2) and writes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from reportkit import DATA
+
+from vbt.cli import main
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_backtest_report_and_vbt_report_write_the_same_page(model_dir, tmp_path, capsys):
+    rc, out, err = run(capsys, "backtest", model_dir, "--data-dir", DATA, "--confidence-threshold",
+                       "0.4", "--out", tmp_path / "run", "--report", tmp_path / "a.html")  # fmt: skip
+    assert rc == 0, err
+    assert out.rstrip().splitlines()[-1] == f"report: {tmp_path / 'a.html'}"
+    rc, out, err = run(capsys, "report", tmp_path / "run")
+    assert rc == 0, err
+    assert out == f"report: {tmp_path / 'run' / 'report.html'}\n"
+    assert (tmp_path / "run" / "report.html").read_bytes() == (tmp_path / "a.html").read_bytes()
+    rc, out, _ = run(capsys, "report", tmp_path / "run", "--out", tmp_path / "b.html")
+    assert rc == 0 and (tmp_path / "b.html").read_bytes() == (tmp_path / "a.html").read_bytes()
+
+
+def test_backtest_json_names_the_report(model_dir, tmp_path, capsys):
+    rc, out, err = run(capsys, "backtest", model_dir, "--data-dir", DATA, "--json",
+                       "--report", tmp_path / "r.html")  # fmt: skip
+    assert rc == 0, err
+    assert json.loads(out)["report"] == str(tmp_path / "r.html")
+    assert (tmp_path / "r.html").stat().st_size > 1_000_000  # plotly.js is inlined
+
+
+def test_sweep_report_from_the_command_line(model_dir, tmp_path, capsys):
+    args = ["sweep", model_dir, "--data-dir", DATA, "--grid", "confidence_threshold=0.4,0.5",
+            "--grid", "commission=0,0.001", "--by", "total_return", "--top", "3"]  # fmt: skip
+    rc, out, err = run(capsys, *args, "--heatmap", "commission,confidence_threshold",
+                       "--report", tmp_path / "s.html", "--out", tmp_path / "s")  # fmt: skip
+    assert rc == 0, err
+    assert out.rstrip().splitlines()[-1] == f"report: {tmp_path / 's.html'}"
+    text = (tmp_path / "s.html").read_text()
+    assert (
+        'data-kind="sweep"' in text
+        and "total_return over commission and confidence_threshold" in text
+    )
+    rc, out, err = run(capsys, "report", tmp_path / "s", "--by", "win_rate", "--top", "2")
+    assert rc == 0, err
+    assert "Top 2 by win_rate" in (tmp_path / "s" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["report", "{w}/missing"], "result folder {w}/missing: folder not found"),
+        (["report", "{w}"], "holds neither a backtest result"),
+        (["report", "{w}/run", "--by", "total_return"], "only for a sweep"),
+        (["report", "{w}/run", "--out", "{w}/no/such/r.html"], "folder {w}/no/such does not exist"),
+        (["report", "{w}/bad"], "{w}/bad/metrics.json: not valid JSON"),
+        (["backtest", "{m}", "--data-dir", "{d}", "--report", "{w}"], "--report {w}: is a folder"),
+        (
+            [
+                "sweep",
+                "{m}",
+                "--data-dir",
+                "{d}",
+                "--grid",
+                "commission=0,0.001",
+                "--heatmap",
+                "commission,slippage",
+            ],
+            "--heatmap commission,slippage: swept: commission",
+        ),
+        (
+            [
+                "sweep",
+                "{m}",
+                "--data-dir",
+                "{d}",
+                "--grid",
+                "commission=0,0.001",
+                "--heatmap",
+                "commission",
+                "--report",
+                "{w}/s.html",
+            ],
+            "--heatmap 'commission': expected two",
+        ),
+    ],
+)
+def test_bad_input_is_one_line(model_dir, traded, tmp_path, capsys, argv, message):
+    traded.save(tmp_path / "run")
+    (tmp_path / "bad").mkdir()
+    for name in ("metrics.json", "trades.parquet", "equity.parquet"):
+        (tmp_path / "bad" / name).write_text("{" if name.endswith("json") else "")
+    fill = {"w": tmp_path, "m": model_dir, "d": DATA}
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    rc, out, err = run(capsys, *[a.format(**fill) for a in argv])
+    assert rc == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert message.format(**fill) in lines[0]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written

@@ -1,0 +1,69 @@
+"""HTML reports: one self-contained file per backtest or sweep, readable offline.
+
+``write_report(source, path)`` takes a ``BacktestResult``, a ``SweepResult`` or a saved result
+folder and writes one HTML file (plotly.js inlined once, no network needed); ``render_report``
+returns the text. ``result.report(path)``, ``vbt report RESULT_DIR`` and ``--report`` call it.
+
+A page is one module with ``build(data, **options) -> Page``: ``backtest`` and ``sweep`` (a
+research page will be a third). Pages read only what ``save`` writes (``vbt.report.data``), and
+take their metric names, units and formatting from ``vbt.summary``, as the CLI summary does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vbt.report.data import BacktestData, SweepData, load
+from vbt.report.html import Page, render
+
+__all__ = ["BacktestData", "SweepData", "build_page", "load", "render_report", "write_report"]
+
+
+def _page_data(source: Any) -> BacktestData | SweepData:
+    from vbt.results import BacktestResult
+    from vbt.sweeps.result import SweepResult
+
+    if isinstance(source, BacktestData | SweepData):
+        return source
+    if isinstance(source, BacktestResult):
+        return BacktestData.from_result(source)
+    if isinstance(source, SweepResult):
+        return SweepData.from_result(source)
+    if isinstance(source, str | Path):
+        return load(source)
+    raise TypeError(f"report: expected a BacktestResult, SweepResult or folder, not {source!r}")
+
+
+def build_page(source: Any, **options: Any) -> Page:
+    """The page of ``source``. Options: for a sweep, ``by`` (metric), ``params`` (two swept
+    parameters: x, y) and ``top`` (rows in the best table); a backtest takes none. Raises
+    ``ConfigError`` for a bad option or an unreadable folder."""
+    from vbt.errors import ConfigError
+    from vbt.report import backtest, sweep
+
+    data = _page_data(source)
+    if isinstance(data, SweepData):
+        return sweep.build(data, **{k: v for k, v in options.items() if v is not None})
+    given = [k for k, v in options.items() if v is not None]
+    if given:
+        raise ConfigError(f"report: {', '.join(given)}: only for a sweep; this is a backtest")
+    return backtest.build(data)
+
+
+def render_report(source: Any, **options: Any) -> str:
+    """The HTML text of ``source``'s report (see ``build_page``)."""
+    return render(build_page(source, **options))
+
+
+def write_report(source: Any, path: str | Path, **options: Any) -> Path:
+    """Write ``source``'s report to ``path`` (atomically; its folder must exist) and return it.
+    An unreadable result folder, then a path that cannot be written, is a ``ConfigError``
+    naming it, raised before the page is built."""
+    from vbt.atomic import atomic_write
+    from vbt.paths import check_output_file
+
+    data = _page_data(source)  # a bad result folder is named before the output path
+    path = check_output_file(path, "report")
+    text = render_report(data, **options).encode("utf-8")
+    return atomic_write(path, lambda f: f.write(text))
