@@ -343,6 +343,11 @@ def _add_worker_parser(sub) -> None:
         "(default: 65536)",
     )
     w.add_argument(
+        "--ray-address",
+        help="send sweeps to this Ray cluster, e.g. ray://head:10001 or auto (default: none, "
+        "they run in the worker's own job processes)",
+    )
+    w.add_argument(
         "--chunk-delay",
         type=float,
         default=0.0,
