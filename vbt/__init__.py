@@ -34,6 +34,8 @@ _LAZY = {
     "summarize": "vbt.stages",
     "sweep": "vbt.sweeps",
     "SweepResult": "vbt.sweeps",
+    "batch": "vbt.batches",
+    "BatchResult": "vbt.batches",
 }
 
 __all__ = [

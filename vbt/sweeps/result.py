@@ -45,12 +45,12 @@ class SweepResult:
 
     def best(self, k: int = 10, by: str = "sharpe_ratio") -> pl.DataFrame:
         """The ``k`` best rows by metric ``by`` (highest first; lowest first for the metrics of
-        ``LOWER_IS_BETTER``); ties keep grid order."""
+        ``LOWER_IS_BETTER``); undefined (null) values last; ties keep grid order."""
         if by not in METRIC_NAMES:
             raise ConfigError(f"by = {by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
-        return self.table.sort(by, descending=by not in LOWER_IS_BETTER, maintain_order=True).head(
-            k
-        )
+        descending = by not in LOWER_IS_BETTER
+        return self.table.sort(by, descending=descending, nulls_last=True,
+                               maintain_order=True).head(k)  # fmt: skip
 
     def params(self, i: int) -> ScanParams:
         """The full parameters of row ``i`` of ``table``."""
