@@ -52,7 +52,12 @@ __all__ = [
 ]
 
 
+_SUBPACKAGES = ("research",)  # vbt.research.run(...)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return import_module(f"vbt.{name}")
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
