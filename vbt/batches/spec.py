@@ -347,6 +347,9 @@ def _plan_job(index: int, spec: JobSpec, ctx: _Context) -> PlannedJob:
             listed = ", ".join(symbols) or "none"
             raise ConfigError(f"symbol: not given, and the model lists {listed}; choose one")
         symbol = symbols[0]
+    if not _has_bars(Path(data_dir), symbol):
+        raise ConfigError(f"symbol: no bar files of {symbol!r} in {data_dir} "
+                          f"(looked for {symbol}_<timeframe>.parquet or .csv)")  # fmt: skip
     for name in ("start_date", "end_date"):
         if getattr(train, name) is not None:
             try:
@@ -370,7 +373,8 @@ def _plan_job(index: int, spec: JobSpec, ctx: _Context) -> PlannedJob:
             s = spec.sweep or SweepSpec()
             select(grid, base, s.constraint, s.max_combos, s.seed)
         except ConfigError as exc:
-            raise ConfigError(f"grid: {exc}") from None
+            text = str(exc)
+            raise ConfigError(text if text.startswith("grid.") else f"grid: {text}") from None
         canonical["grid"] = json.loads(json.dumps(spec.grid, default=str))
         canonical["sweep"] = (spec.sweep or SweepSpec()).model_dump(exclude_none=True)
     canonical.update({k: v for k, v in run.items()})
@@ -417,7 +421,18 @@ def _located(message: str, at: str, job: Mapping[str, Any], defaults: Mapping[st
     elif name not in JobSpec.model_fields:
         return f"{at}: {text}"
     source = " (set in defaults)" if name not in job and name in defaults else ""
+    rest = text[len(head) :]
+    if head == name and not rest.startswith((":", " =", ".")):
+        text = f"{name}:{rest}"  # e.g. "timeframe '7x' is not valid" -> "timeframe: '7x' ..."
     return f"{at}.{text}{source}"
+
+
+def _has_bars(data_dir: Path, symbol: str) -> bool:
+    """Whether ``data_dir`` holds a bar file of ``symbol`` (any timeframe)."""
+    import glob
+
+    pattern = f"{glob.escape(symbol)}_*"
+    return any(p.suffix.lower() in (".parquet", ".csv") for p in data_dir.glob(pattern))
 
 
 def _hint(name: str, model: type[BaseModel]) -> str:
