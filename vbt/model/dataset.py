@@ -70,10 +70,12 @@ class TrainingData:
 
 
 def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, tuple[int, int]]:
-    """Chronological ``[start, stop)`` bounds: train first, then validation, then test."""
-    train, val, _ = fractions
+    """Chronological ``[start, stop)`` bounds: train first, then validation, then test. With a
+    test fraction of 0 the validation split takes the rows that rounding leaves over (no test
+    row at all)."""
+    train, val, test = fractions
     n_train = int(n * train)
-    n_val = int(n * val)
+    n_val = n - n_train if test == 0 and val > 0 else int(n * val)
     return {
         "train": (0, n_train),
         "validation": (n_train, n_train + n_val),

@@ -15,10 +15,10 @@
    (``vbt.research.stats``), the trials counted in the output folder's ledger
    (``vbt.batches.ledger``), this run included; a verdict (``vbt.research.verdict``).
 
-The output folder keeps ``trials.jsonl``, ``models/<run>/`` (reused when the same run is made
-again: training is deterministic) and ``runs/<run>/`` (``report.json``, and the out-of-sample
-``equity.parquet`` and ``trades.parquet``); ``<run>`` is a hash of the strategy file's content
-and the settings.
+The output folder keeps ``trials.jsonl``, ``models/<training>/`` (reused when a run trains the
+same way again: training is deterministic) and ``runs/<run>/`` (``report.json``, and the
+out-of-sample ``equity.parquet`` and ``trades.parquet``); ``<run>`` is a hash of the strategy
+file's content and every setting, ``<training>`` of those that change the training.
 """
 
 from __future__ import annotations
@@ -143,9 +143,13 @@ def research(
         "purge_bars": purge_bars, "embargo_bars": embargo_bars, "seed": seed, "epochs": epochs,
         "config": config, "model_dir": str(model_dir) if model_dir else None,
     }  # fmt: skip
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    key = _digest(settings)
+    # the models depend on everything but the run settings: a new cost is a new trial, not a
+    # new training
+    models_key = _digest({k: v for k, v in settings.items() if k != "config"})
     out.mkdir(parents=True, exist_ok=True)
-    ctx = _Run(strategy, data_dir, symbol, out / MODELS_DIR / key, seed, epochs, config, progress)
+    ctx = _Run(strategy, data_dir, symbol, out / MODELS_DIR / models_key, seed, epochs, config,
+               progress)  # fmt: skip
     timings: dict[str, float] = {}
     if walk_forward:
         plan, segments, models = ctx.walk_forward(
@@ -239,6 +243,10 @@ def _strategy_digest(strategy: Any) -> str:
     return hashlib.sha256(
         json.dumps(strategy.raw, sort_keys=True, default=str).encode()
     ).hexdigest()
+
+
+def _digest(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _text(value: Any) -> str | None:
