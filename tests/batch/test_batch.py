@@ -230,3 +230,28 @@ def test_every_combination_is_a_trial_in_the_ledger(models, data_dir, tmp_path):
     assert stats.trials == len(spec["jobs"]) - 1 + 3  # the sweep counts its 3 combinations
     vbt.batch(spec, out, jobs=1)  # a rerun makes no new trial
     assert TrialLedger(out).stats().trials == stats.trials
+
+
+def test_the_shared_pieces_are_bounded(models, data_dir, monkeypatch):
+    import vbt.batches.cache as cache
+    from vbt.stages import prepare
+
+    sources = cache.SharedSources()
+    monkeypatch.setattr(cache, "MAX_BYTES", 1)  # room for one piece of each kind
+    for start in ("2024-02-01", "2024-03-01", "2024-04-01"):
+        cfg = vbt.BacktestConfig(model_path=str(models["a"]), data_dir=str(data_dir),
+                                 start_date=start)  # fmt: skip
+        prepare(cfg, sources=sources)
+    assert {k: len(v) for k, v in sources._store.items()} == {
+        "model": 1,
+        "bars": 1,
+        "context": 0,
+        "features": 1,
+        "inference": 1,
+    }
+    assert sources.counts["features"] == {"built": 3, "reused": 0}
+    again = vbt.BacktestConfig(model_path=str(models["a"]), data_dir=str(data_dir),
+                               start_date="2024-02-01")  # fmt: skip
+    prepare(again, sources=sources)  # evicted: built again
+    assert sources.counts["features"] == {"built": 4, "reused": 0}
+    assert sources.counts["model"] == {"built": 1, "reused": 3}

@@ -21,8 +21,9 @@ model outputs   model, symbol, timeframes and date range                    mode
 ==============  ==========================================================  =====================
 
 Keys are cheap: paths, configuration and file identity (size, modification time and inode from
-``os.stat``), never a hash of the data. Each kind keeps its ``MAX_ENTRIES`` most recently used
-pieces. ``counts`` says how many pieces of each kind were computed (``built``) and handed out
+``os.stat``), never a hash of the data. Each kind keeps its most recently used pieces, at most
+``MAX_ENTRIES`` of them and ``MAX_BYTES`` of arrays (``VBT_BATCH_CACHE_MB`` in MiB overrides it;
+a batch runs the jobs that share pieces one after another, so little is evicted early). ``counts`` says how many pieces of each kind were computed (``built``) and handed out
 again (``reused``); a job's record carries the difference its own ``prepare`` made.
 """
 
@@ -40,8 +41,9 @@ import numpy as np
 from vbt.data.load import filter_dates, read_timeframe
 from vbt.stages import Sources
 
-#: pieces kept per kind (least recently used first out)
+#: pieces kept per kind (least recently used first out), by count and by bytes of arrays
 MAX_ENTRIES = 64
+MAX_BYTES = int(os.environ.get("VBT_BATCH_CACHE_MB", 1024)) * 2**20
 KINDS = ("model", "bars", "context", "features", "inference")
 
 
@@ -69,6 +71,7 @@ class SharedSources(Sources):
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
         self._store: dict[str, OrderedDict] = {k: OrderedDict() for k in KINDS}
+        self._bytes: dict[str, dict[Hashable, int]] = {k: {} for k in KINDS}
         self._key_of: dict[int, Hashable] = {}  # id(piece) -> key, for pieces held here
         self._held: OrderedDict[int, Any] = OrderedDict()
         self.counts = {k: {"built": 0, "reused": 0} for k in KINDS}
@@ -87,8 +90,11 @@ class SharedSources(Sources):
         self.counts[kind]["built"] += 1
         store[key] = value
         self._key_of[id(value)] = key
-        while len(store) > MAX_ENTRIES:
-            _, old = store.popitem(last=False)
+        sizes = self._bytes[kind]
+        sizes[key] = nbytes(value)
+        while len(store) > 1 and (len(store) > MAX_ENTRIES or sum(sizes.values()) > MAX_BYTES):
+            old_key, old = store.popitem(last=False)
+            sizes.pop(old_key, None)
             self._key_of.pop(id(old), None)
         return value
 
@@ -173,6 +179,20 @@ class SharedSources(Sources):
         if model_key is None or frame_key is None:
             return build()
         return self._get("inference", (model_key, frame_key), build)
+
+
+def nbytes(piece: Any) -> int:
+    """The bytes of the arrays a piece holds (bars, features, outputs); 0 for a model."""
+    if isinstance(piece, np.ndarray):
+        return int(piece.nbytes)
+    if isinstance(piece, tuple):
+        return sum(nbytes(p) for p in piece)
+    if hasattr(piece, "estimated_size"):  # a polars DataFrame
+        return int(piece.estimated_size())
+    values = getattr(piece, "values", None)  # a FeatureFrame
+    if isinstance(values, np.ndarray):
+        return int(values.nbytes) + int(piece.valid.nbytes)
+    return 0
 
 
 def _date(value: Any) -> str | None:
