@@ -35,6 +35,8 @@ _LAZY = {
     "summarize": "vbt.stages",
     "sweep": "vbt.sweeps",
     "SweepResult": "vbt.sweeps",
+    "batch": "vbt.batches",
+    "BatchResult": "vbt.batches",
 }
 
 __all__ = [
@@ -51,7 +53,12 @@ __all__ = [
 ]
 
 
+_SUBPACKAGES = ("research",)  # vbt.research.run(...)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return import_module(f"vbt.{name}")
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -1,4 +1,4 @@
-"""The ``vbt`` command line: demo, backtest, sweep, train, worker, report.
+"""The ``vbt`` command line: demo, backtest, sweep, train, batch, research, schema, worker, report.
 
 Each command prints a readable summary on stdout; ``--json`` prints machine-readable results
 instead. Progress bars (shown only on a terminal) go to stderr.
@@ -10,6 +10,7 @@ nothing on stdout and nothing written to the output folder. Exit statuses (``EXI
 - 2: bad input or usage: a ``vbt.VbtError`` (``ConfigError``, ``DataError``, ``ModelError``), a
   file-system error, or a bad command line;
 - 1: an internal error (a bug): one line naming the exception; ``VBT_TRACEBACK=1`` re-raises it;
+- 3: ``vbt batch`` ran every job but some failed (each failure is an error record);
 - 130: interrupted (Ctrl-C).
 
 Warnings that libraries emit during a command are held back: after a success each is printed
@@ -39,6 +40,7 @@ from vbt import __version__
 from vbt.errors import VbtError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_JOBS_FAILED = 3  # vbt.batches.EXIT_JOBS_FAILED
 TRACEBACK_ENV = "VBT_TRACEBACK"
 
 
@@ -280,9 +282,111 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_json(t)
     t.set_defaults(func=_train)
-
+    _add_batch(sub)
+    _add_research(sub)
+    _add_schema(sub)
     _add_worker_parser(sub)
     return p
+
+
+def _add_research(sub) -> None:
+    from vbt.research.cycle import RESEARCH_CONFIG_FIELDS
+    from vbt.research.cycle import research as run
+
+    default = {k: v.default for k, v in _signature(run).parameters.items()}
+    r = sub.add_parser(
+        "research", help="train a strategy, backtest it out of sample and judge it against chance",
+        description="Validate a v3 strategy, train it, backtest it only on bars that training and "
+        "early stopping never saw (the held-out test split, or K walk-forward folds), and "
+        "assess it: buy-and-hold and random entries over the same bars, the probabilistic and "
+        "deflated Sharpe ratios (trials counted in the output folder's ledger), and a verdict: "
+        "promising, inconclusive or not better than chance.",
+    )  # fmt: skip
+    r.add_argument("strategy", help="the v3 strategy YAML file")
+    _add_data_dir(r)
+    r.add_argument("--symbol", help="symbol (default: the strategy's symbol)")
+    r.add_argument(
+        "--start-date",
+        help="first bar used, inclusive (default: the strategy's training_data.start_date, else "
+        "the first bar on disk)",
+    )
+    r.add_argument(
+        "--end-date",
+        help="last bar used, inclusive (default: the strategy's training_data.end_date, else the "
+        "last bar on disk)",
+    )
+    r.add_argument(
+        "--walk-forward", type=int, metavar="K",
+        help="K anchored walk-forward folds, retrained per fold (default: one held-out split, the "
+        "strategy's training.data_split)",
+    )  # fmt: skip
+    r.add_argument(
+        "--purge-bars", type=int,
+        help="walk-forward: bars between a training window and its test block (default: the label "
+        "horizon)",
+    )  # fmt: skip
+    r.add_argument(
+        "--embargo-bars", type=int,
+        help="walk-forward: bars after each test block never trained on (default: 1%% of the bars)",
+    )  # fmt: skip
+    r.add_argument(
+        "--simulations", type=int, default=default["simulations"],
+        help="random-entry Monte Carlo runs (default: %(default)s)",
+    )  # fmt: skip
+    r.add_argument(
+        "--seed", type=int, default=default["seed"],
+        help="seed of training and of the random entries (default: %(default)s)",
+    )  # fmt: skip
+    r.add_argument("--epochs", type=int, help="training epochs (default: training.epochs)")
+    r.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+        help="a run setting for the backtests, repeatable; NAME is one of "
+        f"{', '.join(RESEARCH_CONFIG_FIELDS)} (default: the strategy's decisions and the "
+        "default costs)",
+    )  # fmt: skip
+    r.add_argument(
+        "--out", default=default["out_dir"],
+        help="folder of the trial ledger (trials.jsonl), models and reports (default: %(default)s)",
+    )  # fmt: skip
+    _add_json(r)
+    r.set_defaults(func=_research)
+
+
+def _add_batch(sub) -> None:
+    b = sub.add_parser(
+        "batch", help="run many backtests from a spec, sharing bars, features and inference",
+        description="Run the jobs of a batch spec (YAML or JSON; `vbt schema batch` prints its "
+        "JSON Schema) in worker processes that share bars, features, model loads and "
+        "inference. Writes results.jsonl (a line per job as it finishes) and summary.json "
+        "(ranked) into --out; a rerun into the same folder skips the jobs recorded there. "
+        f"Exit status: 0 when every job succeeded, {EXIT_JOBS_FAILED} when some failed, 2 for a "
+        "bad spec (nothing runs).",
+    )  # fmt: skip
+    b.add_argument("spec", help="the batch spec (.yaml, .yml or .json)")
+    b.add_argument(
+        "--out", required=True,
+        help="output folder: results.jsonl, summary.json, trials.jsonl (default: none; required)",
+    )  # fmt: skip
+    b.add_argument(
+        "--jobs", type=int,
+        help="worker processes; 1 runs the jobs in this process (default: the usable cores)",
+    )  # fmt: skip
+    b.add_argument(
+        "--retry-errors", action="store_true",
+        help="run again the jobs recorded as errors (default: skip every recorded job)",
+    )  # fmt: skip
+    b.add_argument("--top", type=int, default=10, help="ranked rows to show (default: %(default)s)")
+    _add_json(b)
+    b.set_defaults(func=_batch)
+
+
+def _add_schema(sub) -> None:
+    s = sub.add_parser(
+        "schema", help="print the JSON Schema of a file vbt reads",
+        description="Print a JSON Schema: `batch` (the spec of `vbt batch`).",
+    )  # fmt: skip
+    s.add_argument("what", choices=["batch"], help="which schema")
+    s.set_defaults(func=_schema)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
@@ -676,6 +780,99 @@ def _sweep(args) -> int:
         con.print(f"results saved to {args.out}/ (results.parquet, summary.json)")
     if report:
         con.print(f"report: {report}")
+    return 0
+
+
+def _batch(args) -> int:
+    import vbt
+    from vbt.paths import check_output_dir
+
+    check_output_dir(args.out, "--out")
+    kwargs = dict(jobs=args.jobs, retry_errors=args.retry_errors)
+    if not _show_progress(args.json):
+        result = vbt.batch(args.spec, args.out, **kwargs)
+    else:
+        with _progress_bar("batch", "jobs") as progress:
+            result = vbt.batch(args.spec, args.out, progress=progress, **kwargs)
+    s = result.summary
+    if args.json:
+        print(json.dumps(s, default=str))
+        return result.exit_status
+    from rich.table import Table
+
+    con = _console()
+    con.print(
+        f"[bold]batch[/] {s['spec']}: {s['jobs']} jobs, {s['ok']} ok, {s['error']} failed "
+        f"({s['ran']} run now, {s['skipped']} already done; {s['wall_s']:.2f} s)"
+    )
+    by = s["rank_by"]
+    table = Table(title=f"best {min(args.top, len(s['ranking']))} by {by}")
+    cols = ("rank", "index", "name", "symbol", "timeframe", by, "total_return_pct", "total_trades")
+    cols = tuple(dict.fromkeys(cols))
+    for c in cols:
+        table.add_column(c, justify="right", no_wrap=True)
+    for row in s["ranking"][: args.top]:
+        table.add_row(*[_fmt(row.get(c)) for c in cols])
+    con.print(table)
+    for e in s["errors"]:
+        con.print(f"jobs[{e['index']}] failed: {e['type']}: {e['message']}")
+    con.print(f"results in {result.out_dir}/ (results.jsonl, summary.json)")
+    return result.exit_status
+
+
+def _research(args) -> int:
+    import yaml
+
+    import vbt
+    from vbt.errors import ConfigError
+
+    config: dict[str, Any] = {}
+    for item in args.settings:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE, e.g. commission=0.0005")
+        try:
+            config[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: {value!r} is not a value") from None
+    report = vbt.research.run(
+        args.strategy, data_dir=args.data_dir, symbol=args.symbol, out_dir=args.out,
+        walk_forward=args.walk_forward, purge_bars=args.purge_bars,
+        embargo_bars=args.embargo_bars, start_date=args.start_date, end_date=args.end_date,
+        seed=args.seed, epochs=args.epochs, simulations=args.simulations, config=config,
+        progress=_show_progress(args.json),
+    )  # fmt: skip
+    d = report.report
+    if args.json:
+        print(json.dumps(d, default=str))
+        return 0
+    con = _console()
+    oos = d["out_of_sample"]
+    con.print(
+        f"[bold]{d['strategy']}[/] {d['symbol']} {d['timeframe']}: {d['mode'].replace('_', ' ')}, "
+        f"out of sample {oos['start'][:16]} → {oos['end'][:16]} UTC ({oos['bars']:,} bars)"
+    )
+    con.print(f"[bold]verdict: {d['verdict']['verdict']}[/]")
+    for reason in d["verdict"]["reasons"]:
+        con.print(f"  - {reason}")
+    m, bh, st = d["metrics"], d["buy_and_hold"], d["sharpe_statistics"]
+    shown = {
+        "sharpe_ratio": m.get("sharpe_ratio"), "buy_and_hold sharpe_ratio": bh.get("sharpe_ratio"),
+        "total_return_pct": m.get("total_return_pct"),
+        "buy_and_hold total_return_pct": bh.get("total_return_pct"),
+        "max_drawdown_pct": m.get("max_drawdown_pct"), "total_trades": m.get("total_trades"),
+        "random-entry p-value": d["random_entry"].get("p_value"), "PSR(0)": st.get("psr"),
+        "DSR": st.get("dsr"), "trials in the ledger": st.get("trials"),
+    }  # fmt: skip
+    con.print(_kv_table("out of sample", shown))
+    con.print(f"report saved to {d['saved']}/ (report.json, equity.parquet, trades.parquet)")
+    return 0
+
+
+def _schema(args) -> int:
+    from vbt.batches.spec import batch_schema
+
+    print(json.dumps(batch_schema(), indent=2))
     return 0
 
 

@@ -129,25 +129,66 @@ def resolve(config: BacktestConfig, bundle: Any) -> tuple[Any, list[str], ScanPa
     return strategy, [base, *tfs], params
 
 
-def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
-    """Load the model (unless ``bundle`` is given) and the bars, compute the features once, run the
-    model over every bar, and resolve the parameters. Raises ``DataError`` when the date range
-    holds no more bars than the warm-up needs."""
-    from vbt.features.frame import build_features
-    from vbt.model.bundle import ModelBundle
-    from vbt.signals import infer_signals
+class Sources:
+    """Where ``prepare`` gets each piece of a run: the model, the bars, the context data, the
+    features and the model's outputs. This default computes each one every time; a batch passes
+    ``vbt.batches.cache.SharedSources``, which keeps them and hands the same piece to every job that
+    needs it. The wiring (what is computed from what) stays in ``prepare``.
+    """
 
+    def bundle(self, model_path: str) -> Any:
+        """The loaded ``ModelBundle`` of a model directory."""
+        from vbt.model.bundle import ModelBundle
+
+        return ModelBundle.load(model_path)
+
+    def bars(self, data_dir: str, symbol: str, timeframes: list[str], start_date, end_date):
+        """{timeframe: validated bars in the date range} (``vbt.data.load_data``)."""
+        return load_data(data_dir, symbol, timeframes, start_date, end_date)
+
+    def context(self, strategy: Any, data_dir: str) -> dict[str, Any]:
+        """The context frames the strategy's indicators read (``vbt.data.strategy_context``)."""
+        return strategy_context(strategy, data_dir)
+
+    def features(self, strategy: Any, bars: dict[str, Any], names: tuple[str, ...], *,
+                 base_timeframe: str, cache_dir: str | None, context: dict[str, Any]) -> Any:  # fmt: skip
+        """The FeatureFrame of ``bars`` (``vbt.features.frame.build_features``; ``bars`` come
+        from ``bars`` above, already validated)."""
+        from vbt.features.frame import build_features
+
+        return build_features(
+            strategy, bars, names, base_timeframe=base_timeframe, cache_dir=cache_dir,
+            validate=False, context=context,
+        )  # fmt: skip
+
+    def outputs(self, bundle: Any, frame: Any) -> np.ndarray:
+        """The model's outputs for every bar of ``frame``: float32[n, k], NaN rows where the
+        input is not valid (``vbt.signals.model_outputs``)."""
+        from vbt.signals import model_outputs
+
+        return model_outputs(bundle.model, frame.values, frame.valid, bundle.sequence_length)
+
+
+def prepare(
+    config: BacktestConfig, *, bundle: Any = None, sources: Sources | None = None
+) -> PreparedRun:
+    """Load the model (unless ``bundle`` is given) and the bars, compute the features once, run the
+    model over every bar, and resolve the parameters. ``sources`` (default: compute everything)
+    supplies the model, bars, context, features and model outputs; a batch shares them across
+    jobs. Raises ``DataError`` when the date range holds no more bars than the warm-up needs."""
+    from vbt.signals import signals_from_outputs
+
+    src = sources if sources is not None else Sources()
     cfg = config.resolved()  # data folder and symbol filled in; paths checked before any work
     t0 = time.perf_counter()
-    bundle = bundle if bundle is not None else ModelBundle.load(cfg.model_path)
+    bundle = bundle if bundle is not None else src.bundle(cfg.model_path)
     strategy, tfs, params = resolve(cfg, bundle)
     decisions, base, bar_ns = params.decisions, tfs[0], params.bar_ns
-    bars = load_data(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
+    bars = src.bars(cfg.data_dir, cfg.symbol, tfs, cfg.start_date, cfg.end_date)
     params.execution.check_affordable(bars[base]["open"].to_numpy(), f"{cfg.symbol} {base}")
-    frame = build_features(
+    frame = src.features(
         strategy, bars, bundle.feature_names, base_timeframe=base,
-        cache_dir=cfg.feature_cache_dir, validate=False,  # load_data validated the bars
-        context=strategy_context(strategy, cfg.data_dir),
+        cache_dir=cfg.feature_cache_dir, context=src.context(strategy, cfg.data_dir),
     )  # fmt: skip
     n = frame.n_bars
     if n <= cfg.warmup_bars:
@@ -161,7 +202,8 @@ def prepare(config: BacktestConfig, *, bundle: Any = None) -> PreparedRun:
             f"model could never decide ({n} bars; are the indicators' warm-ups longer than "
             "the date range?)"
         )
-    signals = infer_signals(bundle, frame, decisions.regression_threshold)
+    outputs = src.outputs(bundle, frame)
+    signals = signals_from_outputs(outputs, bundle.output_type, decisions.regression_threshold)
     base_bars = bars[base]
     value = signals.outputs[:, 0] if decisions.is_regression and decisions.trades else None
     inputs = ScanInputs(

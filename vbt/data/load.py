@@ -339,48 +339,80 @@ def load_data(
     Files are named ``{SYMBOL}_{TF}.parquet`` or ``.csv``. A missing timeframe is resampled from the
     coarsest finer timeframe on disk. Dates filter bar open times inclusively (a bare end date covers
     its whole day). Returns ``{timeframe: bars}``; raises ``DataError`` if a file is missing and
-    cannot be resampled, or if no rows are left after the filter.
+    cannot be resampled, or if no rows are left after the filter. The same as
+    ``filter_dates(*read_timeframe(data_dir, symbol, tf), start_date, end_date)`` per timeframe
+    (which is how a batch reads each file once and filters it per job).
     """
-    data_dir = Path(data_dir)
     tfs = [timeframes] if isinstance(timeframes, str) else list(timeframes)
-    if not data_dir.is_dir():
-        problem = "is a file, not a folder" if data_dir.exists() else "not found"
-        raise DataError(f"{data_dir}: data directory {problem}")
-    start, end = _to_utc(start_date, end=False), _to_utc(end_date, end=True)
-    if start is not None and end is not None and start > end:
-        raise DataError(f"start_date {start_date} is after end_date {end_date}")
-    on_disk = _available_timeframes(data_dir, symbol)
+    _check_data_dir(Path(data_dir))
+    date_bounds(start_date, end_date)  # a bad or reversed range: refused before any file is read
     out: dict[str, pl.DataFrame] = {}
-    read: dict[
-        Path, pl.DataFrame
-    ] = {}  # each file read and validated once (a base and its resample)
+    read: dict[Path, pl.DataFrame] = {}  # a file read once for its timeframe and a resample of it
+    for tf in tfs:
+        bars, source = read_timeframe(data_dir, symbol, tf, read)
+        out[tf] = filter_dates(bars, source, start_date, end_date)
+    return out
+
+
+def read_timeframe(
+    data_dir: str | Path, symbol: str, timeframe: str, read: dict | None = None
+) -> tuple[pl.DataFrame, str]:
+    """All validated bars of ``symbol`` at ``timeframe`` in ``data_dir`` and where they came from
+    (the file, or "<file> resampled to <tf>"): its own file, else resampled from the coarsest
+    finer timeframe on disk. ``DataError`` when neither exists. ``read`` ({path: bars}, filled
+    as files are read) lets several calls read each file once."""
+    data_dir = Path(data_dir)
+    _check_data_dir(data_dir)
+    read = {} if read is None else read
 
     def bars_of(path: Path) -> pl.DataFrame:
         if path not in read:
             read[path] = load_bars(path)
         return read[path]
 
-    for tf in tfs:
-        secs = timeframe_seconds(tf)
-        path = find_bar_file(data_dir, symbol, tf)
-        if path is not None:
-            bars, source = bars_of(path), str(path)
-        else:
-            finer = [
-                t
-                for t in on_disk
-                if timeframe_seconds(t) < secs and secs % timeframe_seconds(t) == 0
-            ]
-            if not finer:
-                raise DataError(
-                    f"{data_dir / f'{symbol}_{tf}.parquet'}: bar file not found (nor .csv), and no "
-                    f"finer timeframe of {symbol} to resample from (found: {', '.join(on_disk) or 'none'})"
-                )
-            src_tf = max(finer, key=timeframe_seconds)
-            src = find_bar_file(data_dir, symbol, src_tf)
-            bars, source = resample(bars_of(src), tf), f"{src} resampled to {tf}"
-        out[tf] = _filter_dates(bars, start, end, source, start_date, end_date)
-    return out
+    secs = timeframe_seconds(timeframe)
+    path = find_bar_file(data_dir, symbol, timeframe)
+    if path is not None:
+        return bars_of(path), str(path)
+    on_disk = _available_timeframes(data_dir, symbol)
+    finer = [t for t in on_disk if timeframe_seconds(t) < secs and secs % timeframe_seconds(t) == 0]
+    if not finer:
+        raise DataError(
+            f"{data_dir / f'{symbol}_{timeframe}.parquet'}: bar file not found (nor .csv), and no "
+            f"finer timeframe of {symbol} to resample from (found: {', '.join(on_disk) or 'none'})"
+        )
+    src_tf = max(finer, key=timeframe_seconds)
+    src = find_bar_file(data_dir, symbol, src_tf)
+    return resample(bars_of(src), timeframe), f"{src} resampled to {timeframe}"
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    if not data_dir.is_dir():
+        problem = "is a file, not a folder" if data_dir.exists() else "not found"
+        raise DataError(f"{data_dir}: data directory {problem}")
+
+
+def date_bounds(
+    start_date: str | date | datetime | None, end_date: str | date | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """The inclusive UTC bounds of a date range (a bare end date covers its whole day);
+    ``DataError`` for a date that does not parse or a start after the end."""
+    start, end = _to_utc(start_date, end=False), _to_utc(end_date, end=True)
+    if start is not None and end is not None and start > end:
+        raise DataError(f"start_date {start_date} is after end_date {end_date}")
+    return start, end
+
+
+def filter_dates(
+    bars: pl.DataFrame,
+    source: str,
+    start_date: str | date | datetime | None = None,
+    end_date: str | date | datetime | None = None,
+) -> pl.DataFrame:
+    """The bars whose open time lies in the inclusive range; ``DataError`` naming ``source``
+    when none is left."""
+    start, end = date_bounds(start_date, end_date)
+    return _filter_dates(bars, start, end, source, start_date, end_date)
 
 
 def _available_timeframes(data_dir: Path, symbol: str) -> list[str]:

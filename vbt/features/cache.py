@@ -18,12 +18,11 @@ from vbt.atomic import atomic_write
 CACHE_VERSION = "vbt-features-1"
 
 
-def cache_key(strategy, bars_by_tf, names, base, tfs, context=None) -> str:
-    """sha256 over the cache version, base timeframe, feature names, the indicator and fuzzy
-    config they use, and every byte of the bars of each timeframe involved and of the context
-    frames given."""
-    h = hashlib.sha256()
-    config = {
+def feature_config(strategy, names, base) -> dict:
+    """What the features depend on besides the bars: the cache version, the base timeframe, the
+    feature names and the indicator, fuzzy and input config. Two strategies with equal configs
+    compute equal features from equal bars (a batch shares them on this and the bars' identity)."""
+    return {
         "version": CACHE_VERSION,
         "base": base,
         "names": list(names),
@@ -36,6 +35,13 @@ def cache_key(strategy, bars_by_tf, names, base, tfs, context=None) -> str:
         },
         "inputs": [[i.kind, i.ref, i.timeframes] for i in strategy.nn_inputs],
     }
+
+
+def cache_key(strategy, bars_by_tf, names, base, tfs, context=None) -> str:
+    """sha256 over ``feature_config`` and every byte of the bars of each timeframe involved and
+    of the context frames given."""
+    h = hashlib.sha256()
+    config = feature_config(strategy, names, base)
     h.update(json.dumps(config, sort_keys=True, default=str).encode())
     for tf in tfs:
         bars = bars_by_tf[tf]

@@ -70,10 +70,12 @@ class TrainingData:
 
 
 def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, tuple[int, int]]:
-    """Chronological ``[start, stop)`` bounds: train first, then validation, then test."""
-    train, val, _ = fractions
+    """Chronological ``[start, stop)`` bounds: train first, then validation, then test. With a
+    test fraction of 0 the validation split takes the rows that rounding leaves over (no test
+    row at all)."""
+    train, val, test = fractions
     n_train = int(n * train)
-    n_val = int(n * val)
+    n_val = n - n_train if test == 0 and val > 0 else int(n * val)
     return {
         "train": (0, n_train),
         "validation": (n_train, n_train + n_val),
@@ -199,13 +201,16 @@ def prepare_training_data(
     frame: Any = None,
     params: TrainParams | None = None,
     context: Mapping[str, Any] | None = None,
+    exclude: np.ndarray | None = None,
 ) -> TrainingData:
     """Features + per-split labels of one symbol -> samples (see the module docstring).
 
     Rows with an invalid input or an undefined label are dropped, never zero-filled. ``frame``
     (default: ``build_features(strategy, bars_by_tf, context=context)``) and ``params`` (default:
     from the strategy) may be passed in when already computed; ``context`` holds the context
-    frames of indicators with ``data_source`` (``vbt.data.strategy_context``).
+    frames of indicators with ``data_source`` (``vbt.data.strategy_context``). ``exclude``
+    (bool[n_bars] over the base bars) marks bars that are never samples (a walk-forward's
+    embargo); they still lie in their split and their closes still label it.
     """
     import vbt
 
@@ -215,6 +220,11 @@ def prepare_training_data(
     frame, close = _symbol_inputs(strategy, bars_by_tf, frame, context)
     seq_len = _sequence_length(strategy)
     rows, ok = _candidates(frame, seq_len)
+    if exclude is not None:
+        exclude = np.asarray(exclude, dtype=bool)
+        if exclude.shape != ok.shape:
+            raise DataError(f"exclude: {exclude.shape[0]} flags for {ok.shape[0]} bars")
+        ok = ok & ~exclude
     # Split first (bar space), then label each split from its own closes only.
     n_bars = int(close.shape[0])
     split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, params.fractions)

@@ -491,6 +491,7 @@ def train(
     progress: bool = True,
     start_date: str | date | datetime | None = None,
     end_date: str | date | datetime | None = None,
+    exclude: list[tuple[Any, Any]] | None = None,
 ) -> Path:
     """Train ``strategy`` (YAML path, mapping or loaded Strategy) on bars in ``data_dir`` and
     write ``<out_dir>/<strategy name>/<base tf>_v<N>/``; returns that directory.
@@ -528,6 +529,7 @@ def train(
         progress=progress,
         start_date=start_date,
         end_date=end_date,
+        exclude=exclude,
     )
     return save_fit(result, strategy, out_dir)
 
@@ -561,25 +563,28 @@ def fit_strategy(
     progress: bool = True,
     start_date: str | date | datetime | None = None,
     end_date: str | date | datetime | None = None,
+    exclude: list[tuple[Any, Any]] | None = None,
 ) -> FitResult:
-    """Load bars (and context data), build features and labels, and fit (without writing)."""
+    """Load bars (and context data), build features and labels, and fit (without writing).
+    ``exclude``: see ``train``."""
     import vbt
     from vbt.data import strategy_context
 
     strategy = vbt.load_strategy(strategy)
     symbols = [symbol] if symbol else list(strategy.symbols)
-    td = strategy.raw.get("training_data") or {}
-    if start_date is None and isinstance(td, Mapping):
-        start_date = td.get("start_date")
-    if end_date is None and isinstance(td, Mapping):
-        end_date = td.get("end_date")
+    start_date, end_date = training_range(strategy, start_date, end_date)
     tfs = training_timeframes(strategy)
     bars = {s: vbt.load_data(data_dir, s, tfs, start_date, end_date) for s in symbols}
     context = strategy_context(strategy, data_dir)
     params = TrainParams.from_strategy(strategy, epochs)
     if len(symbols) == 1:
-        data = prepare_training_data(strategy, bars[symbols[0]], params=params, context=context)
+        mask = _excluded(bars[symbols[0]][strategy.base_timeframe], exclude)
+        data = prepare_training_data(
+            strategy, bars[symbols[0]], params=params, context=context, exclude=mask
+        )
     else:
+        if exclude:
+            raise ConfigError("exclude: only for a strategy trained on one symbol")
         data = prepare_symbols_training_data(strategy, bars, params=params, context=context)
     result = fit(strategy, data, device=device, seed=seed, epochs=epochs, progress=progress)
     result.metrics["symbol"] = symbols[0] if len(symbols) == 1 else "MULTI"
@@ -589,7 +594,38 @@ def fit_strategy(
     result.metrics["data_end"] = str(max(ts[-1] for ts in stamps))
     if context:
         result.metrics["context_source_ids"] = list(context)
+    if exclude:
+        result.metrics["excluded"] = [[str(a), str(b)] for a, b in exclude]
     return result
+
+
+def _excluded(base_bars: Any, exclude: list[tuple[Any, Any]] | None) -> np.ndarray | None:
+    """bool[n] over ``base_bars``: True for bars whose open time lies in one of the inclusive
+    ``exclude`` ranges (None when there are none)."""
+    if not exclude:
+        return None
+    from vbt.data.load import date_bounds
+
+    ts = base_bars.get_column("timestamp")
+    mask = np.zeros(base_bars.height, dtype=bool)
+    for start, end in exclude:
+        lo, hi = date_bounds(start, end)
+        inside = (ts >= lo) & (ts <= hi) if lo is not None and hi is not None else None
+        if inside is None:
+            raise ConfigError(f"exclude: ({start}, {end}) needs a start and an end")
+        mask |= inside.to_numpy()
+    return mask
+
+
+def training_range(strategy: Any, start_date: Any = None, end_date: Any = None) -> tuple[Any, Any]:
+    """The training date range: the given bounds, else the strategy's
+    ``training_data.start_date`` / ``end_date`` (None: the first / last bar on disk)."""
+    td = strategy.raw.get("training_data") or {}
+    if start_date is None and isinstance(td, Mapping):
+        start_date = td.get("start_date")
+    if end_date is None and isinstance(td, Mapping):
+        end_date = td.get("end_date")
+    return start_date, end_date
 
 
 def training_timeframes(strategy: Any) -> list[str]:

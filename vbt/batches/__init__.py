@@ -1,0 +1,158 @@
+"""Batches of backtests that share bars, features, model loads and inference: ``vbt.batch``.
+
+``vbt.batch(spec, out_dir)`` validates the whole spec (``vbt.batches.spec``), skips the jobs
+already recorded in ``out_dir/results.jsonl``, runs the rest in worker processes that share
+their work (``vbt.batches.cache``, ``vbt.batches.pool``), appends one record per job as it
+finishes, adds every combination to the trial ledger (``vbt.batches.ledger``) and writes
+``summary.json`` (``vbt.batches.results``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vbt.batches.job import JobSettings
+from vbt.batches.ledger import TrialLedger
+from vbt.batches.pool import plan_units, run_units
+from vbt.batches.results import ResultsFile, ranking, read_records, write_summary
+from vbt.batches.spec import BatchPlan, batch_schema, plan_batch
+
+__all__ = ["BatchResult", "batch", "batch_schema", "plan_batch"]
+
+#: exit status of ``vbt batch`` when the batch ran but some job failed
+EXIT_JOBS_FAILED = 3
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """The outcome of a batch.
+
+    out_dir : Path; summary : the dict in ``summary.json``; records : one per job of the spec, in
+    the spec's order (including those done by an earlier run into the same folder).
+    """
+
+    out_dir: Path
+    summary: dict[str, Any]
+    records: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every job succeeded."""
+        return all(r.get("status") == "ok" for r in self.records)
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every job succeeded, else ``EXIT_JOBS_FAILED`` (3)."""
+        return 0 if self.ok else EXIT_JOBS_FAILED
+
+
+def batch(
+    spec: str | Path | Mapping[str, Any],
+    out_dir: str | Path = "batch_out",
+    *,
+    jobs: int | None = None,
+    retry_errors: bool = False,
+    progress: Callable[[int, int], Any] | None = None,
+) -> BatchResult:
+    """Run the backtests of a batch spec, sharing their work, into ``out_dir``.
+
+    Parameters
+    ----------
+    spec : path of a YAML/JSON spec, or a mapping
+        ``defaults`` and ``jobs`` (see ``vbt.batches.spec``; ``vbt schema batch`` prints the
+        JSON Schema).
+    out_dir : folder, default "batch_out"
+        ``results.jsonl``, ``summary.json``, ``trials.jsonl``, and ``sweeps/``, ``runs/``,
+        ``models/`` as jobs need them.
+    jobs : int, optional
+        Worker processes (default: the usable cores; 1 runs in this process).
+    retry_errors : bool, default False
+        Run again the jobs whose recorded status is ``error`` (an ``ok`` job is never rerun).
+    progress : callable(done, total), optional
+        Called after each job.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    ConfigError
+        A bad spec (naming the job index and the field) or output folder, before anything runs.
+    """
+    from vbt.errors import ConfigError
+    from vbt.paths import check_output_dir
+    from vbt.signals.inference import usable_cores
+
+    t0 = time.perf_counter()
+    plan = plan_batch(spec)
+    out = check_output_dir(out_dir, "out_dir")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(f"jobs = {jobs!r}: must be an integer >= 1")
+    cores = usable_cores()
+    workers = jobs or cores
+    out.mkdir(parents=True, exist_ok=True)
+    done = read_records(out)
+    ids = {j.id for j in plan.jobs}
+    retry = (
+        {i for i, r in done.items() if i in ids and r.get("status") != "ok"}
+        if retry_errors
+        else set()
+    )
+    todo = [j for j in plan.jobs if j.id not in done or j.id in retry]
+    results = ResultsFile(out, drop=retry)
+    ledger = TrialLedger(out)
+    known = ledger.keys()
+    units = plan_units(todo, workers)
+    n_workers = max(1, min(workers, len(units)))
+    settings = JobSettings(out_dir=str(out), rank_by=plan.rank_by,
+                           threads=max(1, cores // n_workers) if n_workers > 1 else None)  # fmt: skip
+    new: dict[str, dict[str, Any]] = {}
+
+    def on_record(record: dict[str, Any]) -> None:
+        trials = record.pop("_trials", None)
+        results.append(record)
+        new[record["id"]] = record
+        if trials is not None:
+            ledger.add(record["id"], "batch", trials["sharpe_ratios"], trials=trials["trials"],
+                       what={"job": record["job"]}, known=known)  # fmt: skip
+        if progress is not None:
+            progress(len(new), len(todo))
+
+    used = run_units(units, workers, settings, on_record) if todo else 0
+    records = [new.get(j.id) or done[j.id] for j in plan.jobs]
+    summary = _summary(plan, records, out, len(todo), used, time.perf_counter() - t0, new)
+    write_summary(out, summary)
+    return BatchResult(out_dir=out, summary=summary, records=records)
+
+
+def _summary(plan: BatchPlan, records, out, ran, workers, wall_s, new) -> dict[str, Any]:
+    shared: dict[str, dict[str, int]] = {}
+    for rec in new.values():
+        for kind, what in (rec.get("shared") or {}).items():
+            counts = shared.setdefault(kind, {"built": 0, "reused": 0})
+            if what in counts:
+                counts[what] += 1
+    errors = [
+        {"id": r["id"], "index": r["index"], "name": r.get("name"), **r["error"]}
+        for r in records if r.get("status") != "ok"
+    ]  # fmt: skip
+    return {
+        "spec": plan.source,
+        "out_dir": str(out),
+        "rank_by": plan.rank_by,
+        "jobs": len(records),
+        "ok": sum(r.get("status") == "ok" for r in records),
+        "error": len(errors),
+        "ran": ran,
+        "skipped": len(records) - ran,
+        "workers": workers,
+        "wall_s": round(wall_s, 3),
+        "shared": shared,
+        "ranking": ranking(records, plan.rank_by),
+        "errors": errors,
+    }
