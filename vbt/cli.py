@@ -202,11 +202,7 @@ def _parser() -> argparse.ArgumentParser:
         help="seed of the --max-combos draw (default: %(default)s)",
     )  # fmt: skip
     w.add_argument("--threads", type=int, help="Numba threads (default: the usable cores)")
-    w.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="where the combinations run: this process, or a Ray cluster "
-                   "(needs the vbt[ray] extra) (default: %(default)s)")  # fmt: skip
-    w.add_argument("--ray-address", help="the Ray cluster, e.g. ray://head:10001 or auto "
-                   "(default: a local one)")  # fmt: skip
+    _add_backend(w, "combinations")
     w.add_argument("--by", default="sharpe_ratio", help="metric to rank by (default: %(default)s)")
     w.add_argument("--top", type=int, default=10, help="rows to show (default: %(default)s)")
     w.add_argument(
@@ -376,6 +372,7 @@ def _add_batch(sub) -> None:
         help="run again the jobs recorded as errors (default: skip every recorded job)",
     )  # fmt: skip
     b.add_argument("--top", type=int, default=10, help="ranked rows to show (default: %(default)s)")
+    _add_backend(b, "jobs")
     _add_json(b)
     b.set_defaults(func=_batch)
 
@@ -391,6 +388,15 @@ def _add_schema(sub) -> None:
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _add_backend(p: argparse.ArgumentParser, what: str) -> None:
+    """--backend and --ray-address (README "Scale-out")."""
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help=f"where the {what} run: this machine, or a Ray cluster (needs the "
+                   "vbt[ray] extra) (default: %(default)s)")  # fmt: skip
+    p.add_argument("--ray-address", help="the Ray cluster, e.g. ray://head:10001 or auto "
+                   "(default: a local one)")  # fmt: skip
 
 
 def _add_worker_parser(sub) -> None:
@@ -788,7 +794,8 @@ def _batch(args) -> int:
     from vbt.paths import check_output_dir
 
     check_output_dir(args.out, "--out")
-    kwargs = dict(jobs=args.jobs, retry_errors=args.retry_errors)
+    kwargs = dict(jobs=args.jobs, retry_errors=args.retry_errors, backend=args.backend,
+                  ray_address=args.ray_address)  # fmt: skip
     if not _show_progress(args.json):
         result = vbt.batch(args.spec, args.out, **kwargs)
     else:

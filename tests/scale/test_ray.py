@@ -145,3 +145,33 @@ def test_cancel_stops_the_tasks():
     assert not worker.is_alive() and "combination-bars done" in str(box["error"])
     _wait_until_idle()  # force-cancelled: their workers exit
     assert _block_workers() == []
+
+
+def test_a_batch_on_ray_equals_the_local_backend(tmp_path):
+    data = ROOT / "data_fixtures"
+    models = [
+        vbt.train(data / "strategies" / name, data_dir=data, symbol="EURUSD",
+                  out_dir=tmp_path / "models", progress=False)
+        for name in ("rsi_single_tf.yaml", "regression_forward_return.yaml")
+    ]  # fmt: skip
+    spec = {
+        "defaults": {"data_dir": str(data), "config": {"confidence_threshold": 0.0}},
+        "jobs": [
+            {"model": str(models[0]), "name": "a"},
+            {"model": str(models[0]), "config": {"commission": 0.002}, "name": "a-costly"},
+            {"model": str(models[0]), "grid": {"slippage": [0.0, 0.001]}, "name": "a-sweep"},
+            {"model": str(models[1]), "config": {"confidence_threshold": None}, "name": "b"},
+            {"model": str(models[1]), "start_date": "2030-01-01", "name": "b-empty"},
+        ],
+    }  # fmt: skip
+    local = vbt.batch(spec, tmp_path / "local", jobs=1)
+    remote = vbt.batch(spec, tmp_path / "ray", backend="ray")
+
+    def comparable(res):
+        # what a job computed: everything but where and when it ran
+        drop = ("timings", "worker", "finished_at", "shared")
+        return {r["id"]: {k: v for k, v in r.items() if k not in drop} for r in res.records}
+
+    assert comparable(remote) == comparable(local)
+    assert {r["status"] for r in remote.records} == {"ok", "error"}  # b-empty has no bars
+    assert remote.exit_status == local.exit_status != 0

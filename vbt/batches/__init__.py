@@ -57,6 +57,8 @@ def batch(
     jobs: int | None = None,
     retry_errors: bool = False,
     progress: Callable[[int, int], Any] | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
     """Run the backtests of a batch spec, sharing their work, into ``out_dir``.
 
@@ -74,6 +76,10 @@ def batch(
         Run again the jobs whose recorded status is ``error`` (an ``ok`` job is never rerun).
     progress : callable(done, total), optional
         Called after each job.
+    backend : {"local", "ray"}, default "local"
+        "ray" runs each unit of jobs (the jobs of one model) as a task on a Ray cluster
+        (``ray_address``; None: the one Ray is initialised with, else a local one); the model and
+        data paths, and ``out_dir`` for jobs that write files, must be reachable from its nodes.
 
     Returns
     -------
@@ -89,6 +95,8 @@ def batch(
     from vbt.signals.inference import usable_cores
 
     t0 = time.perf_counter()
+    if backend not in ("local", "ray"):
+        raise ConfigError(f"backend = {backend!r}: must be 'local' or 'ray'")
     plan = plan_batch(spec)
     out = check_output_dir(out_dir, "out_dir")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -123,7 +131,14 @@ def batch(
         if progress is not None:
             progress(len(new), len(todo))
 
-    used = run_units(units, workers, settings, on_record) if todo else 0
+    if not todo:
+        used = 0
+    elif backend == "ray":
+        from vbt.batches.ray_pool import run_units_ray
+
+        used = run_units_ray(units, settings, on_record, address=ray_address)
+    else:
+        used = run_units(units, workers, settings, on_record)
     records = [new.get(j.id) or done[j.id] for j in plan.jobs]
     summary = _summary(plan, records, out, len(todo), used, time.perf_counter() - t0, new)
     write_summary(out, summary)

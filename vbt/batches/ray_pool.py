@@ -1,0 +1,77 @@
+"""A batch's units of jobs as Ray tasks (``vbt.batch(..., backend="ray")``).
+
+Each unit (the jobs of one model, see ``vbt.batches.pool``) is one task: it loads its model once,
+shares bars, features and inference between its jobs as a local worker process does, and returns
+the unit's records, which the driver writes to ``results.jsonl`` as each task finishes. The model
+and data paths (and the output folder, for jobs that write sweep tables) must be reachable from
+the cluster's nodes, e.g. on shared storage. A task whose worker dies is retried by Ray up to
+``max_retries`` times; after that each of its jobs gets an ``error`` record saying so, and the
+batch goes on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from vbt.batches.job import JobSettings
+from vbt.batches.pool import Unit, _died
+
+
+def _run_unit(unit: Unit, settings: JobSettings) -> list[dict[str, Any]]:
+    """One Ray task: every job of a unit, in order, with shared work (records)."""
+    import dataclasses
+
+    import numba
+    import ray
+
+    from vbt.batches.cache import SharedSources
+    from vbt.batches.job import Trainer, run_job
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+    threads = max(1, math.floor(cpus))
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    settings = dataclasses.replace(settings, threads=threads)
+    sources, trainer = SharedSources(threads=threads), Trainer()
+    return [run_job(job, sources, settings, trainer) for job in unit]
+
+
+def run_units_ray(
+    units: list[Unit],
+    settings: JobSettings,
+    on_record: Callable[[dict[str, Any]], None],
+    *,
+    address: str | None = None,
+    task_cpus: float = 1.0,
+    max_retries: int = 3,
+) -> int:
+    """Run every unit as a Ray task, calling ``on_record`` with each record as its task ends.
+    Returns the number of tasks."""
+    from vbt.sweeps.ray_backend import connect
+
+    ray = connect(address)
+    remote = ray.remote(_run_unit).options(num_cpus=task_cpus, max_retries=max_retries,
+                                           retry_exceptions=False)  # fmt: skip
+    limit = max(1, int(2 * ray.cluster_resources().get("CPU", 1.0) / task_cpus))
+    waiting = list(reversed(units))
+    pending: dict[Any, Unit] = {}
+    try:
+        while waiting or pending:
+            while waiting and len(pending) < limit:
+                unit = waiting.pop()
+                pending[remote.remote(unit, settings)] = unit
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                unit = pending.pop(ref)
+                try:
+                    records = ray.get(ref)
+                except ray.exceptions.RayError:  # its worker died max_retries + 1 times
+                    records = [_died(job, None) for job in unit]
+                for record in records:
+                    on_record(record)
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    return len(units)
