@@ -454,8 +454,8 @@ def _add_worker_parser(sub) -> None:
     )
     w.add_argument(
         "--ray-address",
-        help="send sweeps to this Ray cluster, e.g. ray://head:10001 or auto (default: none, "
-        "they run in the worker's own job processes)",
+        help="send sweeps and batches to this Ray cluster, e.g. ray://head:10001 or auto "
+        "(default: none, they run in the worker's own job processes)",
     )
     w.add_argument(
         "--chunk-delay",

@@ -255,3 +255,75 @@ def test_the_shared_pieces_are_bounded(models, data_dir, monkeypatch):
     prepare(again, sources=sources)  # evicted: built again
     assert sources.counts["features"] == {"built": 4, "reused": 0}
     assert sources.counts["model"] == {"built": 1, "reused": 3}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cancelled_batch_stops_and_a_rerun_finishes_it(models, data_dir, tmp_path, jobs):
+    """Cancel after the first record: CancelledError, the records so far kept; running the spec
+    again into the folder runs only the rest, and the result equals an uninterrupted batch."""
+    spec = spec_for(models, data_dir)
+    seen = []
+    with pytest.raises(vbt.CancelledError, match=r"batch cancelled with \d+ of 7 jobs done"):
+        vbt.batch(spec, tmp_path / "out", jobs=jobs, progress=lambda d, t: seen.append(d),
+                  cancel=lambda: bool(seen))  # fmt: skip
+    kept = read_records(tmp_path / "out")
+    assert 1 <= len(kept) < len(spec["jobs"])
+    assert not (tmp_path / "out" / SUMMARY_FILE).exists()  # no summary of a half batch
+    rest = vbt.batch(spec, tmp_path / "out", jobs=jobs)
+    assert (rest.summary["ran"], rest.summary["skipped"]) == (7 - len(kept), len(kept))
+    whole = vbt.batch(spec, tmp_path / "whole", jobs=1)
+    assert [r["metrics"] for r in rest.records] == [r["metrics"] for r in whole.records]
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_worker_processes_die_with_a_killed_batch(models, data_dir, tmp_path):
+    """kill -9 of ``vbt batch`` leaves none of its worker processes running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    jobs = [{"model": str(models[k]), "config": {"commission": 0.0001 * i}}
+            for i in range(200) for k in "ab"]  # fmt: skip
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"defaults": {"data_dir": str(data_dir)}, "jobs": jobs}))
+    proc = subprocess.Popen([sys.executable, "-m", "vbt.cli", "batch", str(spec), "--out",
+                             str(tmp_path / "out"), "--jobs", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while time.monotonic() < deadline and not (tmp_path / "out" / RESULTS_FILE).exists():
+            time.sleep(0.1)  # the first record: the workers are running jobs
+        workers = [p for p in _children(proc.pid)
+                   if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]  # fmt: skip
+        assert len(workers) == 2
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.1)
+    left = []
+    for p in workers:
+        try:
+            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            left.append(p)
+            os.kill(p, signal.SIGKILL)
+    assert left == []

@@ -80,9 +80,10 @@ def _block_workers() -> list[int]:
         if proc.name.isdigit():
             try:
                 cmd = (proc / "cmdline").read_bytes()
-            except OSError:
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
                 continue
-            if b"ray::_sweep_block" in cmd:
+            if b"ray::_sweep_block" in cmd and state not in ("Z", "X"):  # not a dead one
                 pids.append(int(proc.name))
     return pids
 
@@ -116,7 +117,7 @@ def test_a_killed_task_is_retried_and_the_result_is_identical():
     assert box["accs"].tobytes() == local.tobytes()
 
 
-def _wait_until_idle(timeout=60.0) -> None:
+def _wait_until_idle(timeout=120.0) -> None:
     end = time.monotonic() + timeout
     while _block_workers() and time.monotonic() < end:
         time.sleep(0.1)

@@ -57,6 +57,7 @@ def batch(
     jobs: int | None = None,
     retry_errors: bool = False,
     progress: Callable[[int, int], Any] | None = None,
+    cancel: Any = None,
     backend: str = "local",
     ray_address: str | None = None,
 ) -> BatchResult:
@@ -76,6 +77,10 @@ def batch(
         Run again the jobs whose recorded status is ``error`` (an ``ok`` job is never rerun).
     progress : callable(done, total), optional
         Called after each job.
+    cancel : callable () -> bool or threading.Event, optional
+        Checked between jobs (and by the pool at least every 0.2 s): the batch stops, the jobs
+        that were running get no record, and ``CancelledError`` is raised; running the spec again
+        into ``out_dir`` finishes it.
     backend : {"local", "ray"}, default "local"
         "ray" runs each unit of jobs (the jobs of one model) as a task on a Ray cluster
         (``ray_address``; None: the one Ray is initialised with, else a local one); the model and
@@ -89,6 +94,8 @@ def batch(
     ------
     ConfigError
         A bad spec (naming the job index and the field) or output folder, before anything runs.
+    CancelledError
+        When ``cancel`` says so; the records written so far stay.
     """
     from vbt.errors import ConfigError
     from vbt.paths import check_output_dir
@@ -136,9 +143,9 @@ def batch(
     elif backend == "ray":
         from vbt.batches.ray_pool import run_units_ray
 
-        used = run_units_ray(units, settings, on_record, address=ray_address)
+        used = run_units_ray(units, settings, on_record, address=ray_address, cancel=cancel)
     else:
-        used = run_units(units, workers, settings, on_record)
+        used = run_units(units, workers, settings, on_record, cancel=cancel)
     records = [new.get(j.id) or done[j.id] for j in plan.jobs]
     summary = _summary(plan, records, out, len(todo), used, time.perf_counter() - t0, new)
     write_summary(out, summary)

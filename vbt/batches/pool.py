@@ -11,7 +11,13 @@ processes are started (``spawn``: nothing of this process's state is inherited),
 its ``SharedSources`` and trained models for the whole batch and taking the next unit when idle;
 each gets ``usable_cores() // workers`` torch and Numba threads. Records come back as each job
 finishes. A worker that dies (killed, out of memory) costs the job it was running, which gets an
-``error`` record saying so; the rest of its unit goes to a new worker.
+``error`` record saying so; the rest of its unit goes to a new worker. A worker process dies with
+the process that started it (Linux: ``PR_SET_PDEATHSIG``), so a killed batch leaves none behind.
+
+**Cancellation.** ``cancel`` (a callable or an Event) is checked between jobs and, with worker
+processes, every ``POLL_S``; then the workers are stopped at once (the jobs they were running get
+no record, so running the batch again into the same folder runs them) and ``CancelledError`` is
+raised.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any
 from vbt.batches.cache import SharedSources
 from vbt.batches.job import JobSettings, Trainer, run_job
 from vbt.batches.spec import PlannedJob
+from vbt.errors import CancelledError
+from vbt.sim.runner import is_cancelled
 
 Unit = list[PlannedJob]
 POLL_S = 0.2
@@ -61,19 +69,42 @@ def run_units(
     workers: int,
     settings: JobSettings,
     on_record: Callable[[dict[str, Any]], None],
+    cancel: Any = None,
 ) -> int:
     """Run every job of ``units`` with ``workers`` processes, calling ``on_record`` (in this
     process) with each record as it arrives. Returns the number of processes used (0: in this
-    process)."""
+    process). Raises ``CancelledError`` when ``cancel`` says so (see the module docstring)."""
     workers = max(1, min(workers, len(units)))
+    total = sum(len(u) for u in units)
     if workers == 1:
         sources, trainer = SharedSources(threads=settings.threads), Trainer()
+        done = 0
         for unit in units:
             for job in unit:
+                if is_cancelled(cancel):
+                    raise cancelled(done, total)
                 on_record(run_job(job, sources, settings, trainer))
+                done += 1
         return 0
-    _Pool(units, workers, settings, on_record).run()
+    _Pool(units, workers, settings, on_record, cancel).run()
     return workers
+
+
+def cancelled(done: int, total: int) -> CancelledError:
+    return CancelledError(f"batch cancelled with {done} of {total} jobs done; run it again into "
+                          "the same folder to finish it")  # fmt: skip
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _worker(tasks, results, settings: JobSettings) -> None:
@@ -81,6 +112,7 @@ def _worker(tasks, results, settings: JobSettings) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    _die_with_parent()
     if settings.threads:
         import numba
 
@@ -97,7 +129,7 @@ def _worker(tasks, results, settings: JobSettings) -> None:
 
 
 class _Pool:
-    def __init__(self, units, workers, settings, on_record):
+    def __init__(self, units, workers, settings, on_record, cancel=None):
         self.ctx = mp.get_context("spawn")
         self.pending: deque[Unit] = deque(units)
         self.workers, self.settings, self.on_record = workers, settings, on_record
@@ -108,6 +140,7 @@ class _Pool:
         self.recorded: set[str] = set()
         self.restarts = 0
         self.total = sum(len(u) for u in units)
+        self.cancel = cancel
 
     def start(self) -> None:
         tasks = self.ctx.Queue()
@@ -121,6 +154,9 @@ class _Pool:
             for _ in range(self.workers):
                 self.start()
             while len(self.recorded) < self.total:
+                if is_cancelled(self.cancel):
+                    self.stop(now=True)
+                    raise cancelled(len(self.recorded), self.total)
                 try:
                     kind, pid, payload = self.results.get(timeout=POLL_S)
                 except queue.Empty:
@@ -179,9 +215,12 @@ class _Pool:
                 return
             self.handle(kind, pid, payload)
 
-    def stop(self) -> None:
+    def stop(self, now: bool = False) -> None:
+        """Stop the workers: ask them to finish (or, ``now``, terminate them mid-job)."""
         for proc, tasks in self.procs.values():
-            if proc.is_alive():
+            if now and proc.is_alive():
+                proc.kill()
+            elif proc.is_alive():
                 try:
                     tasks.put(None)
                 except (OSError, ValueError):

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from vbt.batches.job import JobSettings
-from vbt.batches.pool import Unit, _died
+from vbt.batches.pool import Unit, _died, cancelled
+from vbt.sim.runner import is_cancelled
 
 
 def _run_unit(unit: Unit, settings: JobSettings) -> list[dict[str, Any]]:
@@ -45,9 +46,11 @@ def run_units_ray(
     address: str | None = None,
     task_cpus: float = 1.0,
     max_retries: int = 3,
+    cancel: Any = None,
 ) -> int:
     """Run every unit as a Ray task, calling ``on_record`` with each record as its task ends.
-    Returns the number of tasks."""
+    Returns the number of tasks. ``cancel`` is checked at least every second; cancelling stops
+    the tasks in flight and raises ``CancelledError``."""
     from vbt.sweeps.ray_backend import connect
 
     ray = connect(address)
@@ -56,12 +59,15 @@ def run_units_ray(
     limit = max(1, int(2 * ray.cluster_resources().get("CPU", 1.0) / task_cpus))
     waiting = list(reversed(units))
     pending: dict[Any, Unit] = {}
+    done, total = 0, sum(len(u) for u in units)
     try:
         while waiting or pending:
+            if is_cancelled(cancel):
+                raise cancelled(done, total)
             while waiting and len(pending) < limit:
                 unit = waiting.pop()
                 pending[remote.remote(unit, settings)] = unit
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             for ref in ready:
                 unit = pending.pop(ref)
                 try:
@@ -70,6 +76,7 @@ def run_units_ray(
                     records = [_died(job, None) for job in unit]
                 for record in records:
                     on_record(record)
+                done += len(records)
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)

@@ -1,7 +1,8 @@
-"""The worker's HTTP API (FastAPI): the older worker's endpoints (reference §9), plus sweeps and
-results, on one operation model.
+"""The worker's HTTP API (FastAPI): the older worker's endpoints (reference §9), plus sweeps,
+batches and results, on one operation model.
 
-- ``POST /<route>/start`` and ``/<route>/resume`` for each job kind (``backtests``, ``sweeps``);
+- ``POST /<route>/start`` and ``/<route>/resume`` for each job kind (``backtests``, ``sweeps``,
+  ``batches``);
 - ``GET /api/v1/operations/{id}``, ``.../{id}/metrics``, ``.../{id}/results``,
   ``GET /api/v1/operations``, ``DELETE /api/v1/operations/{id}/cancel``;
 - ``GET /health`` (no token), ``GET /metrics`` (Prometheus text), ``GET /``.
@@ -117,7 +118,7 @@ def create_app(settings: WorkerSettings) -> Any:
             if job.status == COMPLETED:
                 raise RequestError(409, "operation_id", f"{job.id} has already completed")
             if job.status in FINISHED:
-                has_checkpoint = (settings.job_dir(job.id) / "checkpoint.npz").is_file()
+                has_checkpoint = kind.resumable(settings.job_dir(job.id))
                 if not has_checkpoint and job.started_at is not None:
                     raise RequestError(
                         404, "operation_id", f"No checkpoint available for operation {job.id}"
@@ -159,7 +160,8 @@ def create_app(settings: WorkerSettings) -> Any:
         limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     ) -> dict:
         """The full result of a completed job: a backtest's run info, metrics and trades; a
-        sweep's summary and table rows (``offset``/``limit`` page the trades or rows)."""
+        sweep's summary and table rows; a batch's summary and job records (``offset``/``limit``
+        page the trades, rows or records)."""
         job = find(operation_id)
         if job.status != COMPLETED:
             raise RequestError(409, "operation_id", f"{job.id} is {job.status}, not completed")

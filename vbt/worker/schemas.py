@@ -93,8 +93,21 @@ class SweepStartRequest(RunRequest):
     by: Annotated[str, StringConstraints(max_length=64)] = "sharpe_ratio"
 
 
+class BatchStartRequest(Strict):
+    """``POST /batches/start``: a batch spec as ``vbt.batch`` takes it (``defaults``, ``jobs``,
+    ``rank_by``; ``vbt schema batch`` prints its schema), with every ``model`` and ``strategy``
+    relative to ``--models-root`` and every ``data_dir`` relative to ``--data-root`` (default: the
+    data root itself). jobs: worker processes (default: the cores shared among the concurrent
+    jobs)."""
+
+    task_id: OperationId | None = None
+    spec: dict[str, Any]
+    jobs: Annotated[int, Field(ge=1, le=64)] | None = None
+
+
 class ResumeRequest(Strict):
-    """``POST /backtests/resume`` (and ``/sweeps/resume``): the older body."""
+    """``POST /backtests/resume`` (and ``/sweeps/resume``, ``/batches/resume``): the older
+    body."""
 
     operation_id: OperationId
     task_id: OperationId | None = None

@@ -45,7 +45,7 @@ class WorkerSettings:
     chunk_delay_s : float
         Pause after each chunk (0 in service; lets tests and demos catch a job mid-run).
     ray_address : str or None
-        Send sweeps to this Ray cluster (``ray://head:10001``, ``auto``) instead of running them
+        Send sweeps and batches to this Ray cluster (``ray://head:10001``, ``auto``) instead of running them
         in the job's own process; None: run them here.
     """
 

@@ -4,7 +4,7 @@ A ``JobKind`` says how its request is validated and resolved into a spec (in the
 the start call returns), how its operation is described, how it runs (in its own child process,
 given a ``JobContext``), and how its full result is read back. The server builds the
 ``POST /<route>/start`` and ``/<route>/resume`` endpoints from this registry, so adding a kind
-(e.g. batches) is one module and one line in ``_MODULES``.
+is one module and one line in ``_MODULES``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from pydantic import BaseModel
 from vbt.worker.context import JobContext
 from vbt.worker.settings import WorkerSettings
 
-_MODULES = ("vbt.worker.jobs.backtest", "vbt.worker.jobs.sweep")
+_MODULES = ("vbt.worker.jobs.backtest", "vbt.worker.jobs.sweep", "vbt.worker.jobs.batch")
+
+
+def has_checkpoint(job_dir: Path) -> bool:
+    """Whether a stopped job left a scan or sweep checkpoint to resume from."""
+    return (job_dir / "checkpoint.npz").is_file()
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class JobKind:
         ``vbt.CancelledError`` when cancelled (after its checkpoint) and ``VbtError`` on bad input.
     load_result : (job dir, offset, limit) → dict
         The full result of a completed job, read from its files.
+    resumable : job dir → bool
+        Whether a stopped job left something to resume from (default: its checkpoint file).
     """
 
     name: str
@@ -55,6 +62,7 @@ class JobKind:
     metadata: Callable[[dict[str, Any]], dict[str, Any]]
     run: Callable[[dict[str, Any], JobContext], dict[str, Any]]
     load_result: Callable[[Path, int, int], dict[str, Any]]
+    resumable: Callable[[Path], bool] = has_checkpoint
 
 
 def kinds() -> dict[str, JobKind]:
