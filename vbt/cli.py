@@ -222,11 +222,16 @@ def _parser() -> argparse.ArgumentParser:
     w.set_defaults(func=_sweep)
 
     r = sub.add_parser(
-        "report", help="write the HTML report of a saved backtest or sweep",
+        "report", help="write the HTML report of a saved backtest, sweep or research run",
         description="Write one self-contained HTML file (plots included, no network needed) for "
-        "a result folder saved by `backtest --out` or `sweep --out`.",
+        "a result folder saved by `backtest --out` or `sweep --out`, or a research run's folder "
+        "(`research --out`: <out>/runs/<run>/).",
     )  # fmt: skip
-    r.add_argument("result_dir", help="a result folder (metrics.json, ... or results.parquet, ...)")
+    r.add_argument(
+        "result_dir",
+        help="a result folder (metrics.json, ...; results.parquet, ...; or a research run's "
+        "report.json, ...)",
+    )
     r.add_argument("--out", help="the HTML file to write (default: RESULT_DIR/report.html)")
     r.add_argument("--by", help="sweep: the metric to rank and colour by (default: sharpe_ratio)")
     r.add_argument("--top", type=int, help="sweep: rows in the table of best rows (default: 10)")
@@ -344,6 +349,7 @@ def _add_research(sub) -> None:
         "--out", default=default["out_dir"],
         help="folder of the trial ledger (trials.jsonl), models and reports (default: %(default)s)",
     )  # fmt: skip
+    _add_report(r)
     _add_json(r)
     r.set_defaults(func=_research)
 
@@ -832,6 +838,7 @@ def _research(args) -> int:
 
     import vbt
     from vbt.errors import ConfigError
+    from vbt.paths import check_output_file
 
     config: dict[str, Any] = {}
     for item in args.settings:
@@ -842,6 +849,8 @@ def _research(args) -> int:
             config[name.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise ConfigError(f"--set {item!r}: {value!r} is not a value") from None
+    if args.report:
+        check_output_file(args.report, "--report")
     report = vbt.research.run(
         args.strategy, data_dir=args.data_dir, symbol=args.symbol, out_dir=args.out,
         walk_forward=args.walk_forward, purge_bars=args.purge_bars,
@@ -850,8 +859,9 @@ def _research(args) -> int:
         progress=_show_progress(args.json),
     )  # fmt: skip
     d = report.report
+    page = report.write_report(args.report) if args.report else None
     if args.json:
-        print(json.dumps(d, default=str))
+        print(json.dumps(d | ({"report": str(page)} if page else {}), default=str))
         return 0
     con = _console()
     oos = d["out_of_sample"]
@@ -873,6 +883,8 @@ def _research(args) -> int:
     }  # fmt: skip
     con.print(_kv_table("out of sample", shown))
     con.print(f"report saved to {d['saved']}/ (report.json, equity.parquet, trades.parquet)")
+    if page:
+        con.print(f"report: {page}")
     return 0
 
 

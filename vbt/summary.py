@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from vbt.enums import EXIT_REASON_NAMES
 
-Unit = Literal["currency", "fraction", "ratio", "count", "bars", "hours", "per_year", "probability"]
+Unit = Literal[
+    "currency", "fraction", "ratio", "count", "bars", "hours", "per_year", "probability", "number"
+]
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,9 @@ def format_metric(name: str, value: Any) -> str:
 def format_unit(unit: Unit, value: Any) -> str:
     """A value in ``unit`` as text: "—" when undefined (None or NaN); a fraction as a percentage
     ("12.35 %"; 3 significant digits under 1 %, never an exponent); currency with 2 decimals
-    and thousands separators; ratios with 3 decimals; counts as integers; hours with "h"."""
+    and thousands separators; ratios with 3 decimals; counts as integers; hours with "h"; a
+    probability with 4 decimals (3 significant digits under 0.0001); a number as
+    ``format_value`` writes it."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, bool):
@@ -240,7 +244,11 @@ def format_unit(unit: Unit, value: Any) -> str:
         case "per_year":
             return f"{v:,.1f}"
         case "probability":
-            return f"{v:.4f}"
+            if v == 0 or abs(v) >= 1e-4:
+                return f"{v:.4f}"
+            return f"{v:.{min(12, 2 - math.floor(math.log10(abs(v))))}f}"  # 3 significant digits
+        case "number":
+            return format_value(v)
     raise ValueError(f"unknown unit {unit!r}")
 
 
@@ -260,3 +268,66 @@ def format_value(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+# ------------------------------------------------------------------------------ a research run
+
+#: a research run's statistics as shown, by their key in ``report.json`` (``random_entry``,
+#: ``sharpe_statistics``, a model's fit in ``training``)
+RESEARCH_SPECS: dict[str, MetricSpec] = {s.name: s for s in _specs(
+    ("simulations", "Simulations", "count"),
+    ("seed", "Seed", "count"),
+    ("trades", "Trades placed at random (the strategy's count, sides, holding times)", "count"),
+    ("p_value", "p-value: share of simulations with a Sharpe ratio at least the strategy's",
+     "probability"),
+    ("observations", "Per-bar returns (T)", "count"),
+    ("sharpe_per_bar", "Sharpe ratio per bar (SR̂)", "ratio"),
+    ("skewness", "Skewness (γ3)", "ratio"),
+    ("kurtosis", "Kurtosis (γ4, raw: 3 for normal returns)", "ratio"),
+    ("psr", "PSR(0): probability that the true Sharpe ratio is above 0", "probability"),
+    ("trials", "Trials in the ledger (N)", "count"),
+    ("trial_sharpe_variance", "Variance of the trials' Sharpe ratios", "number"),
+    ("variance_source", "Variance used for SR0", "number"),
+    ("expected_max_sharpe", "SR0, annualised: the best of N trials by chance", "ratio"),
+    ("dsr", "DSR: PSR against SR0", "probability"),
+    ("samples", "Samples", "count"),
+    ("loss", "Loss", "number"),
+    ("accuracy", "Accuracy", "fraction"),
+)}  # fmt: skip
+#: the random-entry quantiles as shown: (key in ``random_entry.<metric>``, label)
+RANDOM_QUANTILES = (("p05", "5th percentile"), ("p50", "median"), ("p95", "95th percentile"),
+                    ("mean", "mean"))  # fmt: skip
+#: the out-of-sample metrics shown per walk-forward fold
+FOLD_SHOWN = ("total_return_pct", "sharpe_ratio", "max_drawdown_pct", "total_trades", "win_rate")
+#: the verdict's checks (``verdict.checks``) as shown: (name, what passing means)
+VERDICT_CHECKS = (
+    ("trades", "enough trades to judge"),
+    ("chance", "better than chance with the same trades"),
+    ("selection", "survives the number of trials"),
+    ("market", "better than the market over the same bars"),
+)
+
+
+def format_research(name: str, value: Any) -> str:
+    """A research statistic's value as shown, by its unit in ``RESEARCH_SPECS``; text, and a
+    name without a spec, as ``format_value`` writes it."""
+    spec = RESEARCH_SPECS.get(name)
+    if spec is None or isinstance(value, str):
+        return format_value(value)
+    return format_unit(spec.unit, value)
+
+
+def verdict_rows(verdict: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The verdict's checks as (name, what passing means, the rule with its threshold, "pass",
+    "fail" or "undefined"), in ``VERDICT_CHECKS`` order, from ``report.json``'s ``verdict``."""
+    t = verdict.get("thresholds", {})
+    alpha = t.get("alpha")
+    rules = {
+        "trades": f"at least {format_value(t.get('min_trades'))} trades out of sample",
+        "chance": f"random-entry p-value at most {format_value(alpha)}",
+        "selection": "DSR at least " + (format_value(1 - alpha) if alpha is not None else "—"),
+        "market": "Sharpe ratio above buy-and-hold's",
+    }
+    checks = verdict.get("checks", {})
+    result = {True: "pass", False: "fail", None: "undefined"}
+    return [(name, label, rules[name], result[checks.get(name)]) for name, label in VERDICT_CHECKS]

@@ -1,5 +1,7 @@
 """Fixtures for the report tests (helpers: ``reportkit.py``): runs with and without trades, a
-sweep, and a 1M-bar run on synthetic bars, all of one fast model."""
+sweep, and a 1M-bar run on synthetic bars, all of one fast model; two research runs of the
+research tests' tiny strategies (``tests/research/conftest.py``): a held-out split and a
+walk-forward."""
 
 from __future__ import annotations
 
@@ -52,3 +54,24 @@ def million(tmp_path_factory, model_dir):
     cfg = vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(data),
                              confidence_threshold=0.4, commission=0.0, slippage=0.0)  # fmt: skip
     return vbt.BacktestEngine(cfg).run()
+
+
+@pytest.fixture(scope="session")
+def researched(tmp_path_factory):
+    """A held-out research run: the tiny RSI classifier (two epochs), 100 random-entry runs."""
+    from tests.research.conftest import tiny, write
+
+    folder = tmp_path_factory.mktemp("research")
+    strategy = write(folder, tiny("tiny_rsi"))
+    return vbt.research.run(strategy, data_dir=DATA, out_dir=folder / "out", simulations=100)
+
+
+@pytest.fixture(scope="session")
+def walked(tmp_path_factory):
+    """A 3-fold walk-forward research run of the tiny regression strategy."""
+    from tests.research.conftest import regression, write
+
+    folder = tmp_path_factory.mktemp("research_wf")
+    strategy = write(folder, regression("tiny_regression"))
+    return vbt.research.run(strategy, data_dir=DATA, out_dir=folder / "out", walk_forward=3,
+                            simulations=100)  # fmt: skip

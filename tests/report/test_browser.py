@@ -1,6 +1,6 @@
-"""The pages in a real browser: headless Chromium (Debian's package; ``.ci/run`` installs it when
-it is missing, so this never skips) opens each page from disk with every request but the page's
-own blocked. The console shows no error, no request leaves the page, every figure is drawn (the
+"""The pages in a real browser (backtest, sweep, 1M-bar backtest, held-out and walk-forward
+research): headless Chromium (Debian's package; ``.ci/run`` installs it when it is missing, so
+this never skips) opens each page from disk with every request but the page's own blocked. The console shows no error, no request leaves the page, every figure is drawn (the
 DOM holds its SVG and its traces), and a screenshot is written under ``out/report/``."""
 
 from __future__ import annotations
@@ -25,16 +25,20 @@ def check_visit(html_file, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory, traded, swept, million):
+def pages(tmp_path_factory, traded, swept, million, researched, walked):
     d = tmp_path_factory.mktemp("pages")
     return {
         "backtest": traded.report(d / "backtest.html"),
         "sweep": swept.report(d / "sweep.html", by="total_return_pct"),
         "backtest_1m_bars": million.report(d / "backtest_1m_bars.html"),
+        "research": researched.write_report(d / "research.html"),
+        "research_walk_forward": walked.write_report(d / "research_walk_forward.html"),
     }
 
 
-@pytest.mark.parametrize("name", ["backtest", "sweep", "backtest_1m_bars"])
+@pytest.mark.parametrize(
+    "name", ["backtest", "sweep", "backtest_1m_bars", "research", "research_walk_forward"]
+)
 def test_page_renders_in_chromium(pages, name):
     check_visit(pages[name], name)
 

@@ -1,12 +1,13 @@
-"""HTML reports: one self-contained file per backtest or sweep, readable offline.
+"""HTML reports: one self-contained file per backtest, sweep or research run, readable offline.
 
-``write_report(source, path)`` takes a ``BacktestResult``, a ``SweepResult`` or a saved result
-folder and writes one HTML file (plotly.js inlined once, no network needed); ``render_report``
-returns the text. ``result.report(path)``, ``vbt report RESULT_DIR`` and ``--report`` call it.
+``write_report(source, path)`` takes a ``BacktestResult``, a ``SweepResult``, a research run
+(``vbt.research.ResearchReport``) or a saved result folder and writes one HTML file (plotly.js
+inlined once, no network needed); ``render_report`` returns the text. ``result.report(path)``,
+``research.write_report(path)``, ``vbt report RESULT_DIR`` and ``--report`` call it.
 
-A page is one module with ``build(data, **options) -> Page``: ``backtest`` and ``sweep`` (a
-research page will be a third). Pages read only what ``save`` writes (``vbt.report.data``), and
-take their metric names, units and formatting from ``vbt.summary``, as the CLI summary does.
+A page is one module with ``build(data, **options) -> Page``: ``backtest``, ``sweep`` and
+``research``. Pages read only what a run saves (``vbt.report.data``), and take their metric
+names, units and formatting from ``vbt.summary``, as the CLI summary does.
 """
 
 from __future__ import annotations
@@ -14,41 +15,52 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vbt.report.data import BacktestData, SweepData, load
+from vbt.report.data import BacktestData, ResearchData, SweepData, load
 from vbt.report.html import Page, render
 
-__all__ = ["BacktestData", "SweepData", "build_page", "load", "render_report", "write_report"]
+__all__ = [
+    "BacktestData", "ResearchData", "SweepData", "build_page", "load", "render_report",
+    "write_report",
+]  # fmt: skip
+
+PageData = BacktestData | SweepData | ResearchData
 
 
-def _page_data(source: Any) -> BacktestData | SweepData:
+def _page_data(source: Any) -> PageData:
+    from vbt.research.cycle import ResearchReport
     from vbt.results import BacktestResult
     from vbt.sweeps.result import SweepResult
 
-    if isinstance(source, BacktestData | SweepData):
+    if isinstance(source, PageData):
         return source
     if isinstance(source, BacktestResult):
         return BacktestData.from_result(source)
     if isinstance(source, SweepResult):
         return SweepData.from_result(source)
+    if isinstance(source, ResearchReport):
+        return ResearchData.from_result(source)
     if isinstance(source, str | Path):
         return load(source)
-    raise TypeError(f"report: expected a BacktestResult, SweepResult or folder, not {source!r}")
+    raise TypeError(
+        f"report: expected a BacktestResult, SweepResult, ResearchReport or folder, not {source!r}"
+    )
 
 
 def build_page(source: Any, **options: Any) -> Page:
     """The page of ``source``. Options: for a sweep, ``by`` (metric), ``params`` (two swept
-    parameters: x, y) and ``top`` (rows in the best table); a backtest takes none. Raises
-    ``ConfigError`` for a bad option or an unreadable folder."""
+    parameters: x, y) and ``top`` (rows in the best table); a backtest or a research run takes
+    none. Raises ``ConfigError`` for a bad option or an unreadable folder."""
     from vbt.errors import ConfigError
-    from vbt.report import backtest, sweep
+    from vbt.report import backtest, research, sweep
 
     data = _page_data(source)
     if isinstance(data, SweepData):
         return sweep.build(data, **{k: v for k, v in options.items() if v is not None})
     given = [k for k, v in options.items() if v is not None]
+    kind = "a research run" if isinstance(data, ResearchData) else "a backtest"
     if given:
-        raise ConfigError(f"report: {', '.join(given)}: only for a sweep; this is a backtest")
-    return backtest.build(data)
+        raise ConfigError(f"report: {', '.join(given)}: only for a sweep; this is {kind}")
+    return research.build(data) if isinstance(data, ResearchData) else backtest.build(data)
 
 
 def render_report(source: Any, **options: Any) -> str:

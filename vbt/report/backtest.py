@@ -15,8 +15,9 @@ import numpy as np
 import polars as pl
 
 from vbt.report import analysis as an
+from vbt.report.blocks import downsampled_note, drawn_points, metrics_table
 from vbt.report.data import BacktestData
-from vbt.report.downsample import DEFAULT_BUCKETS, minmax_indices
+from vbt.report.downsample import DEFAULT_BUCKETS
 from vbt.report.figures import (
     BLUE,
     GREEN,
@@ -34,19 +35,15 @@ from vbt.report.figures import (
 from vbt.report.html import Block, Page, esc, table
 from vbt.summary import (
     describe_run,
-    format_metric,
     format_unit,
     format_value,
     funnel,
     funnel_rows,
-    metric_rows,
     no_trade_reason,
 )
 
 #: at most this many trades are drawn on the price (the largest by |net P&L|); all are counted
 MAX_TRADE_MARKERS = 1000
-#: metric sections that buy and hold is compared on (it has no trades of its own)
-COMPARED_SECTIONS = ("returns", "risk")
 #: months shown with their value written in the cell (more rows: colour only)
 MAX_LABELLED_YEARS = 40
 #: funnel stages drawn in the funnel chart (counts of signals and trades, not of bars)
@@ -77,7 +74,7 @@ def build(data: BacktestData, *, buckets: int = DEFAULT_BUCKETS) -> Page:
         _equity_block(ts, equity, bh, buckets),  # a plot first, then the numbers
         Block(
             "Metrics",
-            _metrics_table(metrics, bh_metrics),
+            metrics_table(metrics, bh_metrics, "buy and hold"),
             note="Buy and hold: the initial capital in the symbol from the first bar after "
             "the warm-up, no costs, through the same formulas.",
             tall=True,
@@ -118,25 +115,6 @@ def _run_table(run: dict[str, Any]) -> str:
     return table(["", ""], [[k, format_value(v)] for k, v in rows], numeric={1}, cls="kv")
 
 
-def _metrics_table(metrics: dict[str, Any], bh: dict[str, Any]) -> str:
-    head = "<tr><th>metric</th><th>name</th><th>strategy</th><th>buy and hold</th></tr>"
-    body, section = [], None
-    for row in metric_rows(metrics):
-        if row.section != section:
-            section = row.section
-            body.append(f'<tr class="section"><td colspan="4">{esc(section)}</td></tr>')
-        compared = row.section in COMPARED_SECTIONS and bh
-        bh_value = bh.get(row.name) if compared else None
-        bh_text = format_metric(row.name, bh_value) if compared else ""
-        body.append(
-            f'<tr data-name="{esc(row.name)}" data-value="{esc(json.dumps(row.value))}"'
-            f' data-text="{esc(row.text)}"><td>{esc(row.label)}</td>'
-            f"<td><code>{esc(row.name)}</code></td>"
-            f'<td class="num">{esc(row.text)}</td><td class="num">{esc(bh_text)}</td></tr>'
-        )
-    return f'<table class="metrics"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
-
-
 def _signal_funnel(run: dict[str, Any], metrics: dict[str, Any], reason: str | None) -> Block:
     rows = funnel_rows(metrics, run)
     attrs = [{"name": r.name, "value": json.dumps(r.value)} for r in rows]
@@ -157,21 +135,16 @@ def _signal_funnel(run: dict[str, Any], metrics: dict[str, Any], reason: str | N
                       "removes some; the signals that pass execute at the next bar's open.")  # fmt: skip
 
 
-def _series(ts: np.ndarray, y: np.ndarray, buckets: int) -> tuple[list[int], list[float | None]]:
-    idx = minmax_indices(y, buckets)
-    return ms(ts[idx]), compact(y[idx])
-
-
 def _equity_block(ts, equity, bh, buckets) -> Block:
     if not equity.size:
         return Block("Equity", note="No equity points.", wide=True)
     fig = figure(
-        [line(*_series(ts, bh, buckets), "buy and hold", GREY),
-         line(*_series(ts, equity, buckets), "strategy", BLUE)],
+        [line(*drawn_points(ts, bh, buckets), "buy and hold", GREY),
+         line(*drawn_points(ts, equity, buckets), "strategy", BLUE)],
         height=360, xaxis={"type": "date"}, yaxis={"title": {"text": "equity"}},
     )  # fmt: skip
     return Block("Equity against buy and hold", figure=fig, wide=True,
-                 note=_downsampled_note(equity.size, buckets))  # fmt: skip
+                 note=downsampled_note(equity.size, buckets))  # fmt: skip
 
 
 def _drawdown_block(ts, equity, buckets) -> Block:
@@ -191,7 +164,7 @@ def _drawdown_block(ts, equity, buckets) -> Block:
         rows.append([rank, _day(ts[p.peak]), _day(ts[p.trough]),
                      _day(ts[p.recovery]) if p.recovery is not None else "not recovered",
                      format_unit("fraction", p.depth), f"{p.bars:,}"])  # fmt: skip
-    x, y = _series(ts, -dd, buckets)
+    x, y = drawn_points(ts, -dd, buckets)
     fig = figure(
         [line(x, y, "drawdown", RED, fill="tozeroy", fillcolor="rgba(192,57,43,0.25)")],
         height=300, shapes=shapes, annotations=notes, showlegend=False,
@@ -207,7 +180,7 @@ def _drawdown_block(ts, equity, buckets) -> Block:
 def _trades_block(ts, close, trades: pl.DataFrame, buckets) -> Block:
     if not close.size:
         return Block("Trades on the price", note="No bars.", wide=True)
-    traces = [line(*_series(ts, close, buckets), "close", GREY)]
+    traces = [line(*drawn_points(ts, close, buckets), "close", GREY)]
     shown = trades
     if trades.height > MAX_TRADE_MARKERS:
         size = np.abs(trades["net_pnl"].to_numpy())
@@ -243,7 +216,7 @@ def _trades_block(ts, close, trades: pl.DataFrame, buckets) -> Block:
     else:
         note = f"{trades.height:,} trades: ▲ long entry, ▼ short entry, × exit (green: a gain). "
     return Block("Trades on the price", figure=fig, wide=True,
-                 note=note + _downsampled_note(close.size, buckets))  # fmt: skip
+                 note=note + downsampled_note(close.size, buckets))  # fmt: skip
 
 
 def _monthly_block(timestamps: pl.Series, equity: np.ndarray, ic: float) -> Block:
@@ -324,18 +297,11 @@ def _costs_block(trades: pl.DataFrame, buckets: int) -> Block:
     series = [("before costs", GREY, gross + t["slippage_cost"].to_numpy()),
               ("gross (after slippage)", ORANGE, gross), ("net (after commissions)", BLUE,
               t["net_pnl"].to_numpy())]  # fmt: skip
-    traces = [line(*_series(x, np.cumsum(v), buckets), name, color, line_shape="hv")
+    traces = [line(*drawn_points(x, np.cumsum(v), buckets), name, color, line_shape="hv")
               for name, color, v in series]  # fmt: skip
     fig = figure(traces, height=300, xaxis={"type": "date"},
                  yaxis={"title": {"text": "cumulative P&L"}})  # fmt: skip
     return Block(title, html, fig, note="Cumulative over the trades, at their exit times.")
-
-
-def _downsampled_note(n: int, buckets: int) -> str:
-    if n <= 2 * buckets:
-        return ""
-    return (f"Lines drawn from {n:,} points through the lowest and highest point of each of "
-            f"{buckets:,} buckets, so every peak and trough shows.")  # fmt: skip
 
 
 def _day(ns: int) -> str:

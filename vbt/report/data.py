@@ -6,7 +6,10 @@ draw the same page:
 - a backtest: ``metrics.json`` (the run's description and its metrics), ``trades.parquet`` and
   ``equity.parquet`` (``BacktestResult.save``);
 - a sweep: ``results.parquet`` (one row per combination) and ``summary.json`` (the run, the
-  grid and the settings; ``SweepResult.save``).
+  grid and the settings; ``SweepResult.save``);
+- a research run: ``report.json`` (the run, the split or folds, the metrics, baselines,
+  statistics and verdict) and ``equity.parquet`` (the out-of-sample curve with buy-and-hold's
+  beside it), from ``runs/<run>/`` (``vbt.research``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from vbt.paths import check_input_dir, read_bytes
 
 BACKTEST_FILES = ("metrics.json", "trades.parquet", "equity.parquet")
 SWEEP_FILES = ("results.parquet", "summary.json")
+RESEARCH_FILES = ("report.json", "equity.parquet")
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,18 +82,51 @@ class SweepData:
         )
 
 
-def load(folder: str | Path) -> BacktestData | SweepData:
-    """The page data of a saved result folder: a backtest (``BACKTEST_FILES``) or a sweep
-    (``SWEEP_FILES``). Anything else, or a file that cannot be read, is a ``ConfigError``
-    naming the folder or the file."""
+@dataclass(frozen=True, eq=False)
+class ResearchData:
+    """report: the run's ``report.json`` (as JSON reads it back); equity: its out-of-sample curve
+    (timestamp, close, equity, position and, from runs that record it, buy_and_hold)."""
+
+    report: dict[str, Any]
+    equity: pl.DataFrame
+
+    @classmethod
+    def from_result(cls, result: Any) -> ResearchData:
+        # through JSON, so that the page from memory is the page from report.json
+        doc = json.loads(json.dumps(result.report, default=str, allow_nan=False))
+        return cls._checked(doc, result.equity, "the research run")
+
+    @classmethod
+    def from_dir(cls, folder: Path) -> ResearchData:
+        doc = _read_json(folder / "report.json")
+        return cls._checked(doc, _read_parquet(folder / "equity.parquet"), folder / "report.json")
+
+    @classmethod
+    def _checked(cls, doc: dict, equity: pl.DataFrame, where: Any) -> ResearchData:
+        missing = [
+            k for k in ("verdict", "metrics", "out_of_sample") if not isinstance(doc.get(k), dict)
+        ]
+        if missing:
+            raise ConfigError(f"{where}: no {', '.join(repr(k) for k in missing)} mapping; not the "
+                              "report.json of a research run")  # fmt: skip
+        return cls(report=doc, equity=equity)
+
+
+def load(folder: str | Path) -> BacktestData | SweepData | ResearchData:
+    """The page data of a saved result folder: a backtest (``BACKTEST_FILES``), a sweep
+    (``SWEEP_FILES``) or a research run (``RESEARCH_FILES``: ``<out>/runs/<run>/``). Anything
+    else, or a file that cannot be read, is a ``ConfigError`` naming the folder or the file."""
     folder = check_input_dir(folder, "result folder")
     if all((folder / f).is_file() for f in BACKTEST_FILES):
         return BacktestData.from_dir(folder)
     if all((folder / f).is_file() for f in SWEEP_FILES):
         return SweepData.from_dir(folder)
+    if all((folder / f).is_file() for f in RESEARCH_FILES):
+        return ResearchData.from_dir(folder)
     raise ConfigError(
-        f"result folder {folder}: holds neither a backtest result ({', '.join(BACKTEST_FILES)}) "
-        f"nor a sweep result ({', '.join(SWEEP_FILES)})"
+        f"result folder {folder}: holds neither a backtest result ({', '.join(BACKTEST_FILES)}), "
+        f"a sweep result ({', '.join(SWEEP_FILES)}) nor a research run "
+        f"({', '.join(RESEARCH_FILES)}: <out>/runs/<run>/)"
     )
 
 

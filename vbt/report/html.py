@@ -33,7 +33,8 @@ class Block:
 
 @dataclass
 class Page:
-    """kind: "backtest", "sweep" (the page's ``data-kind``); title and subtitle: the header."""
+    """kind: "backtest", "sweep", "research" (the page's ``data-kind``); title and subtitle: the
+    header."""
 
     kind: str
     title: str
@@ -130,6 +131,9 @@ code{font-size:12px;color:#555}
 .cols{columns:2 380px;column-gap:24px}
 .cols table{break-inside:avoid;margin-bottom:10px}
 .verdict{font-weight:600;padding:8px 10px;border-left:4px solid #d9822b;background:#fdf5ec;margin:0 0 8px}
+.verdict.good{border-color:#2e8b57;background:#eef7f1}
+.verdict.bad{border-color:#c0392b;background:#fbeeee}
+ul.reasons{margin:0 0 10px;padding-left:20px}
 .note{color:#666;font-size:12px;margin:6px 0 0}
 footer{padding:10px 28px 18px;color:#777;font-size:12px}
 """

@@ -26,6 +26,8 @@ import numpy as np
 from vbt.enums import BUY, LONG, SELL
 
 DEFAULT_SIMULATIONS = 1000
+#: bins of the simulated Sharpe ratios' histogram kept in ``RandomEntryResult.to_dict``
+HISTOGRAM_BINS = 40
 
 
 def baseline_params(params: Any, shorts: bool = True) -> Any:
@@ -41,16 +43,18 @@ def baseline_params(params: Any, shorts: bool = True) -> Any:
 def run_signals(prepared: Any, raws: list[np.ndarray], params: Any) -> np.ndarray:
     """The scan's metric accumulators (ACC_DTYPE[len(raws)]) of ``prepared`` run with each
     signal array of ``raws`` (int8[n]: BUY=1, SELL=-1, HOLD=0) in place of the model's."""
+    return np.concatenate([scan_signals(prepared, raw, params, record=False).acc for raw in raws])
+
+
+def scan_signals(prepared: Any, raw: np.ndarray, params: Any, *, record: bool = True) -> Any:
+    """The scan (``ScanResult``; with ``record``, its per-bar equity over all n bars) of
+    ``prepared`` run with the signal array ``raw`` in place of the model's."""
     from vbt.stages import simulate
 
     x = prepared.inputs
     ones = np.ones(len(x), dtype=np.float32)
-    accs = []
-    for raw in raws:
-        inputs = dataclasses.replace(x, raw=raw, confidence=ones, value=None)
-        run = dataclasses.replace(prepared, inputs=inputs)
-        accs.append(simulate(run, params, record=False).acc)
-    return np.concatenate(accs)
+    inputs = dataclasses.replace(x, raw=raw, confidence=ones, value=None)
+    return simulate(dataclasses.replace(prepared, inputs=inputs), params, record=record)
 
 
 def buy_and_hold_signals(n_bars: int, first: int) -> np.ndarray:
@@ -99,7 +103,8 @@ def random_entry_signals(
 class RandomEntryResult:
     """The random-entry Monte Carlo: ``sharpe`` and ``total_return_pct`` (float64[M], NaN where
     undefined) of the M simulations, and the strategy's p-value (None when its Sharpe ratio is
-    undefined or it made no trade)."""
+    undefined or it made no trade). ``to_dict`` keeps quantiles of both and a histogram of the
+    defined Sharpe ratios (``HISTOGRAM_BINS`` equal bins: ``edges``, ``counts``)."""
 
     simulations: int
     seed: int
@@ -119,7 +124,8 @@ class RandomEntryResult:
             "statistic": "sharpe_ratio", "strategy": self.strategy_sharpe,
             "p_value": self.p_value,
             "sharpe_ratio": {"mean": _mean(self.sharpe), "p05": q(self.sharpe, 0.05),
-                             "p50": q(self.sharpe, 0.5), "p95": q(self.sharpe, 0.95)},
+                             "p50": q(self.sharpe, 0.5), "p95": q(self.sharpe, 0.95),
+                             "histogram": _histogram(self.sharpe)},
             "total_return_pct": {"mean": _mean(self.total_return_pct),
                                  "p05": q(self.total_return_pct, 0.05),
                                  "p50": q(self.total_return_pct, 0.5),
@@ -135,6 +141,16 @@ def p_value(strategy: float | None, simulated: np.ndarray) -> float | None:
     sims = np.asarray(simulated, dtype=np.float64)
     hits = int(np.count_nonzero(np.isfinite(sims) & (sims >= strategy)))
     return (1 + hits) / (1 + sims.shape[0])
+
+
+def _histogram(a: np.ndarray) -> dict[str, list]:
+    """``{"edges": [HISTOGRAM_BINS + 1 floats], "counts": [HISTOGRAM_BINS ints]}`` of the finite
+    values of ``a`` (one bin when they are all equal; empty lists when there is none)."""
+    a = a[np.isfinite(a)]
+    if not a.size:
+        return {"edges": [], "counts": []}
+    counts, edges = np.histogram(a, bins=HISTOGRAM_BINS if np.ptp(a) > 0 else 1)
+    return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
 def _mean(a: np.ndarray) -> float | None:

@@ -17,8 +17,11 @@
 
 The output folder keeps ``trials.jsonl``, ``models/<training>/`` (reused when a run trains the
 same way again: training is deterministic) and ``runs/<run>/`` (``report.json``, and the
-out-of-sample ``equity.parquet`` and ``trades.parquet``); ``<run>`` is a hash of the strategy
-file's content and every setting, ``<training>`` of those that change the training.
+out-of-sample ``equity.parquet``, with buy-and-hold's equity beside the strategy's, and
+``trades.parquet``); ``<run>`` is a hash of the strategy file's content and every setting,
+``<training>`` of those that change the training. ``report.json`` also keeps what training
+recorded about each model's fit (``training``: ``vbt.research.fit``) and, for a walk-forward,
+each fold's out-of-sample metrics (``walk_forward.folds[i].metrics``).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ MODELS_DIR, RUNS_DIR, REPORT_FILE = "models", "runs", "report.json"
 class ResearchReport:
     """A research run: ``report`` (the JSON-safe dict written to ``report.json``), ``verdict``
     (its verdict string), ``path`` (the run's folder), ``equity`` and ``trades`` (polars, the
-    out-of-sample equity curve and trades)."""
+    out-of-sample equity curve, buy-and-hold's beside it, and trades)."""
 
     report: dict[str, Any]
     path: Path
@@ -64,6 +67,14 @@ class ResearchReport:
 
     def to_dict(self) -> dict[str, Any]:
         return self.report
+
+    def write_report(self, path: str | Path) -> Path:
+        """Write the HTML page of this run to ``path`` (one self-contained file, the same as
+        ``vbt report`` writes from the run's folder; see ``vbt.report``) and return the path.
+        (``report`` is the run's report.json dict, hence the name.)"""
+        from vbt.report import write_report
+
+        return write_report(self, path)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,11 +132,14 @@ def research(
     -------
     ResearchReport
     """
+    import polars as pl
+
     import vbt
     from vbt.batches.ledger import TrialLedger
     from vbt.config import resolve_data_dir
     from vbt.model.trainer import _check_before_data, check_seed, training_range
     from vbt.paths import check_output_dir
+    from vbt.research.fit import fit_record
 
     t0 = time.perf_counter()
     strategy = vbt.load_strategy(strategy)
@@ -162,7 +176,8 @@ def research(
     ledger = TrialLedger(out)
     sharpe = oos["metrics"].get("sharpe_ratio")
     new_trial = ledger.add(key, "research", [sharpe], what={"strategy": strategy.name, **settings})
-    assess = _assess(segments, oos, ledger.stats(), simulations, seed)
+    assess, bh_equity = _assess(segments, oos, ledger.stats(), simulations, seed)
+    oos["equity_frame"] = oos["equity_frame"].with_columns(pl.Series("buy_and_hold", bh_equity))
     timings["assess_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     first = segments[0]
@@ -175,6 +190,7 @@ def research(
         "mode": "walk_forward" if walk_forward else "held_out",
         **plan,
         "models": [str(m) for m in models],
+        "training": [fit_record(m) for m in models],
         "out_of_sample": oos["period"],
         "metrics": oos["metrics"],
         **assess,
@@ -363,7 +379,8 @@ class _Run:
             models.append(model)
         timings.update(train_s=t_train, backtest_s=t_test)
         plan = {"walk_forward": {
-            "folds": [f.to_dict(ts) for f in folds], "purge_bars": purge,
+            "folds": [f.to_dict(ts) | {"metrics": dict(s.result.metrics)}
+                      for f, s in zip(folds, segments, strict=True)], "purge_bars": purge,
             "purge_source": purge_source, "embargo_bars": embargo, "bars": n,
             "validation_in_window": fold_strategy.training["data_split"],
         }}  # fmt: skip
@@ -454,7 +471,9 @@ def _stitch(segments: list[_Segment]) -> dict[str, Any]:
     }
 
 
-def _assess(segments, oos, stats, simulations: int, seed: int) -> dict[str, Any]:
+def _assess(segments, oos, stats, simulations: int, seed: int) -> tuple[dict[str, Any], np.ndarray]:
+    """The baselines, the Sharpe ratio statistics and the verdict (``report.json``'s entries),
+    and buy-and-hold's equity over the out-of-sample bars (float64[bars])."""
     from vbt.metrics import finish_metrics, json_safe
     from vbt.research import baselines as bl
     from vbt.research.stats import dsr, expected_max_sharpe, psr, return_moments
@@ -474,9 +493,10 @@ def _assess(segments, oos, stats, simulations: int, seed: int) -> dict[str, Any]
     def metrics_of(accs):
         return finish_metrics(accs, ic, span, n_oos, ppy)
 
-    bh_acc = bl.run_signals(
-        prepared, [bl.buy_and_hold_signals(n, first)], bl.baseline_params(params)
+    bh_scan = bl.scan_signals(
+        prepared, bl.buy_and_hold_signals(n, first), bl.baseline_params(params)
     )
+    bh_acc = bh_scan.acc
     bh = {k: json_safe(v[0]) for k, v in metrics_of(bh_acc).items()
           if k in ("total_return_pct", "annualized_return", "sharpe_ratio", "max_drawdown_pct",
                    "volatility", "final_equity")}  # fmt: skip
@@ -525,8 +545,9 @@ def _assess(segments, oos, stats, simulations: int, seed: int) -> dict[str, Any]
         p_random=random.p_value if random is not None else None, psr0=psr0, dsr=dsr_value,
         trials=stats.trials, simulations=simulations,
     )  # fmt: skip
-    return {"buy_and_hold": bh, "random_entry": random_dict, "sharpe_statistics": sharpe_stats,
-            "verdict": judged}  # fmt: skip
+    assessed = {"buy_and_hold": bh, "random_entry": random_dict,
+                "sharpe_statistics": sharpe_stats, "verdict": judged}  # fmt: skip
+    return assessed, np.asarray(bh_scan.equity[first:], dtype=np.float64)
 
 
 def _save(run_dir: Path, report: dict[str, Any], oos: dict[str, Any]) -> None:
