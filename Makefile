@@ -33,8 +33,11 @@ $(WARM): $(STAMP)
 demo: $(WARM)
 	$(VENV)/bin/vbt demo
 
+# The test files run in TEST_PROCS processes (pytest-xdist; a file's tests stay in one process, so
+# its fixtures, servers and Ray cluster are started once): much of the suite waits on subprocesses.
+TEST_PROCS ?= 2
 test: $(WARM)
-	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable tests
+	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable -n $(TEST_PROCS) --dist loadfile tests
 
 # Every benchmark, each figure printed against its target; results saved under .benchmarks/ for
 # comparison across commits (pytest-benchmark's --benchmark-compare).

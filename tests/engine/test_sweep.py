@@ -87,6 +87,11 @@ def test_bad_grid_is_refused_before_the_data_is_read(mtf_model, tmp_path):
         vbt.sweep(cfg, {"commission": [0.001, 1.5]})
     with pytest.raises(vbt.ConfigError, match="not sweepable|not a sweepable"):
         vbt.sweep(cfg, {"hidden_layers": [32]})
+    for bad in (0, 2.5, "many"):
+        with pytest.raises(vbt.ConfigError, match="task_combo_bars"):
+            vbt.sweep(cfg, {"commission": [0.001]}, backend="ray", task_combo_bars=bad)
+    with pytest.raises(vbt.ConfigError, match="backend='ray' only"):
+        vbt.sweep(cfg, {"commission": [0.001]}, task_combo_bars=10**9)
 
 
 def test_cli_sweep_json_and_table(mtf_model, tmp_path, capsys):

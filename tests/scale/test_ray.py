@@ -71,6 +71,8 @@ def test_vbt_sweep_with_the_ray_backend_gives_the_same_table(tmp_path):
     local = vbt.sweep(prepared, grid)
     remote = vbt.sweep(prepared, grid, backend="ray")
     assert remote.table.equals(local.table) and local.table["total_trades"].n_unique() > 1
+    one_per_task = vbt.sweep(prepared, grid, backend="ray", task_combo_bars=1)  # 6 tasks
+    assert one_per_task.table.equals(local.table)
 
 
 def _block_workers() -> list[int]:

@@ -37,6 +37,7 @@ def sweep(
     resume_from: str | Path | None = None,
     backend: Literal["local", "ray"] = "local",
     ray_address: str | None = None,
+    task_combo_bars: int | None = None,
 ) -> SweepResult:
     """Backtest every combination of ``grid`` over one inference.
 
@@ -68,6 +69,10 @@ def sweep(
         "ray" runs blocks of combinations as tasks on a Ray cluster (``ray_address``; None: the
         one Ray is initialised with, else a local one), with identical results; Ray retries a
         task whose worker dies, so checkpoints are for the local backend only.
+    task_combo_bars : int, optional
+        Ray only: the work per task, in combination-bars (default
+        ``vbt.sweeps.ray_backend.DEFAULT_TASK_COMBO_BARS``, about a second on one core); raise it
+        for grids of millions of combinations (README "Scale-out").
 
     Returns
     -------
@@ -98,6 +103,12 @@ def sweep(
         raise ConfigError(f"backend = {backend!r}: must be 'local' or 'ray'")
     if backend == "ray" and (checkpoint or resume_from):
         raise ConfigError("checkpoint/resume_from: the 'ray' backend retries failed tasks itself")
+    if task_combo_bars is not None and (
+        backend != "ray" or isinstance(task_combo_bars, bool)
+        or not isinstance(task_combo_bars, int) or task_combo_bars < 1
+    ):  # fmt: skip
+        raise ConfigError(f"task_combo_bars = {task_combo_bars!r}: an integer >= 1, with "
+                          "backend='ray' only")  # fmt: skip
     if isinstance(config_or_prepared, PreparedRun):
         prepared, base = config_or_prepared, config_or_prepared.params
         bundle = None
@@ -116,9 +127,10 @@ def sweep(
     if backend == "ray":
         from vbt.sweeps.ray_backend import run_sweep_ray
 
+        size = {} if task_combo_bars is None else {"task_combo_bars": int(task_combo_bars)}
         accs = run_sweep_ray(
             prepared.inputs, base, g, combos, chunk_bars=prepared.config.chunk_bars,
-            address=ray_address, progress=progress, cancel=cancel,
+            address=ray_address, progress=progress, cancel=cancel, **size,
         )  # fmt: skip
     else:
         accs = run_sweep(
