@@ -40,3 +40,24 @@ def centred_model(out: Path, bars_1h) -> Path:
 
 def config(model_dir, **kw) -> vbt.BacktestConfig:
     return vbt.BacktestConfig(model_path=str(model_dir), data_dir=str(DATA), **kw)
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    """``vbt`` with ``argv`` in this process -> (exit status, stdout, stderr)."""
+    from vbt.cli import main
+
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(capsys, argv: list[str], fill: dict, message: str, folder: Path) -> None:
+    """``vbt argv`` (each formatted with ``fill``) exits 2 with one ``error:`` line holding
+    ``message`` (formatted too), prints nothing on stdout and writes nothing under ``folder``."""
+    before = sorted(p.name for p in folder.rglob("*"))
+    rc, out, err = run(capsys, *[a.format(**fill) for a in argv])
+    assert rc == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert message.format(**fill) in lines[0]
+    assert sorted(p.name for p in folder.rglob("*")) == before  # nothing written

@@ -6,15 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from reportkit import DATA
-
-from vbt.cli import main
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
+from reportkit import DATA, assert_one_line_error, run
 
 
 def test_backtest_report_and_vbt_report_write_the_same_page(model_dir, tmp_path, capsys):
@@ -100,10 +92,4 @@ def test_bad_input_is_one_line(model_dir, traded, tmp_path, capsys, argv, messag
     for name in ("metrics.json", "trades.parquet", "equity.parquet"):
         (tmp_path / "bad" / name).write_text("{" if name.endswith("json") else "")
     fill = {"w": tmp_path, "m": model_dir, "d": DATA}
-    before = sorted(p.name for p in tmp_path.rglob("*"))
-    rc, out, err = run(capsys, *[a.format(**fill) for a in argv])
-    assert rc == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert message.format(**fill) in lines[0]
-    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+    assert_one_line_error(capsys, argv, fill, message, tmp_path)

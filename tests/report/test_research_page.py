@@ -11,10 +11,10 @@ import shutil
 import polars as pl
 import pytest
 from report_pages import number, parse
+from reportkit import assert_one_line_error, run
 from test_html import assert_self_contained
 
 from tests.research.conftest import tiny, write
-from vbt.cli import main
 from vbt.report import ResearchData, render_report
 from vbt.summary import FOLD_SHOWN
 
@@ -211,12 +211,6 @@ def test_what_a_run_did_not_record_is_left_out(researched):
     assert all(len(cells) == 2 for _a, cells in fit)
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def test_vbt_report_writes_a_research_runs_page(researched, tmp_path, capsys):
     folder = shutil.copytree(researched.path, tmp_path / "run")
     rc, out, err = run(capsys, "report", folder)
@@ -269,10 +263,4 @@ def test_bad_research_report_input_is_one_line(researched, tmp_path, capsys, arg
         "s": write(tmp_path, tiny("never_run")),
         "d": researched.report["data_dir"],
     }
-    before = sorted(p.name for p in tmp_path.rglob("*"))
-    rc, out, err = run(capsys, *[a.format(**fill) for a in argv])
-    assert rc == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert message.format(**fill) in lines[0]
-    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no training
+    assert_one_line_error(capsys, argv, fill, message, tmp_path)

@@ -31,3 +31,10 @@ def models_root(tmp_path_factory) -> Path:
     retag_storages(mps / "model.pt", "mps")
     assert set(storage_locations(mps / "model.pt")) == {"mps"}
     return root
+
+
+@pytest.fixture(scope="module")
+def client(worker):
+    """An HTTP client of the module's ``worker`` fixture (with its token, if any)."""
+    with worker.client() as c:
+        yield c

@@ -11,16 +11,10 @@ import vbt
 
 @pytest.fixture(scope="module")
 def worker(models_root, tmp_path_factory):
-    w = Worker(models_root, tmp_path_factory.mktemp("api") / "state", "--checkpoint-bars", "300")
-    w.start()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
-def client(worker):
-    with worker.client() as c:
-        yield c
+    with Worker(
+        models_root, tmp_path_factory.mktemp("api") / "state", "--checkpoint-bars", "300"
+    ) as w:
+        yield w
 
 
 @pytest.fixture(scope="module")

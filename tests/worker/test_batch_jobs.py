@@ -39,16 +39,10 @@ def comparable(records: list[dict]) -> dict:
 @pytest.fixture(scope="module")
 def worker(models_root, tmp_path_factory):
     # a pause after each job, so that a cancel lands between jobs
-    w = Worker(models_root, tmp_path_factory.mktemp("batch") / "state", "--chunk-delay", "0.5")
-    w.start()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
-def client(worker):
-    with worker.client() as c:
-        yield c
+    with Worker(
+        models_root, tmp_path_factory.mktemp("batch") / "state", "--chunk-delay", "0.5"
+    ) as w:
+        yield w
 
 
 def test_batch_job_equals_vbt_batch(client, models_root, tmp_path):

@@ -17,11 +17,9 @@ TOKEN = "fuzz-token-0123456789abcdef"
 @pytest.fixture(scope="module")
 def worker(models_root, tmp_path_factory):
     # a queue large enough never to fill: 503 (queue full) is the one designed 5xx
-    w = Worker(models_root, tmp_path_factory.mktemp("fuzz") / "state", "--max-queue", "100000",
-               token=TOKEN)  # fmt: skip
-    w.start()
-    yield w
-    w.stop()
+    with Worker(models_root, tmp_path_factory.mktemp("fuzz") / "state", "--max-queue", "100000",
+               token=TOKEN) as w:  # fmt: skip
+        yield w
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

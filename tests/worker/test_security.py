@@ -32,16 +32,8 @@ def worker(models_root, tmp_path_factory):
     shutil.copy(DATA / "EURUSD_1h.parquet", data / "real")
     (data / "fx").symlink_to(data / "real")  # a symlink that stays inside its root is fine
     (data / "GBPUSD_1h.csv").symlink_to(outside / "model.pt")  # a data file outside
-    w = Worker(models, root / "state", "--max-body-bytes", "4096", token=TOKEN, data=data)
-    w.start()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
-def client(worker):
-    with worker.client() as c:
-        yield c
+    with Worker(models, root / "state", "--max-body-bytes", "4096", token=TOKEN, data=data) as w:
+        yield w
 
 
 def refused(r: httpx.Response, status: int, field: str | None) -> None:
