@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from enginekit import DATA, STRATEGIES
 
 import vbt
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "data_fixtures"
-STRATEGIES = DATA / "strategies"
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +27,3 @@ def regression_model(tmp_path_factory) -> Path:
         vbt.train(STRATEGIES / "regression_forward_return.yaml", data_dir=DATA, symbol="EURUSD",
                   out_dir=out, progress=False)
     )  # fmt: skip
-
-
-def config(model_dir, **kw) -> vbt.BacktestConfig:
-    kw = {"data_dir": str(DATA), "symbol": "EURUSD", "timeframe": "1h", **kw}
-    return vbt.BacktestConfig(model_path=str(model_dir), **kw)

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import polars as pl
 import pytest
-from conftest import DATA, ROOT, config
+from enginekit import DATA, ROOT, config
 
 import vbt
 from tests.model.device_tags import retag_storages, storage_locations

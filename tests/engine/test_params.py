@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import STRATEGIES
+from enginekit import STRATEGIES
 
 import vbt
 from vbt.params import DecisionParams, DecisionsBlock, ExecutionParams

@@ -7,7 +7,7 @@ import json
 
 import polars as pl
 import pytest
-from conftest import config
+from enginekit import config
 
 import vbt
 from vbt.cli import main
