@@ -13,7 +13,7 @@ import sys
 import time
 
 import vbt
-from benches.conftest import N_BARS, report
+from benches.conftest import N_BARS, PEAK_KB_SOURCE, report
 
 
 def engine_config(model_dir, data_dir) -> vbt.BacktestConfig:
@@ -32,17 +32,20 @@ def test_engine_end_to_end(benchmark, bench_model_dir, bench_data_dir):
            higher_is_better=False)  # fmt: skip
 
 
-PEAK_SCRIPT = """
-import json, resource, sys, time
+PEAK_SCRIPT = (
+    PEAK_KB_SOURCE
+    + """
+import json, sys, time
 import vbt
 cfg = vbt.BacktestConfig(model_path=sys.argv[1], data_dir=sys.argv[2], symbol="EURUSD",
                          timeframe="1h", timeframes=["1h", "4h"])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_kb()
 t = time.perf_counter()
 r = vbt.BacktestEngine(cfg).run()
-print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "base_kb": base,
+print(json.dumps({"peak_kb": peak_kb(), "base_kb": base,
                   "seconds": time.perf_counter() - t, "trades": r.metrics["total_trades"]}))
 """
+)
 
 
 def test_engine_peak_memory(benchmark, bench_model_dir, bench_data_dir):

@@ -19,7 +19,7 @@ import pytest
 
 import vbt
 from benches.bench_engine import engine_config
-from benches.conftest import N_BARS, report
+from benches.conftest import N_BARS, PEAK_KB_SOURCE, report
 from vbt.sim.runner import run_scan
 from vbt.sweeps.grid import Grid, select
 from vbt.sweeps.runner import run_sweep
@@ -79,15 +79,17 @@ def test_sweep_end_to_end_from_model_dir(benchmark, bench_model_dir, bench_data_
            higher_is_better=False)  # fmt: skip
 
 
-PEAK_SCRIPT = """
-import json, resource, sys
+PEAK_SCRIPT = (
+    PEAK_KB_SOURCE
+    + """
+import json, sys
 import vbt
 cfg = vbt.BacktestConfig(model_path=sys.argv[1], data_dir=sys.argv[2], symbol="EURUSD",
                          timeframe="1h", timeframes=["1h", "4h"])
 res = vbt.sweep(cfg, json.loads(sys.argv[3]))
-print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "rows": res.table.height}))
+print(json.dumps({"peak_kb": peak_kb(), "rows": res.table.height}))
 """
+)
 
 
 def test_sweep_peak_memory(benchmark, bench_model_dir, bench_data_dir):

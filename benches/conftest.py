@@ -18,6 +18,23 @@ N_BARS = int(os.environ.get("VBT_BENCH_BARS", 1_000_000))
 GATES = os.environ.get("VBT_BENCH_GATES") == "1"
 
 
+#: Python source of ``peak_kb()``, for the scripts that measure a whole process's peak memory: the
+#: peak resident set of this process's own memory since it started, in KiB (``VmHWM``). Not
+#: ``ru_maxrss``: on Linux that also counts the memory the parent process had when it forked.
+PEAK_KB_SOURCE = """
+def peak_kb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+
 def report(benchmark, name: str, value: float, target: float, unit: str, higher_is_better: bool,
            gate: bool = True):  # fmt: skip
     """Record a figure in the benchmark JSON, print it, and enforce it when gates are on (unless
