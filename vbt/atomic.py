@@ -41,3 +41,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     finally:
         os.close(dfd)
     return path
+
+
+def append_line(path: str | os.PathLike, line: bytes) -> None:
+    """Append ``line`` (one whole line, ending in a newline) to ``path`` durably: one ``write``
+    on an ``O_APPEND`` descriptor, then fsync; the file is created (0644) when missing. A reader
+    that stops at the last newline never sees half a line of a finished append."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

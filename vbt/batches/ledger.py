@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from vbt.atomic import append_line
 
 LEDGER_FILE = "trials.jsonl"
 
@@ -102,12 +103,7 @@ class TrialLedger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair()
         line = (json.dumps(entry, sort_keys=True, default=str) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, line)
         keys.add(key)
         return True
 

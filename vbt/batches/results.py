@@ -14,12 +14,11 @@ timeframe, start, end, model_path, output_type, bars, valid_bars}, "params": {..
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vbt.atomic import atomic_write
+from vbt.atomic import append_line, atomic_write
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -65,12 +64,7 @@ class ResultsFile:
 
     def append(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, default=str, allow_nan=False) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, line)
 
 
 def _id(line: bytes) -> str | None:
