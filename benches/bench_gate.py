@@ -39,11 +39,11 @@ GATE_BARS = 300_000
 
 # Limits (ratios), from the figures measured on the development VM (in brackets); see the module
 # docstring.
-SCAN_VS_STREAM = 25.0  # [11.2-13.7] the bare stream does 3 operations per bar, the scan the rules
+SCAN_VS_STREAM = 25.0  # [11.2-14.6] the bare stream does 3 operations per bar, the scan the rules
 INFERENCE_VS_TORCH = 1.3  # [0.50-0.57]
-END_TO_END_VS_TORCH = 3.0  # [2.02-2.18]
-SWEEP_SPEEDUP = 1.3  # [1.86-2.35] 64 combinations in one kernel call / 64 single scans, 2 cores
-COLD_START_RATIO = 2.2  # [1.39-1.58] a whole `vbt backtest` process / bare imports
+END_TO_END_VS_TORCH = 3.0  # [2.02-2.23]
+SWEEP_SPEEDUP = 1.3  # [1.86-2.53] 64 combinations in one kernel call / 64 single scans, 2 cores
+COLD_START_RATIO = 2.2  # [1.18-1.58] a whole `vbt backtest` process / bare imports
 # the issues' targets, printed next to the gates
 END_TO_END_TARGET = 2.5
 COLD_START_EXTRA_S = 0.5
