@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
-from numba import njit
 
 from vbt.data.timeframe import HOUR_NS, timeframe_ns
+from vbt.jit import njit
 
 BAR_NS = 300 * 1_000_000_000  # the default bar: 5 minutes
 _WEEK_NS = 7 * 86400 * 1_000_000_000

@@ -6,7 +6,6 @@ Signals, sides and reasons are the int8 codes of ``vbt.enums``.
 """
 
 import numpy as np
-from numba import njit
 
 from vbt.enums import (
     BUY,
@@ -24,6 +23,7 @@ from vbt.enums import (
     SELL,
     SHORT,
 )
+from vbt.jit import njit
 
 # Tolerance of the "row already is a probability vector" test (as in the older system).
 PROB_SUM_TOL = 1e-6

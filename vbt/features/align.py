@@ -13,9 +13,9 @@ its own timestamp (``known_after_ns`` 0).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from vbt.data.timeframe import timeframe_ns
+from vbt.jit import njit
 
 
 def asof_index(

@@ -12,7 +12,8 @@ Divisors are clamped to machine epsilon, as in the older system.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from vbt.jit import njit
 
 _EPS = np.finfo(np.float64).eps
 

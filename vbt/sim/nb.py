@@ -11,7 +11,6 @@ allocated per bar.
 """
 
 import numpy as np
-from numba import njit
 
 from vbt.decide.rules import decide_nb, regress_one_nb
 from vbt.enums import (
@@ -31,6 +30,7 @@ from vbt.enums import (
     SELL,
     SHORT,
 )
+from vbt.jit import njit
 from vbt.sim.records import RETURN_BLOCK
 
 

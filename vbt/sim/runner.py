@@ -46,7 +46,9 @@ class ScanInputs:
     high / low float64: the bars' extremes, which the risk exits read (None: none given, and a run
     with risk exits is refused).
     Arrays are converted to these dtypes when that loses nothing; anything else raises
-    ``DataError`` naming the field.
+    ``DataError`` naming the field. They are kept as read-only views: the scan never writes its
+    inputs, and one compiled kernel (``python -m vbt.warmup`` caches it) serves every caller,
+    whether it passed writable arrays or read-only ones such as polars' zero-copy columns.
     """
 
     ts_ns: np.ndarray
@@ -83,7 +85,9 @@ class ScanInputs:
         for name, a in arrays.items():
             if a.shape != (n,) and not (name in ("high", "low") and a.size == 0):
                 raise DataError(f"ScanInputs.{name}: shape {a.shape}, expected ({n},)")
-            object.__setattr__(self, name, a)
+            view = a.view()
+            view.setflags(write=False)
+            object.__setattr__(self, name, view)
         if n > 1 and not bool(np.all(np.diff(self.ts_ns) > 0)):
             k = int(np.argmin(np.diff(self.ts_ns) > 0)) + 1
             raise DataError(f"ScanInputs.ts_ns: not strictly increasing at bar {k}")

@@ -5,8 +5,9 @@ its own parameter, state and accumulator records, and writes no per-bar outputs:
 only the running metric state of each combination.
 """
 
-from numba import njit, prange
+from numba import prange
 
+from vbt.jit import njit
 from vbt.sim.nb import scan_bars_nb
 
 #: bars that every combination runs before any goes further: the inputs of that many bars (about

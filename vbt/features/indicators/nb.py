@@ -22,7 +22,8 @@ Conventions shared by all kernels:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from vbt.jit import njit
 
 # Running sums are rebuilt from scratch at least this often (and at least once per window).
 _BLOCK = 32

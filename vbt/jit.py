@@ -1,0 +1,53 @@
+"""``njit``: ``numba.njit`` for vbt's kernels, whose compiled kernels load from Numba's disk cache
+without first initialising Numba's whole compiler.
+
+Before Numba loads any cached kernel it refreshes its CPU target: it imports some sixty of its own
+modules (every lowering registry: unicode, random numbers, linear algebra, which imports
+``scipy.linalg``, cffi's C parser, ...). That costs 0.8-1.1 s on a 2-core machine, more than the
+rest of a short ``vbt backtest`` put together. A cached kernel needs none of it: its machine code
+links against Numba's runtime (NRT), which is initialised here. A kernel that is not in the cache
+compiles as usual, and Numba's compiler refreshes the target itself first.
+
+Every kernel in vbt is declared with ``@njit(cache=True, ...)`` from this module. Should a Numba
+release change the cache's internals this relies on, ``njit`` is plain ``numba.njit`` (checked at
+import), so kernels still load, only more slowly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+from numba.core.caching import FunctionCache
+from numba.core.runtime import rtsys
+
+
+class _KernelCache(FunctionCache):
+    """Numba's per-function disk cache, loading without the full target refresh."""
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)  # NRT: all that cached machine code links against
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+
+_SUPPORTED = all(
+    hasattr(FunctionCache, name) for name in ("_guard_against_spurious_io_errors", "_load_overload")
+) and hasattr(rtsys, "initialize")
+
+
+def njit(*args: Any, **options: Any) -> Any:
+    """``numba.njit`` with the same arguments; with ``cache=True`` the kernel loads from the disk
+    cache through :class:`_KernelCache`. Use as ``@njit(cache=True, ...)`` or ``@njit``."""
+    if args and callable(args[0]):  # bare @njit
+        return _light(numba.njit(*args, **options), options)
+    decorate = numba.njit(*args, **options)
+    return lambda func: _light(decorate(func), options)
+
+
+def _light(dispatcher: Callable, options: dict[str, Any]) -> Callable:
+    cache = getattr(dispatcher, "_cache", None)
+    if _SUPPORTED and options.get("cache") and isinstance(cache, FunctionCache):
+        dispatcher._cache = _KernelCache(dispatcher.py_func)
+    return dispatcher
