@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -56,8 +57,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (see the module docstring)."""
+def script() -> None:
+    """The ``vbt`` console script: ``main`` in a process of its own."""
+    raise SystemExit(main(owns_process=True))
+
+
+def main(argv: list[str] | None = None, *, owns_process: bool = False) -> int:
+    """Run the command line; returns the exit status (see the module docstring).
+
+    ``owns_process``: nothing else runs in this process (the ``vbt`` script), so ``backtest`` and
+    ``sweep`` may load torch and Numba once their inputs are checked and freeze what they created
+    (``_load_runtime``).
+    """
     with _held_warnings() as held:
         try:
             parser = _parser()
@@ -65,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "command", None):
                 commands = ", ".join(_subparsers(parser).choices)
                 raise UsageError(f"vbt: no command given; choose one of {commands}")
+            args.owns_process = owns_process
             status = int(args.func(args) or EXIT_OK)
         except KeyboardInterrupt:
             return _fail("interrupted", EXIT_INTERRUPTED)
@@ -84,6 +96,22 @@ def main(argv: list[str] | None = None) -> int:
     for message in held:
         print(f"warning: {_one_line(message)}", file=sys.stderr)
     return status
+
+
+def _load_runtime(args: argparse.Namespace) -> None:
+    """In a process that vbt owns (``args.owns_process``), import torch and Numba, then
+    ``gc.freeze()``: everything imported so far (a few hundred thousand objects, torch's mostly)
+    lives as long as the process, and Python's cyclic garbage collector would otherwise walk all
+    of it again at every full collection during the run (0.2-0.3 s of a short ``vbt backtest`` on
+    a 2-core machine). Called after a command has checked its inputs, so that a bad one is
+    reported without waiting for torch. Frozen objects are left out of cyclic collection for good,
+    hence never in someone else's process."""
+    if not getattr(args, "owns_process", False):
+        return
+    import numba  # noqa: F401
+    import torch  # noqa: F401
+
+    gc.freeze()
 
 
 def _fail(message: str, status: int) -> int:
@@ -723,6 +751,8 @@ def _backtest(args) -> int:
         check_output_dir(args.out, "--out")
     if args.report:
         check_output_file(args.report, "--report")
+    cfg = cfg.resolved()  # the data folder and model symbol: checked before torch loads
+    _load_runtime(args)
     result = _run_with_progress(
         vbt.BacktestEngine(cfg), args.json, args.checkpoint, args.resume_from
     )
@@ -757,6 +787,8 @@ def _sweep(args) -> int:
         threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
         backend=args.backend, ray_address=args.ray_address,
     )  # fmt: skip
+    cfg = cfg.resolved()  # the data folder and model symbol: checked before torch loads
+    _load_runtime(args)
     if not _show_progress(args.json):
         result = vbt.sweep(cfg, grid, **kwargs)
     else:
@@ -1049,4 +1081,4 @@ def _fmt(v: Any) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    script()

@@ -61,3 +61,22 @@ def test_source_key_changes_with_the_sources(tmp_path):
         assert _runtime.source_key() != first and first.startswith("9.9-")
     finally:
         _runtime.PACKAGE = original
+
+
+def test_the_vbt_script_freezes_the_heap_only_after_checking_inputs(mtf_model, tmp_path):
+    """``vbt backtest`` in a process of its own: a bad input is reported before torch loads; a
+    good one loads torch and Numba and freezes them out of the garbage collector's walks. Called
+    as a library (``owns_process`` False), the caller's process is left alone."""
+    from enginekit import DATA
+
+    code = (
+        "import contextlib, gc, io, sys, vbt.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    status = vbt.cli.main({argv!r}, owns_process={owns})\n"
+        "print(status, gc.get_freeze_count() > 100_000, 'torch' in sys.modules)"
+    )
+    missing_data = ["backtest", str(mtf_model), "--data-dir", str(tmp_path / "no_such_folder")]
+    good = ["backtest", str(mtf_model), "--data-dir", str(DATA), "--symbol", "EURUSD", "--json"]
+    assert run(code.format(argv=missing_data, owns=True)) == "2 False False"
+    assert run(code.format(argv=good, owns=True)) == "0 True True"
+    assert run(code.format(argv=good, owns=False)) == "0 False True"

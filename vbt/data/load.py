@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from vbt.data.resample import resample
 from vbt.data.timeframe import HOUR_NS, timeframe_seconds
@@ -123,8 +122,7 @@ def read_table(path: str | Path, what: str, names: tuple[str, ...]) -> pl.DataFr
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            _check_unique_columns(pq.read_schema(path).names, path)
-            df = pl.read_parquet(path)
+            df = _read_parquet(path)
         elif suffix == ".csv":
             df = _read_csv(path, names)
         else:
@@ -136,6 +134,16 @@ def read_table(path: str | Path, what: str, names: tuple[str, ...]) -> pl.DataFr
         raise DataError(f"{path}: cannot read {what} ({reason})") from exc
     _check_unique_columns(df.columns, path)
     return df
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except pl.exceptions.DuplicateError:  # name both columns (pyarrow reads a repeated name)
+        import pyarrow.parquet as pq
+
+        _check_unique_columns(pq.read_schema(path).names, path)
+        raise
 
 
 def _check_unique_columns(columns: list[str], path: Path) -> None:
