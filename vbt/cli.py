@@ -65,8 +65,8 @@ def script() -> None:
 def main(argv: list[str] | None = None, *, owns_process: bool = False) -> int:
     """Run the command line; returns the exit status (see the module docstring).
 
-    ``owns_process``: nothing else runs in this process (the ``vbt`` script), so ``backtest`` and
-    ``sweep`` may load torch and Numba once their inputs are checked and freeze what they created
+    ``owns_process``: nothing else runs in this process (the ``vbt`` script), so ``backtest`` may
+    load torch and Numba once its inputs are checked and freeze what they created
     (``_load_runtime``).
     """
     with _held_warnings() as held:
@@ -787,8 +787,6 @@ def _sweep(args) -> int:
         threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
         backend=args.backend, ray_address=args.ray_address,
     )  # fmt: skip
-    cfg = cfg.resolved()  # the data folder and model symbol: checked before torch loads
-    _load_runtime(args)
     if not _show_progress(args.json):
         result = vbt.sweep(cfg, grid, **kwargs)
     else:
