@@ -43,7 +43,7 @@ SCAN_VS_STREAM = 25.0  # [11.2-14.6] the bare stream does 3 operations per bar, 
 INFERENCE_VS_TORCH = 1.3  # [0.50-0.57]
 END_TO_END_VS_TORCH = 3.0  # [2.02-2.23]
 SWEEP_SPEEDUP = 1.3  # [1.86-2.53] 64 combinations in one kernel call / 64 single scans, 2 cores
-COLD_START_RATIO = 2.2  # [1.18-1.58] a whole `vbt backtest` process / bare imports
+COLD_START_RATIO = 1.6  # [0.87-1.15] a whole `vbt backtest` process / bare imports
 # the issues' targets, printed next to the gates
 END_TO_END_TARGET = 2.5
 COLD_START_EXTRA_S = 0.5
