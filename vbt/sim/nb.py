@@ -335,6 +335,9 @@ def decide_run_nb(
     n_sep = 0
     n_pos = 0
     while j < stop:
+        if signal_at_nb(raw[j], confidence[j], value[j], is_regression, reg_threshold)[0] == HOLD:
+            j += 1  # a raw HOLD decides HOLD for any state (decide_nb's first rule): skip ahead
+            continue
         sig, conf, why = decision_nb(
             raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side, is_regression,
             conf_threshold, min_sep, awareness, allow_short, reg_threshold,
@@ -376,14 +379,16 @@ def held_run_nb(
             )
         if due or beyond:
             break
-        sig, conf, why = decision_nb(
-            raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side, is_regression,
-            conf_threshold, min_sep, awareness, allow_short, reg_threshold,
-        )  # fmt: skip
-        if why == REASON_SEPARATION:
-            n_sep += 1
-        elif why == REASON_POSITION:
-            n_pos += 1
+        sig, conf = signal_at_nb(raw[j], confidence[j], value[j], is_regression, reg_threshold)
+        if sig != HOLD:  # a raw HOLD decides HOLD for any state (decide_nb's first rule)
+            sig, conf, why = decision_nb(
+                raw[j], confidence[j], value[j], ts_ns[j], last_ts, has_last, side,
+                is_regression, conf_threshold, min_sep, awareness, allow_short, reg_threshold,
+            )  # fmt: skip
+            if why == REASON_SEPARATION:
+                n_sep += 1
+            elif why == REASON_POSITION:
+                n_pos += 1
         px = close[j]
         extreme = max(extreme, px) if side == LONG else min(extreme, px)
         j += 1
