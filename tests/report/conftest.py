@@ -69,9 +69,6 @@ def researched(tmp_path_factory):
 @pytest.fixture(scope="session")
 def walked(tmp_path_factory):
     """A 3-fold walk-forward research run of the tiny regression strategy."""
-    from tests.research.conftest import regression, write
+    from tests.research.conftest import walk_forward_research
 
-    folder = tmp_path_factory.mktemp("research_wf")
-    strategy = write(folder, regression("tiny_regression"))
-    return vbt.research.run(strategy, data_dir=DATA, out_dir=folder / "out", walk_forward=3,
-                            simulations=100)  # fmt: skip
+    return walk_forward_research(tmp_path_factory)

@@ -63,9 +63,14 @@ def held_out_run(tmp_path_factory, strategy_file):
     return vbt.research.run(strategy_file, data_dir=DATA, out_dir=out, simulations=200)
 
 
-@pytest.fixture(scope="session")
-def walk_forward_run(tmp_path_factory):
+def walk_forward_research(tmp_path_factory):
+    """A 3-fold walk-forward research run of the tiny regression strategy (100 simulations)."""
     folder = tmp_path_factory.mktemp("research_wf")
     path = write(folder, regression("tiny_regression"))
     return vbt.research.run(path, data_dir=DATA, out_dir=folder / "out", walk_forward=3,
                             simulations=100)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def walk_forward_run(tmp_path_factory):
+    return walk_forward_research(tmp_path_factory)
