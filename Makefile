@@ -11,18 +11,36 @@ export PYTHONHASHSEED := 0
 
 WARM   := $(NUMBA_CACHE_DIR)/.warm
 
-.PHONY: venv demo test bench bench-gate lint format clean
+.PHONY: venv demo test system-deps lock bench bench-gate lint format clean
 
 venv: $(WARM)
 
-# (Re)install whenever the project metadata changes. torch comes from the local CPU wheel.
-$(STAMP): pyproject.toml constraints.txt
+# (Re)install whenever the lock or the project metadata changes: every package at the exact version
+# and hash in lock/dev.txt (`make lock` refreshes it), then vbt itself, editable, with no deps.
+# torch is its CPU build (2.13.0+cpu): from the wheel on this machine's disk when it is there
+# (TORCH_WHEELS), else from PyTorch's CPU index. The system packages the tests need (Chromium for
+# the report's browser test) are installed by scripts/system_deps.sh.
+TORCH_WHEELS ?= /opt/wheels
+TORCH_FROM := $(if $(wildcard $(TORCH_WHEELS)/torch-2.13.0+cpu-*.whl),--find-links $(TORCH_WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu)
+PIP_VERSION := 26.3
+$(STAMP): pyproject.toml lock/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt "torch==2.13.0"
-	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
-	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.version.cuda, 'CUDA torch installed'"
+	$(PY) -m pip install -q pip==$(PIP_VERSION)
+	$(PY) -m pip install -q --require-hashes $(TORCH_FROM) -r lock/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -c "import torch; assert torch.__version__ == '2.13.0+cpu', torch.__version__; assert not torch.version.cuda, 'CUDA torch installed'"
 	touch $(STAMP)
+
+# Refresh the lock files from pyproject.toml's ranges (pip-tools, in a venv of its own): the runtime
+# set (the Docker image) and the dev set (make, CI), the dev set held to the runtime set's versions.
+LOCK_VENV := .venv-lock
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --build-deps-for wheel $(TORCH_FROM)
+lock:
+	test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q pip==$(PIP_VERSION) pip-tools==7.7.0
+	$(PIP_COMPILE) --upgrade -o lock/runtime.txt pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra dev -c lock/runtime.txt -o lock/dev.txt pyproject.toml
 
 # Compile every Numba kernel once per source version (the cache folder is keyed on the sources).
 $(WARM): $(STAMP)
@@ -36,8 +54,13 @@ demo: $(WARM)
 # The test files run in TEST_PROCS processes (pytest-xdist; a file's tests stay in one process, so
 # its fixtures, servers and Ray cluster are started once): much of the suite waits on subprocesses.
 TEST_PROCS ?= 2
-test: $(WARM)
+test: system-deps $(WARM)
 	$(PY) -m pytest -q -p no:cacheprovider --benchmark-disable -n $(TEST_PROCS) --dist loadfile tests
+
+# Chromium for the report's browser test: installed from Debian's packages when missing (as root or
+# with sudo), else one line saying what to run.
+system-deps:
+	scripts/system_deps.sh
 
 # Every benchmark, each figure printed against its target; results saved under .benchmarks/ for
 # comparison across commits (pytest-benchmark's --benchmark-compare).

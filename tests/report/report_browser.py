@@ -1,7 +1,7 @@
 """Open a report in headless Chromium (Debian's package, driven by Playwright) and say what it
 showed: console errors, uncaught exceptions, every network request, the plots drawn, a screenshot.
 
-Chromium is found at ``CHROMIUM`` (``/usr/bin/chromium``; ``.ci/run`` installs it when missing).
+Chromium is found at ``CHROMIUM`` (``/usr/bin/chromium``; ``make test`` installs it when missing).
 It starts with the flags a closed network needs (no background networking, no component
 updates) and a fresh profile; every request other than the page's own file is aborted and
 recorded, so a page that reaches outside itself is caught even offline.
@@ -59,7 +59,7 @@ def visit(
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).is_file():
-        raise RuntimeError(f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)")
+        raise RuntimeError(f"{CHROMIUM} not found: install Debian's chromium (make test does: scripts/system_deps.sh)")
     out = PageVisit()
     url = Path(html_file).resolve().as_uri()
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:

@@ -1,5 +1,5 @@
 """The pages in a real browser (backtest, sweep, 1M-bar backtest, held-out and walk-forward
-research): headless Chromium (Debian's package; ``.ci/run`` installs it when it is missing, so
+research): headless Chromium (Debian's package; ``make test`` installs it when it is missing, so
 this never skips) opens each page from disk with every request but the page's own blocked. The console shows no error, no request leaves the page, every figure is drawn (the
 DOM holds its SVG and its traces), and a screenshot is written under ``out/report/``."""
 
