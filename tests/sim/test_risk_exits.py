@@ -7,8 +7,7 @@ qty = floor(0.25 * 10,000 / 100) = 25.
 
 from __future__ import annotations
 
-import hashlib
-import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -216,39 +215,43 @@ def test_bad_risk_values_name_the_field(field, value, message):
 
 
 # Results with every risk parameter unset are bit-identical to those of the scan before risk
-# exits existed: this digest was printed by the same cases run at commit 9076d02 (README:
-# parameters, stages, sweeps), the last commit without them.
-GOLDEN = "b4abe2a1cfcc5d0761235891345ae567164c0d23d7b7407b821cb8f86503fb25"
-OLD_METRICS = METRIC_NAMES[:28]  # the metrics that existed then
+# exits existed: ``data/scan_before_risk_exits.npz`` holds the inputs and the results that the scan
+# at commit 9076d02 (the last commit without them) gave, written by
+# ``data/make_scan_before_risk_exits.py``. The inputs are integer ticks, stored with the results,
+# so the comparison means the same on every machine: the scan's trades, equity and positions are
+# sums and products of those inputs (exact IEEE arithmetic, compared bit for bit); the metrics
+# also take powers and logarithms, whose last bit the platform's libm decides (compared to 1e-12).
+BEFORE = Path(__file__).parent / "data" / "scan_before_risk_exits.npz"
+CASES = [
+    {},
+    {"allow_short_from_flat": True, "min_signal_separation": 0, "confidence_threshold": 0.3},
+    {"output_type": "regression", "output_format": "regression", "position_fraction": 0.9},
+]
 
 
 def test_results_without_risk_exits_are_unchanged():
-    def inputs(seed, n=5000):
-        rng = np.random.default_rng(seed)
-        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-        open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(rng.normal(0, 0.003, n))
-        ts = 1_600_000_000 * 10**9 + np.cumsum(rng.integers(1, 3, n)) * H
-        raw = rng.choice(np.array([-1, 0, 1], np.int8), n, p=[0.1, 0.8, 0.1])
-        conf = rng.random(n).astype(np.float32)
-        value = rng.normal(0, 0.006, n).astype(np.float32)
-        return ScanInputs(ts, open_, close, raw, conf, value)
-
-    cases = [
-        dict(),
-        dict(allow_short_from_flat=True, min_signal_separation=0, confidence_threshold=0.3),
-        dict(output_type="regression", output_format="regression", position_fraction=0.9),
-    ]
-    h = hashlib.sha256()
+    before = np.load(BEFORE)
+    old_metrics = [str(k) for k in before["metric_names"]]
+    assert old_metrics == list(METRIC_NAMES[: len(old_metrics)])
     for seed in (1, 2):
-        x = inputs(seed)
-        for case in cases:
+        x = {k: before[f"s{seed}_{k}"] for k in ("ts_ns", "open", "close", "raw", "confidence",
+                                                  "value")}  # fmt: skip
+        inputs = ScanInputs(
+            x["ts_ns"], x["open"], x["close"], x["raw"], x["confidence"], x["value"]
+        )
+        n = len(x["ts_ns"])
+        for c, case in enumerate(CASES):
+            key = f"s{seed}_c{c}"
             p = ScanParams().with_values(**case)
-            r = run_scan(x, p, chunk_bars=777)
-            span = int(x.ts_ns[-1] + H - x.ts_ns[0])
-            m = metrics_dict(r.acc, p.execution.initial_capital, span, len(x))
-            h.update(r.trades.tobytes())
-            h.update(r.equity.tobytes())
-            h.update(r.position.tobytes())
-            h.update(json.dumps({k: m[k] for k in OLD_METRICS}, sort_keys=True).encode())
-    assert METRIC_NAMES[27] == "bars" and METRIC_NAMES[28] == "signal_exits"
-    assert h.hexdigest() == GOLDEN
+            r = run_scan(inputs, p, chunk_bars=777)
+            old_trades = before[f"{key}_trades"]
+            assert len(old_trades) > 10, key  # the cases trade
+            assert r.trades.dtype == old_trades.dtype, key
+            assert r.trades.tobytes() == old_trades.tobytes(), key
+            assert r.equity.tobytes() == before[f"{key}_equity"].tobytes(), key
+            assert r.position.tobytes() == before[f"{key}_position"].tobytes(), key
+            span = int(x["ts_ns"][-1] + H - x["ts_ns"][0])
+            m = metrics_dict(r.acc, p.execution.initial_capital, span, n)
+            got = np.array([float(m[k]) for k in old_metrics])
+            np.testing.assert_allclose(got, before[f"{key}_metrics"], rtol=1e-12, atol=0,
+                                       err_msg=key)  # fmt: skip
