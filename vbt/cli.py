@@ -552,11 +552,18 @@ def _add_report(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
     what = "the sweep (ranked --by)" if sweep else "the run"
     parser.add_argument(
         "--report", metavar="FILE",
-        help=f"write the HTML report of {what} to this file; its folder must exist "
-        "(default: none)",
+        help=f"write the HTML report of {what} to this file; its folder must exist, or be "
+        "--out or lie inside it (default: none)",
     )  # fmt: skip
     if sweep:
         _add_heatmap(parser)
+
+
+def _write_report(write: Any, path: str, **options: Any) -> Path:
+    """``write(path, **options)`` (a result's report method) once the run has succeeded, first
+    creating its missing folders (checked before the run: they lie inside --out)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write(path, **options)
 
 
 def _add_heatmap(parser: argparse.ArgumentParser) -> None:
@@ -770,7 +777,7 @@ def _backtest(args) -> int:
     if args.out:
         check_output_dir(args.out, "--out")
     if args.report:
-        check_output_file(args.report, "--report")
+        check_output_file(args.report, "--report", created=args.out)
     cfg = cfg.resolved()  # the data folder and model symbol: checked before torch loads
     _own_process(args)
     result = _run_with_progress(
@@ -778,7 +785,7 @@ def _backtest(args) -> int:
     )
     if args.out:
         result.save(args.out)
-    report = result.report(args.report) if args.report else None
+    report = _write_report(result.report, args.report) if args.report else None
     _print_result(result, args.json, saved=args.out, report=report)
     return 0
 
@@ -801,7 +808,7 @@ def _sweep(args) -> int:
     if heatmap and not set(heatmap) <= set(grid):  # known before the sweep runs
         raise vbt.ConfigError(f"--heatmap {args.heatmap}: swept: {', '.join(grid)}")
     if args.report:
-        check_output_file(args.report, "--report")
+        check_output_file(args.report, "--report", created=args.out)
     kwargs = dict(
         constraint=args.constraint, max_combos=args.max_combos, seed=args.seed,
         threads=args.threads, checkpoint=args.checkpoint, resume_from=args.resume_from,
@@ -816,7 +823,7 @@ def _sweep(args) -> int:
         result.save(args.out)
     report = None
     if args.report:
-        report = result.report(args.report, by=args.by, params=heatmap, top=args.top)
+        report = _write_report(result.report, args.report, by=args.by, params=heatmap, top=args.top)
     if args.json:
         summary = result.summary(args.top, args.by)
         print(json.dumps(summary | ({"report": str(report)} if report else {}), default=str))
@@ -900,7 +907,7 @@ def _research(args) -> int:
         except yaml.YAMLError:
             raise ConfigError(f"--set {item!r}: {value!r} is not a value") from None
     if args.report:
-        check_output_file(args.report, "--report")
+        check_output_file(args.report, "--report", created=args.out)
     report = vbt.research.run(
         args.strategy, data_dir=args.data_dir, symbol=args.symbol, out_dir=args.out,
         walk_forward=args.walk_forward, purge_bars=args.purge_bars,
@@ -909,7 +916,7 @@ def _research(args) -> int:
         progress=_show_progress(args.json),
     )  # fmt: skip
     d = report.report
-    page = report.write_report(args.report) if args.report else None
+    page = _write_report(report.write_report, args.report) if args.report else None
     if args.json:
         print(json.dumps(d | ({"report": str(page)} if page else {}), default=str))
         return 0

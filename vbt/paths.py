@@ -4,8 +4,9 @@ path and what is wrong with it (the role of the path, e.g. ``out`` or ``checkpoi
 - ``read_bytes(path, what)``: an input file's contents (missing, a folder, unreadable, too large);
 - ``check_output_dir(path, what)``: a folder that results may be written into (it, or the nearest
   folder above it that exists, is a writable folder, not a file);
-- ``check_output_file(path, what)``: a file that may be (re)written atomically (its folder exists
-  and is writable; the path is not a folder);
+- ``check_output_file(path, what, created=None)``: a file that may be (re)written atomically (its
+  folder exists and is writable, or is the folder ``created`` or lies inside it; the path is not a
+  folder);
 - ``check_input_dir(path, what)``: an existing folder to read from;
 - ``plain_name(name, what)``: a name used as one folder name (a strategy's ``name``).
 
@@ -73,20 +74,41 @@ def check_output_dir(path: str | Path, what: str) -> Path:
     return path
 
 
-def check_output_file(path: str | Path, what: str) -> Path:
+def check_output_file(path: str | Path, what: str, created: str | Path | None = None) -> Path:
     """``path`` as a Path if a file can be written there atomically (a temporary file in the same
-    folder, then a rename): the folder exists and is writable, and ``path`` is not a folder."""
+    folder, then a rename): the folder exists and is writable, and ``path`` is not a folder.
+
+    ``created`` is a folder the caller creates before writing ``path`` (a command's ``--out``):
+    ``path``'s folder may then be missing if it is ``created`` or lies inside it and the nearest
+    existing folder above it is writable (the caller creates it once its work is done); ``path``
+    may not be ``created`` or a folder above it."""
     path = Path(path)
     folder = path.parent
     if path.is_dir():
         raise _problem(path, what, "is a folder, not a file")
+    if created is not None and _inside(Path(created), path):
+        raise _problem(path, what, f"is or holds the output folder {created}, not a file")
     if not folder.exists():
-        raise _problem(path, what, f"folder {folder} does not exist")
+        if created is None or not _inside(folder, Path(created)):
+            raise _problem(path, what, f"folder {folder} does not exist")
+        above = _nearest_existing(folder)
+        if not above.is_dir():
+            raise _problem(path, what, f"cannot create the folder {folder}: {above} is a file")
+        if not os.access(above, os.W_OK | os.X_OK):
+            raise _problem(
+                path, what, f"cannot create the folder {folder}: {above} is not writable"
+            )
+        return path
     if not folder.is_dir():
         raise _problem(path, what, f"{folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise _problem(path, what, f"folder {folder} is not writable")
     return path
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (both made absolute, symlinks resolved)."""
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _nearest_existing(path: Path) -> Path:

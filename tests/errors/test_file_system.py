@@ -123,6 +123,26 @@ def test_checkpoint_in_a_missing_folder_is_refused_before_data(model_dir, tmp_pa
     assert check_output_file(tmp_path / "run.ckpt.npz", "checkpoint") == tmp_path / "run.ckpt.npz"
 
 
+def test_output_file_inside_the_output_folder_a_command_creates(tmp_path):
+    """``created``: the folder a command creates (its --out); a file's missing folder may be it or
+    lie inside it, nothing else; a check creates nothing."""
+    out = tmp_path / "out"
+    for path in (out / "r.html", out / "pages" / "r.html", tmp_path / "r.html"):
+        assert check_output_file(path, "--report", created=out) == path
+    assert not out.exists()
+    other = tmp_path / "other" / "r.html"
+    with raises(vbt.ConfigError, f"--report {other}: folder {other.parent} does not exist"):
+        check_output_file(other, "--report", created=out)
+    with raises(vbt.ConfigError, f"--report {out / 'r.html'}: folder {out} does not exist"):
+        check_output_file(out / "r.html", "--report")  # no folder created
+    with raises(vbt.ConfigError, f"--report {out}: is or holds the output folder {out}"):
+        check_output_file(out, "--report", created=out)
+    f = tmp_path / "file"
+    f.write_text("x")
+    with raises(vbt.ConfigError, f"cannot create the folder {f / 'sub'}: {f} is a file"):
+        check_output_file(f / "sub" / "r.html", "--report", created=f / "sub")
+
+
 def test_resume_from_is_read_before_data(model_dir, tmp_path, no_long_work):
     with raises(vbt.ConfigError, f"checkpoint {tmp_path / 'nope.npz'}: no such file"):
         engine(model_dir).run(resume_from=tmp_path / "nope.npz")

@@ -59,7 +59,9 @@ def visit(
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).is_file():
-        raise RuntimeError(f"{CHROMIUM} not found: install Debian's chromium (make test does: scripts/system_deps.sh)")
+        raise RuntimeError(
+            f"{CHROMIUM} not found: install Debian's chromium (make test does: scripts/system_deps.sh)"
+        )
     out = PageVisit()
     url = Path(html_file).resolve().as_uri()
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:

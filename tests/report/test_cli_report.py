@@ -47,6 +47,35 @@ def test_sweep_report_from_the_command_line(model_dir, tmp_path, capsys):
     assert "Top 2 by win_rate" in (tmp_path / "s" / "report.html").read_text()
 
 
+def assert_html_page(path) -> None:
+    assert path.read_text().startswith("<!DOCTYPE html>\n<html")
+
+
+@pytest.mark.parametrize("name", ["report.html", "pages/report.html"])
+def test_backtest_report_inside_the_out_folder_it_creates(model_dir, tmp_path, capsys, name):
+    """``--out X --report X/...`` with X not there yet: X (and the report's folder in it) are
+    created once the run has succeeded, and hold the saved run and its page."""
+    out = tmp_path / "run"
+    rc, stdout, err = run(capsys, "backtest", model_dir, "--data-dir", DATA,
+                          "--confidence-threshold", "0.4", "--out", out, "--report", out / name)  # fmt: skip
+    assert rc == 0, err
+    assert stdout.rstrip().splitlines()[-1] == f"report: {out / name}"
+    assert all((out / f).is_file() for f in ("metrics.json", "trades.parquet", "equity.parquet"))
+    assert_html_page(out / name)
+
+
+def test_sweep_report_inside_the_out_folder_it_creates(model_dir, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    rc, stdout, err = run(capsys, "sweep", model_dir, "--data-dir", DATA, "--grid",
+                          "confidence_threshold=0.4,0.5", "--grid", "commission=0,0.001",
+                          "--out", out, "--report", out / "report.html")  # fmt: skip
+    assert rc == 0, err
+    assert stdout.rstrip().splitlines()[-1] == f"report: {out / 'report.html'}"
+    assert (out / "results.parquet").is_file() and (out / "summary.json").is_file()
+    assert_html_page(out / "report.html")
+    assert 'data-kind="sweep"' in (out / "report.html").read_text()
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -56,6 +85,52 @@ def test_sweep_report_from_the_command_line(model_dir, tmp_path, capsys):
         (["report", "{w}/run", "--out", "{w}/no/such/r.html"], "folder {w}/no/such does not exist"),
         (["report", "{w}/bad"], "{w}/bad/metrics.json: not valid JSON"),
         (["backtest", "{m}", "--data-dir", "{d}", "--report", "{w}"], "--report {w}: is a folder"),
+        (
+            [
+                "backtest",
+                "{m}",
+                "--data-dir",
+                "{d}",
+                "--out",
+                "{w}/new",
+                "--report",
+                "{w}/no/r.html",
+            ],
+            "--report {w}/no/r.html: folder {w}/no does not exist",
+        ),
+        (
+            ["backtest", "{m}", "--data-dir", "{d}", "--out", "{w}/new", "--report", "{w}/new"],
+            "--report {w}/new: is or holds the output folder {w}/new, not a file",
+        ),
+        (
+            [
+                "backtest",
+                "{m}",
+                "--data-dir",
+                "{d}",
+                "--out",
+                "{w}/run",
+                "--report",
+                "{w}/run/metrics.json/sub/r.html",
+            ],
+            "--report {w}/run/metrics.json/sub/r.html: cannot create the folder "
+            "{w}/run/metrics.json/sub: {w}/run/metrics.json is a file",
+        ),
+        (
+            [
+                "sweep",
+                "{m}",
+                "--data-dir",
+                "{d}",
+                "--grid",
+                "commission=0,0.001",
+                "--out",
+                "{w}/new",
+                "--report",
+                "{w}/no/s.html",
+            ],
+            "--report {w}/no/s.html: folder {w}/no does not exist",
+        ),
         (
             [
                 "sweep",

@@ -240,6 +240,23 @@ def test_vbt_research_report(researched, tmp_path, capsys):
     assert (tmp_path / "b.html").read_text() == page
 
 
+def test_vbt_research_report_inside_the_out_folder_it_creates(researched, tmp_path, capsys):
+    """``--out X --report X/report.html`` with X not there yet: the run (a new ledger, so the
+    tiny model is trained again) saves into X and its page goes next to them."""
+    out = tmp_path / "research"
+    rc, stdout, err = run(capsys, "research", researched.report["strategy_file"], "--data-dir",
+                          researched.report["data_dir"], "--out", out, "--simulations", "20",
+                          "--json", "--report", out / "report.html")  # fmt: skip
+    assert rc == 0, err
+    doc = json.loads(stdout)
+    assert doc["report"] == str(out / "report.html")
+    run_dir = out / "runs" / doc["ledger"]["run"]
+    assert doc["saved"] == str(run_dir) and (out / "trials.jsonl").is_file()
+    assert all((run_dir / f).is_file() for f in ("report.json", "equity.parquet", "trades.parquet"))
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>\n<html") and 'data-kind="research"' in page
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -247,6 +264,8 @@ def test_vbt_research_report(researched, tmp_path, capsys):
          "--report {w}: is a folder"),
         (["research", "{s}", "--data-dir", "{d}", "--out", "{w}/out", "--report", "{w}/no/r.html"],
          "folder {w}/no does not exist"),
+        (["research", "{s}", "--data-dir", "{d}", "--out", "{w}/out",
+          "--report", "{w}/out/../no/r.html"], "folder {w}/out/../no does not exist"),
         (["report", "{w}/run", "--top", "3"], "top: only for a sweep; this is a research run"),
         (["report", "{w}/bad"], "{w}/bad/report.json: not valid JSON"),
         (["report", "{w}/other"], "{w}/other/report.json: no 'verdict', 'metrics', 'out_of_sample'"),
