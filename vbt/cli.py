@@ -517,21 +517,52 @@ def _add_worker_parser(sub) -> None:
         default=0.0,
         help="seconds to pause after each chunk, to test cancel and crash paths (default: 0)",
     )
+    from vbt.worker.settings import BACKEND_URL_ENV, HEALTH_CHECK_TIMEOUT_S, PUBLIC_URL_ENV
+
+    w.add_argument(
+        "--backend-url",
+        help="register with this older (ktrdr) backend and stay registered, e.g. "
+        f"http://backend:8000 (default: ${BACKEND_URL_ENV[0]}, else ${BACKEND_URL_ENV[1]}, "
+        "else none: no registration)",
+    )
+    w.add_argument(
+        "--worker-id",
+        help="this worker's id at the backend (default: $KTRDR_WORKER_ID, else $WORKER_ID, "
+        "else backtest-<host name>)",
+    )
+    w.add_argument(
+        "--public-url",
+        help=f"the URL the backend calls this worker at (default: ${PUBLIC_URL_ENV[0]}, else "
+        f"${PUBLIC_URL_ENV[1]}, else http://<host name>:<port>)",
+    )
+    w.add_argument(
+        "--health-check-timeout",
+        type=float,
+        default=HEALTH_CHECK_TIMEOUT_S,
+        help="seconds without a health check from the backend before the worker asks whether "
+        "it is still registered; the retry and polling delays scale with it (default: %(default)g)",
+    )
     w.set_defaults(func=_worker)
 
 
-def _worker(args) -> int:
-    from vbt.worker.server import serve
+def _worker_settings(args):
+    """The WorkerSettings of ``vbt worker`` (flags first, then the environment)."""
     from vbt.worker.settings import WorkerSettings
 
-    settings = WorkerSettings.from_env(
+    return WorkerSettings.from_env(
         models_root=args.models_root, data_root=args.data_root, state_dir=args.state_dir,
         host=args.host, port=args.port, max_concurrent=args.max_concurrent,
         max_queue=args.max_queue, max_body_bytes=args.max_body_bytes,
         checkpoint_bars=args.checkpoint_bars, chunk_delay_s=args.chunk_delay,
-        ray_address=args.ray_address,
+        ray_address=args.ray_address, backend_url=args.backend_url, worker_id=args.worker_id,
+        public_url=args.public_url, health_check_timeout_s=args.health_check_timeout,
     )  # fmt: skip
-    serve(settings)
+
+
+def _worker(args) -> int:
+    from vbt.worker.server import serve
+
+    serve(_worker_settings(args))
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 from workerkit import DATA, END, START, Worker, until_progress, wait_for
 
 import vbt
+from vbt.worker.compat import relative_paths
 
 MODEL = "rsi_single_tf/1h_latest"
 DROP = ("timings", "worker", "finished_at", "shared")  # where and when a job ran
@@ -32,7 +33,11 @@ def local(models_root, tmp_path, s: dict) -> vbt.batches.BatchResult:
     return vbt.batch(s, tmp_path / "local", jobs=1)
 
 
-def comparable(records: list[dict]) -> dict:
+def comparable(records: list[dict], models_root=None) -> dict:
+    """Records without where and when they ran; with ``models_root``, local records with their
+    paths relative to the roots, as the worker shows them."""
+    if models_root is not None:
+        records = relative_paths(records, (models_root.resolve(), DATA.resolve()))
     return {r["id"]: {k: v for k, v in r.items() if k not in DROP} for r in records}
 
 
@@ -54,8 +59,9 @@ def test_batch_job_equals_vbt_batch(client, models_root, tmp_path):
     want = local(models_root, tmp_path, spec())
     data = client.get("/api/v1/operations/op_batch/results").json()["data"]
     assert data["records_total"] == 3 and [r["status"] for r in data["records"]] == ["ok"] * 3
-    assert comparable(data["records"]) == comparable(want.records)
-    assert done["result_summary"]["ranking"] == want.summary["ranking"]
+    assert comparable(data["records"]) == comparable(want.records, models_root)
+    roots = (models_root.resolve(), DATA.resolve())  # the worker shows paths relative to them
+    assert done["result_summary"]["ranking"] == relative_paths(want.summary["ranking"], roots)
     page = client.get("/api/v1/operations/op_batch/results", params={"offset": 1, "limit": 1})
     assert [r["index"] for r in page.json()["data"]["records"]] == [1]
 
@@ -103,4 +109,4 @@ def test_a_cancelled_batch_resumes_without_running_a_job_twice(client, worker, m
     assert lines[: len(first)] == first  # the recorded jobs were kept, not run again
     assert len(lines) == 5 == len({json.loads(x)["id"] for x in lines})
     got = client.get("/api/v1/operations/op_bc/results").json()["data"]["records"]
-    assert comparable(got) == comparable(local(models_root, tmp_path, s).records)
+    assert comparable(got) == comparable(local(models_root, tmp_path, s).records, models_root)

@@ -45,6 +45,9 @@ class Worker:
     def env(self) -> dict[str, str]:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         env.pop("VBT_WORKER_TOKEN", None)
+        for name in ("KTRDR_API_CLIENT_BASE_URL", "KTRDR_API_URL", "KTRDR_WORKER_ID", "WORKER_ID",
+                     "KTRDR_WORKER_PUBLIC_BASE_URL", "WORKER_PUBLIC_BASE_URL"):  # fmt: skip
+            env.pop(name, None)  # no registration with an older backend unless a test asks
         if self.token:
             env["VBT_WORKER_TOKEN"] = self.token
         return env
@@ -142,16 +145,37 @@ def expected_backtest(models_root: Path, model: str = "rsi_single_tf/1h_latest",
     return vbt.BacktestEngine(cfg).run()
 
 
+#: metrics the older worker reports that vbt's metrics do not have (computed from the trades)
+OLDER_ONLY_METRICS = ("avg_win_holding_period", "avg_loss_holding_period")
+
+
+def vbt_metrics(summary: dict) -> dict:
+    """The metrics of a result in the older shape (every metric a number, the undefined ones
+    named in ``undefined_metrics``) in vbt's terms: the undefined ones None again, without the
+    metrics vbt does not have."""
+    undefined = set(summary["undefined_metrics"])
+    return {k: (None if k in undefined else v) for k, v in summary["metrics"].items()
+            if k not in OLDER_ONLY_METRICS}  # fmt: skip
+
+
 def same_result(got: dict, want) -> None:
-    """The worker's full result equals ``want`` (a BacktestResult) in every number and trade;
-    only the stage timings and the chunking differ."""
+    """The worker's full result (in the older shape) equals ``want`` (a BacktestResult) in every
+    number and trade; only the stage timings, the chunking and the paths (relative to the
+    worker's roots there) differ."""
     d = want.to_dict(include_trades=True)
-    assert got["metrics"] == d["metrics"]
+    assert vbt_metrics(got) == d["metrics"]
     assert got["trades"] == d["trades"]
-    for key in ("trade_count", "equity_curve_length", "params", "bars", "valid_bars", "start",
-                "end", "strategy", "output_type"):  # fmt: skip
+    for key in ("trade_count", "equity_curve_length", "params", "bars", "valid_bars",
+                "output_type"):  # fmt: skip
         assert got[key] == d[key], key
-    skip = {"chunk_bars"}
+    for older, key in (("strategy_name", "strategy"), ("start_time", "start"),
+                       ("end_time", "end")):  # fmt: skip
+        assert got[older] == d[key], older
+    skip = {"chunk_bars", "model_path", "data_dir"}
     assert {k: v for k, v in got["config"].items() if k not in skip} == {
         k: v for k, v in d["config"].items() if k not in skip
     }
+    for key in ("model_path", "data_dir"):  # relative to the worker's roots
+        rel = got["config"][key]
+        assert not Path(rel).is_absolute(), (key, rel)
+        assert rel == "." or Path(d["config"][key]).resolve().as_posix().endswith("/" + rel)

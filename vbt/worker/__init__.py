@@ -5,7 +5,8 @@
 (request/response bodies), ``paths`` (roots and path checks), ``store`` (SQLite job store),
 ``scheduler`` (queue and child processes), ``child`` (the job process), ``context`` (what a job
 sees), ``jobs/`` (one module per job kind), ``security`` (token, body limit), ``metrics``
-(Prometheus text), ``app`` (routes), ``server`` (uvicorn).
+(Prometheus text), ``app`` (routes), ``server`` (uvicorn), ``registration`` (registering with
+the older backend).
 """
 
 from vbt.worker.settings import WorkerSettings

@@ -5,7 +5,9 @@ batches and results, on one operation model.
   ``batches``);
 - ``GET /api/v1/operations/{id}``, ``.../{id}/metrics``, ``.../{id}/results``,
   ``GET /api/v1/operations``, ``DELETE /api/v1/operations/{id}/cancel``;
-- ``GET /health`` (no token), ``GET /metrics`` (Prometheus text), ``GET /``.
+- ``GET /health`` (no token), ``GET /metrics`` (Prometheus text), ``GET /``;
+- with a backend URL, ``POST /backend-shutdown`` (the older backend's notice that it stops;
+  ``vbt.worker.registration`` registers again when it is back).
 
 Handlers are plain functions (FastAPI runs them in its thread pool), so store calls never block
 the event loop. Every refusal is a 4xx whose ``detail`` names the field; the only 5xx the API
@@ -20,12 +22,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from vbt.errors import VbtError
+from vbt.worker import compat
 from vbt.worker import jobs as job_kinds
 from vbt.worker.errors import RequestError
 from vbt.worker.metrics import prometheus_text
+from vbt.worker.registration import Registrar, ShutdownNotice
 from vbt.worker.scheduler import Scheduler
 from vbt.worker.schemas import (
     CancelResponse,
@@ -52,12 +58,25 @@ def create_app(settings: WorkerSettings) -> Any:
     scheduler = Scheduler(settings, store)
     kinds = job_kinds.kinds()
     by_type = {k.operation_type: k for k in kinds.values()}
+    # the kinds the older response models accept; the list shows the others only when asked
+    older_kinds = tuple(k.name for k in kinds.values()
+                        if k.operation_type in compat.OLDER_OPERATION_TYPES)  # fmt: skip
+    roots = (settings.models_root, settings.data_root)
     started = time.time()
+    # with a backend URL: register there and stay registered (vbt.worker.registration)
+    registrar = None
+    if settings.backend_url:
+        registrar = Registrar(settings, store,
+                              lambda job: info(job).model_dump(mode="json")["result_summary"])  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         scheduler.start()
+        if registrar is not None:
+            registrar.start()
         yield
+        if registrar is not None:
+            registrar.stop()
         scheduler.shutdown()
 
     app = FastAPI(title="vbt worker", version="1.0.0", lifespan=lifespan, docs_url=None,
@@ -67,6 +86,12 @@ def create_app(settings: WorkerSettings) -> Any:
     @app.exception_handler(RequestError)
     async def _refused(request: Request, exc: RequestError):
         return JSONResponse({"detail": exc.detail()}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # the echoed input may hold NaN or ±Infinity, which JSON cannot carry: written as text
+        detail = _finite_json(jsonable_encoder(exc.errors()))
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(VbtError)
     async def _bad_input(request: Request, exc: VbtError):
@@ -86,9 +111,19 @@ def create_app(settings: WorkerSettings) -> Any:
             created_at=_dt(job.created_at), started_at=_dt(job.started_at),
             completed_at=_dt(job.completed_at), progress=_progress(job.progress),
             metadata=kind.metadata(job.request), error_message=job.error,
-            errors=[job.error] if job.error else [], result_summary=job.result,
+            errors=[job.error] if job.error else [], result_summary=older(job, job.result),
             attempts=job.attempts, events=job.events,
         )  # fmt: skip
+
+    def older(job: Job, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A summary or full result as the older endpoints show it: paths relative to the
+        roots (those in the job's own folder relative to it), in the older worker's shape (the
+        kind's ``older_view``), JSON numbers only."""
+        if data is None:
+            return None
+        job_dir = settings.job_dir(job.id)
+        data = compat.relative_paths(data, (*roots, job_dir))
+        return _json_clean(kinds[job.kind].older_view(data, job_dir))
 
     # ---- start / resume, one pair per job kind ------------------------------------------
     def add_kind_routes(kind: job_kinds.JobKind) -> None:
@@ -166,7 +201,7 @@ def create_app(settings: WorkerSettings) -> Any:
         if job.status != COMPLETED:
             raise RequestError(409, "operation_id", f"{job.id} is {job.status}, not completed")
         data = kinds[job.kind].load_result(settings.job_dir(job.id), offset, limit)
-        return {"success": True, "operation_id": job.id, "data": _json_clean(data)}
+        return {"success": True, "operation_id": job.id, "data": older(job, data)}
 
     @app.get("/api/v1/operations", response_model=OperationListResponse)
     def list_operations(
@@ -176,27 +211,31 @@ def create_app(settings: WorkerSettings) -> Any:
         offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
         active_only: bool = False,
     ) -> OperationListResponse:
-        names = (by_type[operation_type].name,) if operation_type else None
+        """The older list. Without ``operation_type`` it holds only the operation types the older
+        system knows (backtests): a sweep or batch would break its response models. Ask for
+        ``sweep`` or ``batch`` to list those. ``active_count`` counts the same kinds."""
+        names = (by_type[operation_type].name,) if operation_type else older_kinds
         found, total, active = store.list(status=status, kinds=names, active_only=active_only,
                                           limit=limit, offset=offset)  # fmt: skip
         return OperationListResponse(data=[_summary(info(j)) for j in found], total_count=total,
                                      active_count=active)  # fmt: skip
 
     @app.delete("/api/v1/operations/{operation_id}/cancel", response_model=CancelResponse,
-                responses={404: {}, 409: {}})  # fmt: skip
+                responses={404: {}})  # fmt: skip
     def cancel_operation(
         operation_id: OpId,
         reason: Annotated[str, Query(max_length=500)] | None = None,
     ) -> CancelResponse:
         """Cancel a job: a waiting one at once; a running one at its next chunk boundary, after
-        writing its checkpoint (``POST /<route>/resume`` continues it)."""
+        writing its checkpoint (``POST /<route>/resume`` continues it). A finished job is left
+        as it is: 200 with ``data.success`` false and the reason in ``data.error``, as the older
+        worker answers."""
         job = find(operation_id)
-        if job.status in FINISHED:
-            raise RequestError(
-                409,
-                "operation_id",
-                f"Operation {job.id} is already finished (status: {job.status})",
-            )
+        if job.status in FINISHED:  # the older worker's answer: 200, and success false inside
+            return CancelResponse(data={
+                "success": False, "operation_id": job.id, "status": job.status,
+                "error": f"Operation {job.id} is already finished (status: {job.status})",
+            })  # fmt: skip
         job = store.request_cancel(job.id, reason) or job
         if job.status == RUNNING:
             scheduler.cancel(job.id)
@@ -208,8 +247,10 @@ def create_app(settings: WorkerSettings) -> Any:
 
     # ---- service --------------------------------------------------------------------------
     @app.get("/health", response_model=HealthResponse)
-    def health() -> HealthResponse:
+    def health(request: Request) -> HealthResponse:
         """``busy`` when no slot is free (running + waiting ≥ max_concurrent)."""
+        if registrar is not None:  # the backend's health check: it still knows this worker
+            registrar.health_checked(request.client.host if request.client else None)
         running = store.with_status(RUNNING)
         queued = len(store.with_status(PENDING))
         return HealthResponse(
@@ -229,6 +270,14 @@ def create_app(settings: WorkerSettings) -> Any:
         return {"service": "vbt Backtesting Worker Service", "version": "1.0.0",
                 "status": "running", "timestamp": datetime.now(UTC).isoformat(),
                 "job_kinds": {k.name: f"/{k.route}/start" for k in kinds.values()}}  # fmt: skip
+
+    if registrar is not None:
+
+        @app.post("/backend-shutdown")
+        def backend_shutdown(notice: Annotated[ShutdownNotice | None, Body()] = None) -> dict:
+            """The older backend is stopping: poll for its return, then register again."""
+            registrar.backend_shutdown()
+            return {"acknowledged": True}
 
     return Guard(app, token=settings.token, max_body_bytes=settings.max_body_bytes)
 
@@ -259,6 +308,18 @@ def _summary(op: OperationInfo) -> OperationSummary:
         current_step=op.progress.current_step, symbol=op.metadata.symbol,
         duration_seconds=(end - op.started_at).total_seconds() if op.started_at else None,
     )  # fmt: skip
+
+
+def _finite_json(x: Any) -> Any:
+    """NaN and ±inf → their JSON-ish text ("NaN", "Infinity", "-Infinity"), recursively: a
+    validation error echoes the input, and a response must stay valid JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+    if isinstance(x, dict):
+        return {k: _finite_json(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite_json(v) for v in x]
+    return x
 
 
 def _json_clean(x: Any) -> Any:

@@ -31,6 +31,14 @@ def rewrite_host_model_path(value: str) -> str:
     return value
 
 
+def _under_models(value: str) -> str | None:
+    """The older backend's relative form, ``models/<strategy>/<tf>_v<N>``: the older worker ran
+    in ``/app``, whose ``models/`` is the models root, so the leading ``models`` is dropped (None
+    when ``value`` has no such component)."""
+    parts = PurePosixPath(value.replace("\\", "/")).parts
+    return "/".join(parts[1:]) if len(parts) > 1 and parts[0] == "models" else None
+
+
 def inside(root: Path, value: str, field: str, *, kind: str = "path") -> Path:
     """The real path of ``value`` relative to ``root`` (resolved, symlinks followed).
 
@@ -61,16 +69,35 @@ def inside(root: Path, value: str, field: str, *, kind: str = "path") -> Path:
     return real
 
 
+def model_inside(models_root: Path, value: str, field: str) -> Path:
+    """``inside`` for a model path as the older backend sends it: host paths rewritten
+    (``rewrite_host_model_path``), and ``models/X`` read as ``X`` when the root has no
+    ``models/X``."""
+    value = rewrite_host_model_path(value)
+    try:
+        return inside(models_root, value, field, kind="model directory")
+    except RequestError as e:
+        older = _under_models(value)
+        if e.status != 404 or older is None:
+            raise
+        try:
+            return inside(models_root, older, field, kind="model directory")
+        except RequestError as again:
+            raise (e if again.status == 404 else again) from None
+
+
 def model_dir(
     models_root: Path, model_path: str | None, strategy_name: str, timeframe: str
 ) -> Path:
-    """The model directory of a request: ``model_path`` (host paths rewritten), or the newest
+    """The model directory of a request: ``model_path`` (host paths rewritten; the older
+    relative form ``models/X`` is ``X`` when no ``models/X`` exists under the root), or the newest
     model of the strategy, ``<strategy_name>/<timeframe>_latest``, as ``vbt.train`` writes it."""
     if model_path is None:
         value, field = f"{strategy_name}/{timeframe}_latest", "strategy_name"
+        real = inside(models_root, value, field, kind="model directory")
     else:
-        value, field = rewrite_host_model_path(model_path), "model_path"
-    real = inside(models_root, value, field, kind="model directory")
+        value, field = model_path, "model_path"
+        real = model_inside(models_root, value, field)
     if not (real / "model.pt").is_file():
         raise RequestError(404, field, f"{value!r}: not a model directory (no model.pt)")
     return real

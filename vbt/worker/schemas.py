@@ -1,12 +1,14 @@
 """Request and response bodies: the older worker API's shapes (reference §9), validated.
 
 Requests forbid unknown fields, so a misspelt field is a 422 naming it rather than a default
-silently used. Names that become file names (task ids, symbols, timeframes, strategy names) are
-restricted to a safe alphabet.
+silently used. Numbers are strict and finite: a string where a number belongs, NaN, ±Infinity or
+a number too large for a float (1e400) is a 422 naming the field. Names that become file names
+(task ids, symbols, timeframes, strategy names) are restricted to a safe alphabet.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -25,7 +27,27 @@ OperationStatus = Literal["pending", "running", "completed", "failed", "cancelle
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown field, no type coercion ("100000" is not a number), no NaN or
+    ±Infinity."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def non_finite(value: Any, where: str) -> str | None:
+    """The dotted path of the first NaN or ±Infinity in ``value`` (JSON), or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        items = [(f"{where}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for at, item in items:
+        found = non_finite(item, at)
+        if found is not None:
+            return found
+    return None
 
 
 def parse_date(value: str) -> datetime:
@@ -104,6 +126,14 @@ class BatchStartRequest(Strict):
     spec: dict[str, Any]
     jobs: Annotated[int, Field(ge=1, le=64)] | None = None
 
+    @field_validator("spec")
+    @classmethod
+    def _finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        where = non_finite(v, "spec")
+        if where is not None:
+            raise ValueError(f"{where}: not a finite number (JSON has no NaN or Infinity)")
+        return v
+
 
 class ResumeRequest(Strict):
     """``POST /backtests/resume`` (and ``/sweeps/resume``, ``/batches/resume``): the older
@@ -143,8 +173,8 @@ class OperationMetadata(BaseModel):
 
 
 class OperationInfo(BaseModel):
-    """The older ``OperationInfo``; ``result_summary`` is the run's whole summary (metrics, trade
-    statistics, run info), and vbt adds ``attempts`` and ``events``."""
+    """The older ``OperationInfo``; ``result_summary`` is the run's whole summary (a backtest's in
+    the older worker's shape: ``vbt.worker.compat``), and vbt adds ``attempts`` and ``events``."""
 
     operation_id: str
     parent_operation_id: str | None = None

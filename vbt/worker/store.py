@@ -146,7 +146,7 @@ class JobStore:
         limit: int = 10,
         offset: int = 0,
     ) -> tuple[list[Job], int, int]:
-        """(jobs newest first, total matching, active overall) for the list endpoint."""
+        """(jobs newest first, total matching, active among ``kinds``) for the list endpoint."""
         where, args = [], []
         if status is not None:
             where.append("status = ?")
@@ -163,8 +163,10 @@ class JobStore:
             (*args, limit, offset),
         ).fetchall()
         total = db.execute(f"SELECT COUNT(*) FROM jobs {sql_where}", args).fetchone()[0]
+        of_kinds = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds is not None else ""
         active = db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'running')"
+            f"SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'running'){of_kinds}",
+            kinds or (),
         ).fetchone()[0]
         return [Job.from_row(r) for r in rows], int(total), int(active)
 
@@ -185,6 +187,21 @@ class JobStore:
             .fetchall()
         )
         return [Job.from_row(r) for r in rows]
+
+    def finished_between(self, after: float, until: float, limit: int) -> list[Job]:
+        """Jobs that finished (completed, failed, cancelled) in ``(after, until]``: the latest
+        ``limit`` of them, oldest first (what the worker reports when it registers)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') "
+                "AND completed_at > ? AND completed_at <= ? "
+                "ORDER BY completed_at DESC, rowid DESC LIMIT ?",
+                (after, until, limit),
+            )
+            .fetchall()
+        )
+        return [Job.from_row(r) for r in reversed(rows)]
 
     # ---- writing -------------------------------------------------------------------------
     def create(

@@ -23,6 +23,11 @@ from vbt.worker.settings import WorkerSettings
 _MODULES = ("vbt.worker.jobs.backtest", "vbt.worker.jobs.sweep", "vbt.worker.jobs.batch")
 
 
+def as_is(data: dict[str, Any], job_dir: Path) -> dict[str, Any]:
+    """The default ``older_view``: a summary or result shown as the job wrote it."""
+    return data
+
+
 def has_checkpoint(job_dir: Path) -> bool:
     """Whether a stopped job left a scan or sweep checkpoint to resume from."""
     return (job_dir / "checkpoint.npz").is_file()
@@ -52,6 +57,10 @@ class JobKind:
         The full result of a completed job, read from its files.
     resumable : job dir → bool
         Whether a stopped job left something to resume from (default: its checkpoint file).
+    older_view : (summary or full result, job dir) → dict
+        How the older endpoints show it (``GET /api/v1/operations/{id}`` and ``.../results``;
+        default: as written). A backtest's takes the older worker's names and numbers
+        (``vbt.worker.compat``).
     """
 
     name: str
@@ -63,6 +72,7 @@ class JobKind:
     run: Callable[[dict[str, Any], JobContext], dict[str, Any]]
     load_result: Callable[[Path, int, int], dict[str, Any]]
     resumable: Callable[[Path], bool] = has_checkpoint
+    older_view: Callable[[dict[str, Any], Path], dict[str, Any]] = as_is
 
 
 def kinds() -> dict[str, JobKind]:

@@ -1,8 +1,10 @@
 """Backtest jobs: ``POST /backtests/start`` runs one ``vbt.stages`` backtest.
 
-The result is the whole ``BacktestResult``: ``result.json`` (run info, metrics, every trade) and
-``result/`` (metrics.json, trades.parquet, equity.parquet). The operation's ``result_summary`` is
-the same without the trade list. The scan checkpoints after every chunk; a resumed job continues
+The result is the whole ``BacktestResult``: ``result.json`` (run info, metrics, every trade, and
+``trade_stats``: the holding periods of the winning and the losing trades) and ``result/``
+(metrics.json, trades.parquet, equity.parquet: vbt's own files). The operation's
+``result_summary`` is the same without the trade list. The older endpoints show both in the older
+worker's shape (``older_view``). The scan checkpoints after every chunk; a resumed job continues
 from its checkpoint and ends with the same result as an uninterrupted run.
 """
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vbt.errors import ConfigError
-from vbt.worker import paths
+from vbt.worker import compat, paths
 from vbt.worker.context import JobContext
 from vbt.worker.errors import RequestError
 from vbt.worker.jobs import JobKind
@@ -90,8 +92,9 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     result = backtest(prepared, progress=progress, cancel=ctx.cancel, checkpoint=ctx.checkpoint,
                       resume_from=resume_from)  # fmt: skip
     result.save(ctx.result_dir)
-    ctx.write_json("result.json", result.to_dict(include_trades=True))
-    return result.to_dict(include_trades=False)
+    stats = compat.trade_stats(result.trades["net_pnl"], result.trades["holding_hours"])
+    ctx.write_json("result.json", {**result.to_dict(include_trades=True), "trade_stats": stats})
+    return {**result.to_dict(include_trades=False), "trade_stats": stats}
 
 
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
@@ -103,6 +106,18 @@ def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, 
     return full
 
 
+def older_view(data: dict[str, Any], job_dir: Path) -> dict[str, Any]:
+    """A summary or full result in the older worker's shape (``compat.older_summary``). A job
+    recorded before ``trade_stats`` existed gets them from its ``result.json``."""
+    if "metrics" not in data:
+        return data
+    if "trade_stats" not in data:
+        path = job_dir / "result.json"
+        trades = json.loads(path.read_text()).get("trades", []) if path.is_file() else []
+        data = {**data, "trade_stats": compat.trade_stats_of(trades)}
+    return compat.older_summary(data)
+
+
 def _iso(ns: Any) -> str:
     import numpy as np
 
@@ -112,5 +127,5 @@ def _iso(ns: Any) -> str:
 KIND = JobKind(
     name="backtest", route="backtests", operation_type="backtesting",
     request_model=BacktestStartRequest, plan=plan, metadata=metadata, run=run,
-    load_result=load_result,
+    load_result=load_result, older_view=older_view,
 )  # fmt: skip

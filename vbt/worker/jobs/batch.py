@@ -51,8 +51,9 @@ def _rooted(spec: dict[str, Any], settings: WorkerSettings) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise RequestError(422, f"{where}.{key}", "must be a path (a string)")
             if key == "model":
-                value = paths.rewrite_host_model_path(value)
-            real = paths.inside(getattr(settings, root), value, f"{where}.{key}", kind=kind)
+                real = paths.model_inside(settings.models_root, value, f"{where}.{key}")
+            else:
+                real = paths.inside(getattr(settings, root), value, f"{where}.{key}", kind=kind)
             section[key] = str(real)
         config = section.get("config")
         if isinstance(config, dict) and config.get("feature_cache_dir") is not None:
