@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 
 WARM   := $(NUMBA_CACHE_DIR)/.warm
 
-.PHONY: venv demo test system-deps lock wheels bench bench-gate lint format clean
+.PHONY: venv demo test system-deps lock wheels seed-cycle bench bench-gate lint format clean
 
 venv: $(WARM)
 
@@ -46,6 +46,11 @@ lock:
 # without reaching a package index (README "In Docker").
 wheels:
 	$(PYTHON) -m pip download -q -d .whl --require-hashes $(TORCH_FROM) -r lock/runtime.txt
+
+# The seeds' end-to-end cycle through the older backend's protocol and the worker's image (needs
+# docker or podman; README "Running under the older backend").
+seed-cycle: $(WARM)
+	scripts/seed_cycle.sh
 
 # Compile every Numba kernel once per source version (the cache folder is keyed on the sources).
 $(WARM): $(STAMP)

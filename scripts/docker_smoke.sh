@@ -20,10 +20,8 @@ STEP="start"
 step() { STEP=$1; echo "== $1"; }
 trap 'echo "docker_smoke: FAILED at step: $STEP" >&2' ERR
 
-if [ -z "${ENGINE:-}" ]; then
-    if docker info >/dev/null 2>&1; then ENGINE=docker; elif command -v podman >/dev/null; then ENGINE=podman
-    else echo "docker_smoke: neither a docker daemon nor podman" >&2; exit 2; fi
-fi
+ENGINE=${ENGINE:-$(scripts/engine.sh)}
+export ENGINE
 IMAGE=${IMAGE:-vbt-worker:smoke}
 PORT=${PORT:-15003}
 TOKEN="smoke-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -37,18 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build_flags=(${BUILD_FLAGS:-})
-case $ENGINE in podman*) build_flags+=(--format docker) ;; esac
-for arg in BASE_IMAGE TORCH_INDEX_URL TORCH_WHEELS INDEX_URL; do
-    if [ -n "${!arg+set}" ]; then build_flags+=(--build-arg "$arg=${!arg}"); fi
-done
 # shellcheck disable=SC2206,SC2086  # ENGINE and RUN_FLAGS are word lists
 run_flags=(${RUN_FLAGS:-})
 
-step "build $IMAGE with $ENGINE ${build_flags[*]}"
-$ENGINE build "${build_flags[@]}" -t "$IMAGE" .
-size=$($ENGINE image inspect --format '{{.Size}}' "$IMAGE")
-echo "image $IMAGE: $((size / 1000000)) MB"
+step "build $IMAGE"
+scripts/build_image.sh "$IMAGE"
 
 step "train the fixture model inside the image"
 mkdir -p "$WORK/models" "$WORK/state"
