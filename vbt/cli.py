@@ -542,6 +542,14 @@ def _add_worker_parser(sub) -> None:
         help="seconds without a health check from the backend before the worker asks whether "
         "it is still registered; the retry and polling delays scale with it (default: %(default)g)",
     )
+    w.add_argument(
+        "--trusted-network",
+        action="append",
+        metavar="CIDR",
+        help="requests from this network need no token (repeatable), e.g. the private container "
+        "network of an older backend, which sends none (default: $VBT_WORKER_TRUSTED_NETWORKS, "
+        "comma-separated, else none)",
+    )
     w.set_defaults(func=_worker)
 
 
@@ -556,6 +564,7 @@ def _worker_settings(args):
         checkpoint_bars=args.checkpoint_bars, chunk_delay_s=args.chunk_delay,
         ray_address=args.ray_address, backend_url=args.backend_url, worker_id=args.worker_id,
         public_url=args.public_url, health_check_timeout_s=args.health_check_timeout,
+        trusted_networks=tuple(args.trusted_network or ()),
     )  # fmt: skip
 
 

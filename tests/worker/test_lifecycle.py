@@ -19,7 +19,7 @@ from workerkit import (
     wait_for,
 )
 
-from vbt.worker.scheduler import process_start_time
+from vbt.worker.procs import process_start_time
 
 # 100-bar chunks (21 per run) with a pause after each: a job runs for a few seconds
 SLOW = ("--checkpoint-bars", "100", "--chunk-delay", "0.15")

@@ -187,3 +187,42 @@ def test_a_second_worker_on_the_same_state_dir_is_refused(worker, tmp_path):
     r = subprocess.run(worker.command(), env=worker.env(), capture_output=True, text=True,
                        timeout=60)  # fmt: skip
     assert r.returncode == 2 and "another worker is using it" in r.stderr
+
+
+def test_a_trusted_network_needs_no_token_and_others_still_do(models_root, tmp_path):
+    """The older backend sends no token: with --trusted-network, its network's requests pass
+    without one; a client outside every trusted network still gets 401, and /health stays open.
+    Loopback stands for the backend's private network here (the only one a test can reach)."""
+    with Worker(models_root, tmp_path / "a", "--trusted-network", "127.0.0.0/8",
+                token=TOKEN) as w:  # fmt: skip
+        with w.client(token=None) as c:
+            assert c.get("/api/v1/operations").status_code == 200
+        with w.client(token="wrong-token-wrong-token") as c:
+            assert c.get("/api/v1/operations").status_code == 200  # trusted: not even read
+    with Worker(models_root, tmp_path / "b", "--trusted-network", "10.0.0.0/8",
+                "--trusted-network", "fd00::/8", token=TOKEN) as w:  # fmt: skip
+        with w.client(token=None) as c:
+            assert c.get("/api/v1/operations").status_code == 401
+            assert c.get("/health").status_code == 200
+        with w.client() as c:
+            assert c.get("/api/v1/operations").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("not-a-net", "not a network"), ("0.0.0.0/0", "trusts every address"),
+     ("::/0", "trusts every address")],
+)  # fmt: skip
+def test_a_bad_trusted_network_is_one_line_naming_the_option(tmp_path, value, message):
+    from vbt.errors import ConfigError
+    from vbt.worker.settings import WorkerSettings
+
+    with pytest.raises(ConfigError, match=f"--trusted-network .*{message}"):
+        WorkerSettings(models_root=tmp_path, data_root=tmp_path, state_dir=tmp_path / "s",
+                       trusted_networks=(value,))  # fmt: skip
+    env = {**os.environ, "VBT_WORKER_TRUSTED_NETWORKS": value}
+    r = subprocess.run([sys.executable, "-m", "vbt.cli", "worker", "--models-root", str(tmp_path),
+                        "--data-root", str(tmp_path), "--state-dir", str(tmp_path / "s")],
+                       env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "VBT_WORKER_TRUSTED_NETWORKS" in r.stderr, r.stderr

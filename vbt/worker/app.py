@@ -279,7 +279,8 @@ def create_app(settings: WorkerSettings) -> Any:
             registrar.backend_shutdown()
             return {"acknowledged": True}
 
-    return Guard(app, token=settings.token, max_body_bytes=settings.max_body_bytes)
+    return Guard(app, token=settings.token, max_body_bytes=settings.max_body_bytes,
+                 trusted_networks=settings.trusted_networks)  # fmt: skip
 
 
 def _same_request(job: Job, kind: str, request: dict) -> None:

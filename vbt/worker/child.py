@@ -26,13 +26,13 @@ from pathlib import Path
 
 from vbt.errors import CancelledError, VbtError
 from vbt.worker.context import JobContext
+from vbt.worker.procs import process_start_time
 from vbt.worker.store import JobStore
 
 
 def die_with(worker_pid: int, worker_start: int | None) -> None:
     """SIGKILL this process as soon as ``worker_pid`` exits (a pidfd wakes the watcher; without
     pidfds, the worker's start time is polled every 0.1 s)."""
-    from vbt.worker.scheduler import process_start_time
 
     def kill_self() -> None:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -13,46 +13,20 @@ checkpoint. So a kill -9 of the worker loses no job and runs none twice at once.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from pathlib import Path
 
+from vbt.worker.child import run_job
 from vbt.worker.context import CANCEL_FLAG, STOP_FLAG
+from vbt.worker.procs import kill_leftover, process_start_time
 from vbt.worker.settings import WorkerSettings
 from vbt.worker.store import PENDING, RUNNING, JobStore
 
 PRELOAD = ["vbt.worker.preload"]
 POLL_S = 0.1
-
-
-def process_start_time(pid: int) -> int | None:
-    """A process's start time (clock ticks after boot, /proc/<pid>/stat field 22), or None if
-    there is no such live process. With the pid it names one process for good."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):  # zombie or dead
-        return None
-    return int(fields[19])
-
-
-def kill_leftover(pid: int | None, start: int | None, timeout: float = 10.0) -> bool:
-    """SIGKILL the process ``pid`` if it is still the one that started at ``start``; wait until
-    it is gone. True if one was killed."""
-    if not pid or start is None or process_start_time(pid) != start:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout
-    while process_start_time(pid) == start and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return True
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -170,8 +144,6 @@ class Scheduler:
                 (folder / name).unlink(missing_ok=True)
             if not job.resume:  # a fresh start must not pick up an older checkpoint
                 (folder / "checkpoint.npz").unlink(missing_ok=True)
-            from vbt.worker.child import run_job
-
             proc = self._mp.Process(
                 target=run_job, name=f"vbt-job-{job.id}",
                 args=(str(self.store.path), job.id, str(folder), job.kind,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from vbt.errors import ConfigError
 
 TOKEN_ENV = "VBT_WORKER_TOKEN"
+TRUSTED_ENV = "VBT_WORKER_TRUSTED_NETWORKS"  # comma-separated, as --trusted-network
 DEFAULT_PORT = 5003  # the older worker's port
 #: the older workers' environment variables (ktrdr/config/settings.py), preferred name first
 BACKEND_URL_ENV = ("KTRDR_API_CLIENT_BASE_URL", "KTRDR_API_URL")
@@ -68,6 +69,10 @@ class WorkerSettings:
     health_check_timeout_s : float
         Without a health check from the backend for this long, ask it whether it still knows
         this worker and register again if not; the other registration delays scale with it.
+    trusted_networks : tuple of str
+        Networks (CIDR) whose requests need no token: the older backend sends none, so a worker
+        it calls across a private container network trusts that network. Every other client
+        still needs the token; a network holding every address is refused.
     """
 
     models_root: Path
@@ -86,6 +91,7 @@ class WorkerSettings:
     worker_id: str | None = None
     public_url: str | None = None
     health_check_timeout_s: float = HEALTH_CHECK_TIMEOUT_S
+    trusted_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("models_root", "data_root"):
@@ -117,6 +123,7 @@ class WorkerSettings:
             raise ConfigError(
                 f"--host {self.host}: binding beyond loopback needs a bearer token in {TOKEN_ENV}"
             )
+        object.__setattr__(self, "trusted_networks", _networks(self.trusted_networks))
         if self.backend_url is not None:
             self._registration_defaults()
 
@@ -147,6 +154,8 @@ class WorkerSettings:
                            ("public_url", PUBLIC_URL_ENV)):  # fmt: skip
             if not kwargs.get(key):
                 kwargs[key] = next((os.environ[n] for n in names if os.environ.get(n)), None)
+        if not kwargs.get("trusted_networks") and os.environ.get(TRUSTED_ENV):
+            kwargs["trusted_networks"] = tuple(os.environ[TRUSTED_ENV].split(","))
         return cls(token=os.environ.get(TOKEN_ENV) or None, **kwargs)
 
     @property
@@ -155,6 +164,26 @@ class WorkerSettings:
 
     def job_dir(self, job_id: str) -> Path:
         return self.state_dir / "jobs" / job_id
+
+
+def _networks(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The trusted networks in canonical CIDR form; a ``ConfigError`` names a bad one."""
+    out = []
+    for value in values:
+        text = str(value).strip()
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"--trusted-network (or {TRUSTED_ENV}) {text!r}: not a network such as 172.28.0.0/16"
+            ) from None
+        if net.prefixlen == 0:
+            raise ConfigError(
+                f"--trusted-network (or {TRUSTED_ENV}) {text!r}: trusts every address; "
+                "use the token instead"
+            )
+        out.append(str(net))
+    return tuple(out)
 
 
 def _http_url(value: str, option: str) -> str:
