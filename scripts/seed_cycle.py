@@ -135,8 +135,8 @@ def main() -> int:
 
         step("the worker's numbers equal the same backtest run here on the cpu-tagged weights")
         cfg = vbt.BacktestConfig(model_path=trained, data_dir=DATA, symbol="EURUSD",
-                                 timeframe="1h", start_date=start.date().isoformat(),
-                                 end_date=end.date().isoformat())  # fmt: skip
+                                 timeframe="1h", start_date=start.isoformat(),
+                                 end_date=end.isoformat())  # fmt: skip
         local = vbt.BacktestEngine(cfg).run().metrics
         got = summary["metrics"]
         diff = {k: (got.get(k), v) for k, v in local.items() if v is not None and got.get(k) != v}
