@@ -29,7 +29,7 @@ _LAZY = {
     "DecisionParams": "vbt.params",
     "ExecutionParams": "vbt.params",
     "PreparedRun": "vbt.stages",
-    "RunInfo": "vbt.stages",
+    "RunInfo": "vbt.results",
     "prepare": "vbt.stages",
     "simulate": "vbt.stages",
     "summarize": "vbt.stages",

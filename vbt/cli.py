@@ -626,99 +626,51 @@ def _heatmap_axes(value: str | None) -> tuple[str, str] | None:
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    from vbt.config import DATA_DIR_ENV
+    from vbt.config import help_text
 
-    parser.add_argument(
-        "--data-dir",
-        help="folder of {SYMBOL}_{TIMEFRAME}.parquet/.csv bar files (default: the "
-        f"{DATA_DIR_ENV} environment variable; one of the two is required)",
-    )
+    parser.add_argument("--data-dir", help=help_text("data_dir"))
+
+
+def _run_option_groups() -> list[tuple[str, tuple[str, ...]]]:
+    """The run's flags by help group, from the models (no field is listed here): the data,
+    then the run settings as ``vbt.params`` declares them, then BacktestConfig's other fields.
+    model_path is an argument; timeframes has no flag."""
+    from vbt.config import SUBJECT_FIELDS, BacktestConfig
+    from vbt.params import DECISION_OVERRIDES, EXECUTION_FIELDS, RISK_FIELDS
+
+    settings = (*SUBJECT_FIELDS, *DECISION_OVERRIDES, *EXECUTION_FIELDS)
+    return [
+        ("data", tuple(k for k in SUBJECT_FIELDS if k not in ("model_path", "timeframes"))),
+        ("capital and costs", tuple(k for k in EXECUTION_FIELDS if k not in RISK_FIELDS)),
+        ("decisions (override the model's config.json)", DECISION_OVERRIDES),
+        ("risk exits (README: Risk exits)", RISK_FIELDS),
+        ("run", tuple(k for k in BacktestConfig.model_fields if k not in settings)),
+    ]
 
 
 # BacktestConfig fields set by _add_run_options, in the order of the help.
-RUN_FIELDS = (
-    "data_dir", "symbol", "timeframe", "start_date", "end_date",
-    "initial_capital", "commission", "slippage", "position_fraction", "warmup_bars",
-    "confidence_threshold", "min_signal_separation", "position_awareness",
-    "allow_short_from_flat", "round_trip_cost", "min_edge_multiplier",
-    "stop_loss", "take_profit", "trailing_stop", "max_holding_bars",
-    "periods_per_year", "chunk_bars", "feature_cache_dir",
-)  # fmt: skip
+RUN_FIELDS = tuple(k for _title, names in _run_option_groups() for k in names)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options of a run (data, costs, decisions, annualisation, chunking): one flag per
     field of ``RUN_FIELDS``, ``--field-name``, default None (= the field's default applies;
-    the help says which). ``_config_from_args`` turns them into a ``BacktestConfig``."""
-    from vbt.config import BacktestConfig
-    from vbt.params import DecisionParams
-
-    def execution(field: str) -> str:
-        return f"(default: {BacktestConfig.model_fields[field].default:g})"
-
-    def decision(field: str) -> str:
-        value = DecisionParams.model_fields[field].default
-        shown = str(value).lower() if isinstance(value, bool) else f"{value:g}"
-        return f"(default: the model's config.json decisions, else {shown})"
-
-    def flag(field: str) -> str:
-        return "--" + field.replace("_", "-")
+    the help, the field's description, says which). ``_config_from_args`` turns them into a
+    ``BacktestConfig``."""
+    from vbt.config import BacktestConfig, help_text
+    from vbt.params import value_type
 
     _add_data_dir(parser)
-    g = parser.add_argument_group("data")
-    g.add_argument(flag("symbol"), help="symbol to backtest (default: the model's training symbol)")
-    g.add_argument(
-        flag("timeframe"),
-        help="base (traded) timeframe, e.g. 1h (default: the model's first training timeframe)",
-    )
-    g.add_argument(
-        flag("start_date"),
-        help="first bar, inclusive, ISO 8601 date or date-time (default: the first bar on disk)",
-    )
-    g.add_argument(
-        flag("end_date"),
-        help="last bar, inclusive; a bare date covers its whole day (default: the last bar)",
-    )
-    g = parser.add_argument_group("capital and costs")
-    g.add_argument(flag("initial_capital"), type=float,
-                   help=f"starting cash {execution('initial_capital')}")  # fmt: skip
-    g.add_argument(flag("commission"), type=float,
-                   help=f"fraction of traded value, on entry and on exit {execution('commission')}")  # fmt: skip
-    g.add_argument(flag("slippage"), type=float,
-                   help=f"fill = open × (1 ± slippage), against the trader {execution('slippage')}")  # fmt: skip
-    g.add_argument(flag("position_fraction"), type=float,
-                   help=f"share of cash committed per entry {execution('position_fraction')}")  # fmt: skip
-    g.add_argument(flag("warmup_bars"), type=int,
-                   help=f"bars at the start that neither decide nor mark equity {execution('warmup_bars')}")  # fmt: skip
-    g = parser.add_argument_group("decisions (override the model's config.json)")
-    g.add_argument(flag("confidence_threshold"), type=float,
-                   help=f"classification confidence below it → HOLD {decision('confidence_threshold')}")  # fmt: skip
-    g.add_argument(flag("min_signal_separation"), type=float,
-                   help=f"hours after the last trade during which signals → HOLD {decision('min_signal_separation')}")  # fmt: skip
-    g.add_argument(flag("position_awareness"), action=argparse.BooleanOptionalAction,
-                   help=f"LONG+BUY, SHORT+SELL and FLAT+SELL → HOLD {decision('position_awareness')}")  # fmt: skip
-    g.add_argument(flag("allow_short_from_flat"), action=argparse.BooleanOptionalAction,
-                   help=f"a SELL may open a short from FLAT {decision('allow_short_from_flat')}")  # fmt: skip
-    g.add_argument(flag("round_trip_cost"), type=float,
-                   help=f"regression threshold = round trip cost × min edge multiplier {decision('round_trip_cost')}")  # fmt: skip
-    g.add_argument(flag("min_edge_multiplier"), type=float,
-                   help=f"see --round-trip-cost {decision('min_edge_multiplier')}")  # fmt: skip
-    g = parser.add_argument_group("risk exits (README: Risk exits)")
-    g.add_argument(flag("stop_loss"), type=float,
-                   help="close when the price moves this fraction against the entry fill (default: off)")  # fmt: skip
-    g.add_argument(flag("take_profit"), type=float,
-                   help="close when the price moves this fraction in favour of the entry fill (default: off)")  # fmt: skip
-    g.add_argument(flag("trailing_stop"), type=float,
-                   help="close when the price moves this fraction against the best close since entry (default: off)")  # fmt: skip
-    g.add_argument(flag("max_holding_bars"), type=int,
-                   help="close at the open of the bar after this many bars held (default: off)")  # fmt: skip
-    g = parser.add_argument_group("run")
-    g.add_argument(flag("periods_per_year"), type=float,
-                   help="annualisation of volatility and ratios (default: bars per year of the data's span)")  # fmt: skip
-    g.add_argument(flag("chunk_bars"), type=int,
-                   help=f"bars per scan chunk: progress, cancellation and checkpoints happen between chunks {execution('chunk_bars')}")  # fmt: skip
-    g.add_argument(flag("feature_cache_dir"),
-                   help="cache computed features (Parquet) in this folder (default: no cache)")  # fmt: skip
+    for title, names in _run_option_groups():
+        g = parser.add_argument_group(title)
+        for name in names:
+            if name == "data_dir":  # added above, shared with other commands
+                continue
+            kind = value_type(BacktestConfig.model_fields[name])
+            how = ({"action": argparse.BooleanOptionalAction} if kind is bool
+                   else {"type": kind} if kind in (int, float) else {})  # fmt: skip
+            g.add_argument("--" + name.replace("_", "-"), help=help_text(name).replace("%", "%%"),
+                           **how)  # fmt: skip
 
 
 def _config_from_args(args: argparse.Namespace, **fields: Any):

@@ -6,22 +6,24 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, create_model
 
 from vbt.data import timeframe_ns
 from vbt.errors import ConfigError
 from vbt.params import (
     DECISION_OVERRIDES,
     EXECUTION_FIELDS,
+    DecisionParams,
     ExecutionParams,
-    Fraction,
-    NonNegative,
-    SeparationHours,
     describe_errors,
 )
 
 MAX_CHUNK_BARS = 1 << 26  # 67M bars: chunk buffers stay small; whole runs are never that long
 DATA_DIR_ENV = "VBT_DATA_DIR"  # the data folder when a config gives none
+#: BacktestConfig fields that say what is backtested (the model, the data, the dates); the
+#: others are the run's settings
+SUBJECT_FIELDS = ("model_path", "data_dir", "symbol", "timeframe", "timeframes", "start_date",
+                  "end_date")  # fmt: skip
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> str:
@@ -37,7 +39,40 @@ def resolve_data_dir(data_dir: str | Path | None) -> str:
     return str(check_input_dir(value, "data_dir"))
 
 
-class BacktestConfig(ExecutionParams):
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
+
+
+def help_text(name: str) -> str:
+    """The help of a BacktestConfig field (the CLI's flags): its description, then its default
+    unless that is None (an optional field's description says what None means)."""
+    info = BacktestConfig.model_fields[name]
+    if info.default is None:
+        return info.description or ""
+    return f"{info.description} (default: {_shown(info.default)})"
+
+
+def _decision_override(name: str) -> tuple[Any, Any]:
+    """A DecisionParams field as an optional BacktestConfig field: same type, range and
+    description; None keeps the model's decisions."""
+    info = DecisionParams.model_fields[name]
+    copy = info._copy()
+    copy.default = None
+    copy.description = (f"{info.description} (default: the model's config.json decisions, else "
+                        f"{_shown(info.default)})")  # fmt: skip
+    return info.annotation | None, copy
+
+
+# ExecutionParams with every decision parameter as an optional override, declared once (in
+# DecisionParams): BacktestConfig's fields are the execution parameters, the decision overrides,
+# then its own.
+_RunSettings = create_model(
+    "_RunSettings", __base__=ExecutionParams, __module__=__name__,
+    **{name: _decision_override(name) for name in DECISION_OVERRIDES},
+)  # fmt: skip
+
+
+class BacktestConfig(_RunSettings):
     """One backtest: the model, the data, the dates, and the run's parameters.
 
     model_path : str
@@ -69,22 +104,46 @@ class BacktestConfig(ExecutionParams):
     Invalid values raise ``ConfigError`` naming the field.
     """
 
-    model_path: str
-    data_dir: str | None = None
-    symbol: str | None = None
-    timeframe: str | None = None
-    timeframes: list[str] | None = None
-    start_date: str | None = None
-    end_date: str | None = None
-    confidence_threshold: Fraction | None = None
-    min_signal_separation: SeparationHours | None = None
-    position_awareness: bool | None = None
-    allow_short_from_flat: bool | None = None
-    round_trip_cost: NonNegative | None = None
-    min_edge_multiplier: NonNegative | None = None
-    periods_per_year: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    chunk_bars: Annotated[int, Field(ge=1, le=MAX_CHUNK_BARS)] = 65_536
-    feature_cache_dir: str | None = None
+    # Each field's description is its help text; an optional one says what None means.
+    model_path: str = Field(description="a v3 model directory (or its <tf>_latest pointer)")
+    data_dir: str | None = Field(
+        None,
+        description="folder of {SYMBOL}_{TIMEFRAME}.parquet/.csv bar files (default: the "
+        f"{DATA_DIR_ENV} environment variable; one of the two is required)",
+    )
+    symbol: str | None = Field(
+        None, description="symbol to backtest (default: the model's training symbol)"
+    )
+    timeframe: str | None = Field(
+        None,
+        description="base (traded) timeframe, e.g. 1h (default: the model's first training "
+        "timeframe)",
+    )
+    timeframes: list[str] | None = Field(
+        None, description="timeframes to load (default: the model's training timeframes)"
+    )
+    start_date: str | None = Field(
+        None,
+        description="first bar, inclusive, ISO 8601 date or date-time (default: the first bar "
+        "on disk)",
+    )
+    end_date: str | None = Field(
+        None,
+        description="last bar, inclusive; a bare date covers its whole day (default: the last bar)",
+    )
+    periods_per_year: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None,
+        description="annualisation of volatility and ratios (default: bars per year of the "
+        "data's span)",
+    )
+    chunk_bars: Annotated[int, Field(ge=1, le=MAX_CHUNK_BARS)] = Field(
+        65_536,
+        description="bars per scan chunk: progress, cancellation and checkpoints happen "
+        "between chunks",
+    )
+    feature_cache_dir: str | None = Field(
+        None, description="cache computed features (Parquet) in this folder (default: no cache)"
+    )
 
     def __init__(self, **data: Any) -> None:
         for key in ("model_path", "data_dir", "feature_cache_dir"):

@@ -8,8 +8,11 @@ from typing import Any
 
 from vbt.config import BacktestConfig
 from vbt.errors import ConfigError
+from vbt.model.bundle import ModelBundle
+from vbt.paths import check_output_file
 from vbt.results import BacktestResult
-from vbt.sim.runner import ProgressFn
+from vbt.sim.runner import Checkpoint, ProgressFn, load_checkpoint
+from vbt.stages import backtest, prepare
 
 __all__ = ["BacktestConfig", "BacktestEngine"]
 
@@ -38,28 +41,21 @@ class BacktestEngine:
     def bundle(self):
         """The ModelBundle, loaded on first use and then kept (one torch.load per engine)."""
         if self._bundle is None:
-            from vbt.model.bundle import ModelBundle
-
             self._bundle = ModelBundle.load(self.config.model_path)
         return self._bundle
 
     def prepare(self):
         """``vbt.stages.prepare`` with this engine's config and model."""
-        from vbt.stages import prepare
-
         return prepare(self.config, bundle=self.bundle)
 
     def run(
         self,
+        *,
         progress: ProgressFn | None = None,
         cancel: Any = None,
         checkpoint: str | Path | None = None,
         resume_from: str | Path | Any = None,
     ) -> BacktestResult:
-        from vbt.paths import check_output_file
-        from vbt.sim.runner import Checkpoint, load_checkpoint
-        from vbt.stages import backtest
-
         if checkpoint is not None:
             check_output_file(checkpoint, "checkpoint")
         if resume_from is not None and not isinstance(resume_from, Checkpoint):

@@ -1,4 +1,11 @@
-"""Backtest metrics, finished from the scan's running accumulators (``ACC_DTYPE`` records).
+"""Backtest metrics: the one metric table, and the metrics finished from the scan's running
+accumulators (``ACC_DTYPE`` records).
+
+``METRICS`` declares every metric once: its name, how it is shown (label, unit, section), whether
+it is a count, whether a smaller value is the better one and when it is undefined. The names
+(``METRIC_NAMES``, the order of ``metrics.json`` and of a sweep's columns), ``INTEGER_METRICS``,
+``UNDEFINED_WHEN``, ``LOWER_IS_BETTER``, the summary's sections (``vbt.summary``), ranking
+(``rank``) and the "not a metric" check (``check_metric``) are read from it.
 
 One function, ``finish_metrics``, turns any number of accumulator records into metric columns;
 a single run (``metrics_dict``) and every row of a sweep go through it, so they report identical
@@ -15,59 +22,154 @@ numbers. Conventions (see README "Metrics"):
 
 from __future__ import annotations
 
+import difflib
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from vbt.data.timeframe import HOUR_NS
 from vbt.enums import EXIT_REASON_NAMES
+from vbt.errors import ConfigError
 from vbt.sim.nb import accumulate_nb, return_moments_nb
 from vbt.sim.records import new_acc
 
+if TYPE_CHECKING:
+    import polars as pl
+
 NS_PER_YEAR = 365.25 * 86400 * 1_000_000_000
 
-REASON_METRICS = tuple(
-    f"{reason}_{stat}" for reason in EXIT_REASON_NAMES.values() for stat in ("exits", "avg_pnl")
-)
-FUNNEL_METRICS = (
-    "raw_buy_signals", "raw_sell_signals", "removed_by_confidence", "removed_by_separation",
-    "removed_by_position", "signals_passed", "signals_executed", "highest_confidence",
-)  # fmt: skip
-METRIC_NAMES = (
-    "total_return", "total_return_pct", "annualized_return", "volatility", "sharpe_ratio",
-    "sortino_ratio", "calmar_ratio", "max_drawdown", "max_drawdown_pct", "max_drawdown_duration",
-    "total_trades", "winning_trades", "losing_trades", "win_rate", "profit_factor", "avg_win",
-    "avg_loss", "largest_win", "largest_loss", "avg_holding_period", "recovery_factor",
-    "expectancy", "sqn", "exposure_pct", "final_equity", "initial_capital", "periods_per_year",
-    "bars", *REASON_METRICS, *FUNNEL_METRICS,
-)  # fmt: skip
-INTEGER_METRICS = frozenset(
-    ("max_drawdown_duration", "total_trades", "winning_trades", "losing_trades", "bars",
-     *(f"{reason}_exits" for reason in EXIT_REASON_NAMES.values()),
-     *(k for k in FUNNEL_METRICS if k != "highest_confidence"))
+Unit = Literal[
+    "currency", "fraction", "ratio", "count", "bars", "hours", "per_year", "probability", "number"
+]
+#: the section of the signal funnel's metrics (shown as the funnel, not as a metrics section)
+FUNNEL = "signal funnel"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric.
+
+    name: its key in ``metrics.json`` and its column in a sweep's table; label, unit: how it is
+    shown (``vbt.summary.format_unit`` writes the unit); section: where it is shown (a section
+    of the metrics table, or ``FUNNEL``); integer: a count (int64 columns, never undefined);
+    lower_is_better: a smaller value is the better one (ranking sorts it ascending);
+    undefined_when: when it is ``null`` (None: never); detail: shown after the other metrics of
+    its section.
+    """
+
+    name: str
+    label: str
+    unit: Unit
+    section: str
+    integer: bool = False
+    lower_is_better: bool = False
+    undefined_when: str | None = None
+    detail: bool = False
+
+
+def _reason_metrics() -> tuple[Metric, ...]:
+    out = []
+    for reason in EXIT_REASON_NAMES.values():
+        words = reason.replace("_", " ")
+        out.append(Metric(f"{reason}_exits", f"Exits: {words}", "count", "exits", integer=True))
+        out.append(Metric(f"{reason}_avg_pnl", f"Mean net P&L: {words}", "currency", "exits",
+                          undefined_when="no exit for that reason"))  # fmt: skip
+    return tuple(out)
+
+
+#: Every metric, in the order of ``metrics.json`` and of a sweep's columns.
+METRICS: tuple[Metric, ...] = (
+    Metric("total_return", "Total return", "currency", "returns"),
+    Metric("total_return_pct", "Total return", "fraction", "returns"),
+    Metric("annualized_return", "Annualised return (CAGR)", "fraction", "returns",
+           undefined_when="the data spans no time"),
+    Metric("volatility", "Volatility (annualised)", "fraction", "risk", lower_is_better=True,
+           undefined_when="fewer than 2 returns"),
+    Metric("sharpe_ratio", "Sharpe ratio", "ratio", "risk",
+           undefined_when="fewer than 2 returns, or returns without variance"),
+    Metric("sortino_ratio", "Sortino ratio", "ratio", "risk", undefined_when="no return below 0"),
+    Metric("calmar_ratio", "Calmar ratio", "ratio", "risk", undefined_when="no drawdown"),
+    Metric("max_drawdown", "Max drawdown", "currency", "risk", lower_is_better=True),
+    Metric("max_drawdown_pct", "Max drawdown", "fraction", "risk", lower_is_better=True),
+    Metric("max_drawdown_duration", "Longest drawdown", "bars", "risk", integer=True,
+           lower_is_better=True),
+    Metric("total_trades", "Trades", "count", "trades", integer=True),
+    Metric("winning_trades", "Winning trades", "count", "trades", integer=True),
+    Metric("losing_trades", "Losing trades", "count", "trades", integer=True,
+           lower_is_better=True),
+    Metric("win_rate", "Win rate", "fraction", "trades", undefined_when="no trade"),
+    Metric("profit_factor", "Profit factor", "ratio", "trades", undefined_when="no losing trade"),
+    Metric("avg_win", "Average win", "currency", "trades", undefined_when="no winning trade",
+           detail=True),
+    Metric("avg_loss", "Average loss", "currency", "trades", undefined_when="no losing trade",
+           detail=True),
+    Metric("largest_win", "Largest win", "currency", "trades", undefined_when="no winning trade",
+           detail=True),
+    Metric("largest_loss", "Largest loss", "currency", "trades", undefined_when="no losing trade",
+           detail=True),
+    Metric("avg_holding_period", "Average holding period", "hours", "trades",
+           undefined_when="no trade", detail=True),
+    Metric("recovery_factor", "Recovery factor", "ratio", "risk", undefined_when="no drawdown"),
+    Metric("expectancy", "Expectancy (mean net P&L)", "currency", "trades",
+           undefined_when="no trade"),
+    Metric("sqn", "SQN", "ratio", "trades",
+           undefined_when="fewer than 2 trades, or trades without variance"),
+    Metric("exposure_pct", "Exposure (bars in a position)", "fraction", "risk",
+           undefined_when="no equity point"),
+    Metric("final_equity", "Final equity", "currency", "returns"),
+    Metric("initial_capital", "Initial capital", "currency", "returns"),
+    Metric("periods_per_year", "Bars per year", "per_year", "annualisation"),
+    Metric("bars", "Equity points (bars after warm-up)", "count", "annualisation", integer=True),
+    *_reason_metrics(),
+    Metric("raw_buy_signals", "raw BUY signals", "count", FUNNEL, integer=True),
+    Metric("raw_sell_signals", "raw SELL signals", "count", FUNNEL, integer=True),
+    Metric("removed_by_confidence", "removed: confidence below the threshold", "count", FUNNEL,
+           integer=True),
+    Metric("removed_by_separation", "removed: too soon after the last trade", "count", FUNNEL,
+           integer=True),
+    Metric("removed_by_position", "removed: redundant with the position", "count", FUNNEL,
+           integer=True),
+    Metric("signals_passed", "signals that passed every filter", "count", FUNNEL, integer=True),
+    Metric("signals_executed", "signals executed", "count", FUNNEL, integer=True),
+    Metric("highest_confidence", "highest confidence of a raw signal", "probability", FUNNEL,
+           undefined_when="no raw signal"),
 )  # fmt: skip
 
+#: {name: Metric}
+METRIC: dict[str, Metric] = {m.name: m for m in METRICS}
+METRIC_NAMES = tuple(METRIC)
+REASON_METRICS = tuple(m.name for m in METRICS if m.section == "exits")
+FUNNEL_METRICS = tuple(m.name for m in METRICS if m.section == FUNNEL)
+INTEGER_METRICS = frozenset(m.name for m in METRICS if m.integer)
+#: metrics for which a smaller value is the better one (``rank`` sorts them ascending)
+LOWER_IS_BETTER = frozenset(m.name for m in METRICS if m.lower_is_better)
 #: When each metric that can be undefined is ``null``.
-UNDEFINED_WHEN = {
-    "annualized_return": "the data spans no time",
-    "volatility": "fewer than 2 returns",
-    "sharpe_ratio": "fewer than 2 returns, or returns without variance",
-    "sortino_ratio": "no return below 0",
-    "calmar_ratio": "no drawdown",
-    "win_rate": "no trade",
-    "profit_factor": "no losing trade",
-    "avg_win": "no winning trade",
-    "avg_loss": "no losing trade",
-    "largest_win": "no winning trade",
-    "largest_loss": "no losing trade",
-    "avg_holding_period": "no trade",
-    "recovery_factor": "no drawdown",
-    "expectancy": "no trade",
-    "sqn": "fewer than 2 trades, or trades without variance",
-    "exposure_pct": "no equity point",
-    "<reason>_avg_pnl": "no exit for that reason",
-    "highest_confidence": "no raw signal",
-}
+UNDEFINED_WHEN = {m.name: m.undefined_when for m in METRICS if m.undefined_when is not None}
+
+
+def check_metric(name: Any, label: str, *, suggest: bool = False) -> str:
+    """``name`` when it is a metric; else a ``ConfigError`` "<label>: not a metric" followed by
+    the metrics (or, with ``suggest``, the closest name, if one is close)."""
+    if name in METRIC_NAMES:
+        return name
+    if suggest:
+        close = difflib.get_close_matches(str(name), METRIC_NAMES, n=1)
+        tail = f" (did you mean {close[0]!r}?)" if close else ""
+    else:
+        tail = f"; metrics: {', '.join(METRIC_NAMES)}"
+    raise ConfigError(f"{label}: not a metric{tail}")
+
+
+def rank(table: pl.DataFrame, k: int, by: str) -> pl.DataFrame:
+    """The ``k`` best rows of a table with a column per metric (a sweep's) by metric ``by``:
+    highest first (lowest first for ``LOWER_IS_BETTER``), undefined (null) last, ties in the
+    table's order. An unknown metric is a ``ConfigError``."""
+    check_metric(by, f"by = {by!r}")
+    return table.sort(
+        by, descending=by not in LOWER_IS_BETTER, maintain_order=True, nulls_last=True
+    ).head(k)
 
 
 def infer_periods_per_year(n_bars: int, span_ns: int) -> float:

@@ -16,6 +16,8 @@ hold. Sweeps (``vbt.sweep``) vary exactly these parameters over one inference.
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -109,14 +111,29 @@ class DecisionParams(BaseModel):
 
     model_config = _STRICT
 
-    output_type: str = OUTPUT_CLASSIFICATION
-    output_format: Literal["classification", "regression"] = OUTPUT_CLASSIFICATION
-    confidence_threshold: Fraction = 0.5
-    min_signal_separation: SeparationHours = 4.0
-    position_awareness: bool = True
-    allow_short_from_flat: bool = False
-    round_trip_cost: NonNegative = 0.003
-    min_edge_multiplier: NonNegative = 1.5
+    # Each field's description is its help text (the CLI's flags, the batch spec's schema).
+    output_type: str = Field(
+        OUTPUT_CLASSIFICATION,
+        description="the model's output type; only classification and regression trade",
+    )
+    output_format: Literal["classification", "regression"] = Field(
+        OUTPUT_CLASSIFICATION, description="how the model's outputs are read"
+    )
+    confidence_threshold: Fraction = Field(
+        0.5, description="classification confidence below it → HOLD"
+    )
+    min_signal_separation: SeparationHours = Field(
+        4.0, description="hours after the last trade during which signals → HOLD"
+    )
+    position_awareness: bool = Field(True, description="LONG+BUY, SHORT+SELL and FLAT+SELL → HOLD")
+    allow_short_from_flat: bool = Field(False, description="a SELL may open a short from FLAT")
+    dummy_gate: bool = Field(False, description="TRIAL: a decision flag")
+    round_trip_cost: NonNegative = Field(
+        0.003, description="regression threshold = round trip cost × min edge multiplier"
+    )
+    min_edge_multiplier: NonNegative = Field(
+        1.5, description="regression threshold = round trip cost × min edge multiplier"
+    )
 
     _plain = model_validator(mode="before")(_plain)
 
@@ -132,7 +149,7 @@ class DecisionParams(BaseModel):
     @property
     def regression_threshold(self) -> float:
         """round_trip_cost * min_edge_multiplier (0.0045 by default)."""
-        return self.round_trip_cost * self.min_edge_multiplier
+        return float(regression_threshold(self.round_trip_cost, self.min_edge_multiplier))
 
     @property
     def min_separation_ns(self) -> int:
@@ -186,9 +203,17 @@ class DecisionParams(BaseModel):
         return type(self).validated({**self.model_dump(), **values})
 
 
-def separation_ns(hours: float) -> int:
-    """Hours → integer nanoseconds, rounded (the one conversion of min_signal_separation)."""
-    return int(round(hours * HOUR_NS))
+def separation_ns(hours: Any) -> Any:
+    """Hours → integer nanoseconds, rounded half to even: the one conversion of
+    min_signal_separation. A number gives an int, an array an int64 array."""
+    ns = np.rint(np.multiply(hours, HOUR_NS)).astype(np.int64)
+    return int(ns) if ns.ndim == 0 else ns
+
+
+def regression_threshold(round_trip_cost: Any, min_edge_multiplier: Any) -> Any:
+    """The |predicted return| a regression model must exceed to signal: round_trip_cost ×
+    min_edge_multiplier, the one place it is computed (numbers or arrays of them)."""
+    return np.multiply(round_trip_cost, min_edge_multiplier)
 
 
 class ExecutionParams(BaseModel):
@@ -218,15 +243,39 @@ class ExecutionParams(BaseModel):
 
     model_config = _STRICT
 
-    initial_capital: PositiveMoney = 100_000.0
-    commission: CostFraction = 0.001
-    slippage: CostFraction = 0.0005
-    position_fraction: PositionFraction = 0.25
-    warmup_bars: WarmupBars = 50
-    stop_loss: StopFraction | None = None
-    take_profit: TargetFraction | None = None
-    trailing_stop: StopFraction | None = None
-    max_holding_bars: HoldingBars | None = None
+    # Each field's description is its help text; an optional one says what None means.
+    initial_capital: PositiveMoney = Field(100_000.0, description="starting cash")
+    commission: CostFraction = Field(
+        0.001, description="fraction of traded value, on entry and on exit"
+    )
+    slippage: CostFraction = Field(
+        0.0005, description="fill = open × (1 ± slippage), against the trader"
+    )
+    position_fraction: PositionFraction = Field(
+        0.25, description="share of cash committed per entry"
+    )
+    warmup_bars: WarmupBars = Field(
+        50, description="bars at the start that neither decide nor mark equity"
+    )
+    dummy_fee: CostFraction = Field(0.0, description="TRIAL: an extra fraction on commission")
+    stop_loss: StopFraction | None = Field(
+        None,
+        description="close when the price moves this fraction against the entry fill "
+        "(default: off)",
+    )
+    take_profit: TargetFraction | None = Field(
+        None,
+        description="close when the price moves this fraction in favour of the entry fill "
+        "(default: off)",
+    )
+    trailing_stop: StopFraction | None = Field(
+        None,
+        description="close when the price moves this fraction against the best close since "
+        "entry (default: off)",
+    )
+    max_holding_bars: HoldingBars | None = Field(
+        None, description="close at the open of the bar after this many bars held (default: off)"
+    )
 
     _plain = model_validator(mode="before")(_plain)
 
@@ -255,16 +304,28 @@ class ExecutionParams(BaseModel):
             raise ConfigError(describe_errors(exc, where, cls)) from None
 
 
+# The run settings, by flat name, as the models declare them (no list is written by hand).
 EXECUTION_FIELDS = tuple(ExecutionParams.model_fields)
-RISK_FIELDS = ("stop_loss", "take_profit", "trailing_stop", "max_holding_bars")
-DECISION_OVERRIDES = (
-    "confidence_threshold",
-    "min_signal_separation",
-    "position_awareness",
-    "allow_short_from_flat",
-    "round_trip_cost",
-    "min_edge_multiplier",
+#: the optional execution parameters: the risk exits, off when None (0 in the kernel)
+RISK_FIELDS = tuple(k for k, f in ExecutionParams.model_fields.items() if f.default is None)
+#: the decision parameters a run may set; the output type and format are the model's
+DECISION_OVERRIDES = tuple(
+    k for k in DecisionParams.model_fields if k not in ("output_type", "output_format")
 )
+#: every setting of a run that acts after the model: the decisions, then the execution
+RUN_SETTINGS = (*DECISION_OVERRIDES, *EXECUTION_FIELDS)
+
+
+def value_type(field: Any) -> type:
+    """The type of a pydantic field's values, None aside: bool, int, float, str, ..."""
+    ann = field.annotation
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        ann = next(a for a in typing.get_args(ann) if a is not type(None))
+    if typing.get_origin(ann) is Annotated:
+        ann = typing.get_args(ann)[0]
+    if typing.get_origin(ann) is Literal:
+        return type(typing.get_args(ann)[0])
+    return ann
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 - ``prepare(config)`` does everything that depends on the model and the data: model, strategy,
   bars, FeatureFrame, inference, scan inputs, the resolved parameters and the run's description.
 - ``simulate(prepared, params)`` runs the scan for one parameter set (the Numba kernel).
-- ``summarize(prepared, scan, params)`` finishes the metrics and builds the ``BacktestResult``.
+- ``summarize(prepared, scan, params=...)`` finishes the metrics and builds the ``BacktestResult``.
 
 ``BacktestEngine.run`` is the three in a row; ``vbt.sweep`` runs ``prepare`` once and the sweep
 kernel over many parameter sets; batches and the worker call the same stages. The parameters a
@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,45 +27,19 @@ from vbt.data import load_data, strategy_context, timeframe_ns
 from vbt.errors import DataError
 from vbt.metrics import metrics_dict
 from vbt.params import DECISION_OVERRIDES, EXECUTION_FIELDS, DecisionParams
-from vbt.results import BacktestResult, equity_frame, trades_frame
+from vbt.results.backtest import BacktestResult
+from vbt.results.info import RunInfo
+from vbt.results.saved import equity_frame, trades_frame
 from vbt.sim.funnel import signal_counts
 from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, ScanResult, run_scan
 
+if TYPE_CHECKING:
+    import polars as pl
 
-@dataclass(frozen=True)
-class RunInfo:
-    """What a run was: strategy, data and model (``prepare``), then the parameters and the time it
-    took (``summarize``). JSON-serialisable with ``to_dict``.
-
-    start / end: open stamps of the first and last base bar (ISO 8601, UTC); bars: base bars
-    (warm-up included); valid_bars: bars with every feature defined; params: every decision and
-    execution parameter by name (``ScanParams.values``); config: the BacktestConfig with those
-    parameters; timings: seconds per stage.
-    """
-
-    strategy: str
-    symbol: str
-    timeframe: str
-    timeframes: tuple[str, ...]
-    start: str
-    end: str
-    model_path: str
-    output_type: str
-    bars: int
-    valid_bars: int
-    params: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def execution_time_s(self) -> float:
-        return round(sum(self.timings.values()), 4)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["timeframes"] = list(self.timeframes)
-        out["execution_time_s"] = self.execution_time_s
-        return out
+    from vbt.features.frame import FeatureFrame
+    from vbt.model.bundle import ModelBundle
+    from vbt.signals.inference import SignalFrame
+    from vbt.strategy import Strategy
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,11 +54,11 @@ class PreparedRun:
     """
 
     config: BacktestConfig
-    bundle: Any
-    strategy: Any
-    bars: dict[str, Any]
-    frame: Any
-    signals: Any
+    bundle: ModelBundle
+    strategy: Strategy
+    bars: dict[str, pl.DataFrame]
+    frame: FeatureFrame
+    signals: SignalFrame
     inputs: ScanInputs
     params: ScanParams
     info: RunInfo
@@ -144,7 +118,7 @@ class Sources:
 
     def bars(self, data_dir: str, symbol: str, timeframes: list[str], start_date, end_date):
         """{timeframe: validated bars in the date range} (``vbt.data.load_data``)."""
-        return load_data(data_dir, symbol, timeframes, start_date, end_date)
+        return load_data(data_dir, symbol, timeframes, start_date=start_date, end_date=end_date)
 
     def context(self, strategy: Any, data_dir: str) -> dict[str, Any]:
         """The context frames the strategy's indicators read (``vbt.data.strategy_context``)."""
@@ -157,8 +131,8 @@ class Sources:
         from vbt.features.frame import build_features
 
         return build_features(
-            strategy, bars, names, base_timeframe=base_timeframe, cache_dir=cache_dir,
-            validate=False, context=context,
+            strategy, bars, feature_names=names, base_timeframe=base_timeframe,
+            cache_dir=cache_dir, validate=False, context=context,
         )  # fmt: skip
 
     def outputs(self, bundle: Any, frame: Any) -> np.ndarray:
@@ -259,6 +233,7 @@ def simulate(
 def summarize(
     prepared: PreparedRun,
     scan: ScanResult,
+    *,
     params: ScanParams | None = None,
 ) -> BacktestResult:
     """The BacktestResult of a finished scan: metrics from its accumulators, trades and equity
@@ -296,7 +271,7 @@ def backtest(
     t0 = time.perf_counter()
     scan = simulate(prepared, params, **simulate_kwargs)
     t1 = time.perf_counter()
-    result = summarize(prepared, scan, params)
+    result = summarize(prepared, scan, params=params)
     t2 = time.perf_counter()
     timings = {"prepare_s": prepared.prepare_s, "simulate_s": t1 - t0, "summarize_s": t2 - t1}
     return dataclasses.replace(result, info=dataclasses.replace(result.info, timings=timings))

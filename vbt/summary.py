@@ -3,94 +3,39 @@ value is written, the signal funnel, and why a run did not trade.
 
 This is the one view model of the CLI summary and the HTML report (``vbt.report``): both take
 their rows from ``metric_rows``, ``funnel`` and ``describe_run`` and their text from
-``format_metric``, so names, units and formatting are decided here and nowhere else.
+``format_metric``, so sections and formatting are decided here and nowhere else. Each metric's
+label, unit and section come from the metric table, ``vbt.metrics.METRICS``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from vbt.enums import EXIT_REASON_NAMES
+from vbt.metrics import FUNNEL, METRIC, METRICS, Metric, Unit
 
-Unit = Literal[
-    "currency", "fraction", "ratio", "count", "bars", "hours", "per_year", "probability", "number"
-]
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """How one metric is shown: its label and unit (``format_metric`` writes the value)."""
-
-    name: str
-    label: str
-    unit: Unit
+#: the sections of the metrics table, in order (the signal funnel is shown apart: ``funnel``)
+SECTION_TITLES = ("returns", "risk", "trades", "exits", "annualisation")
 
 
-def _specs(*rows: tuple[str, str, Unit]) -> tuple[MetricSpec, ...]:
-    return tuple(MetricSpec(*row) for row in rows)
+def _section(title: str) -> tuple[Metric, ...]:
+    members = [m for m in METRICS if m.section == title]
+    return tuple(m for m in members if not m.detail) + tuple(m for m in members if m.detail)
 
 
-#: The metrics as shown, in sections: (section title, specs). Every metric of
+#: The metrics as shown, in sections: (section title, metrics), from ``vbt.metrics.METRICS``
+#: (each section in the table's order, its details last). Every metric of
 #: ``vbt.metrics.METRIC_NAMES`` appears once, here or in ``FUNNEL_STAGES``.
-METRIC_SECTIONS: tuple[tuple[str, tuple[MetricSpec, ...]], ...] = (
-    ("returns", _specs(
-        ("total_return", "Total return", "currency"),
-        ("total_return_pct", "Total return", "fraction"),
-        ("annualized_return", "Annualised return (CAGR)", "fraction"),
-        ("final_equity", "Final equity", "currency"),
-        ("initial_capital", "Initial capital", "currency"),
-    )),
-    ("risk", _specs(
-        ("volatility", "Volatility (annualised)", "fraction"),
-        ("sharpe_ratio", "Sharpe ratio", "ratio"),
-        ("sortino_ratio", "Sortino ratio", "ratio"),
-        ("calmar_ratio", "Calmar ratio", "ratio"),
-        ("max_drawdown", "Max drawdown", "currency"),
-        ("max_drawdown_pct", "Max drawdown", "fraction"),
-        ("max_drawdown_duration", "Longest drawdown", "bars"),
-        ("recovery_factor", "Recovery factor", "ratio"),
-        ("exposure_pct", "Exposure (bars in a position)", "fraction"),
-    )),
-    ("trades", _specs(
-        ("total_trades", "Trades", "count"),
-        ("winning_trades", "Winning trades", "count"),
-        ("losing_trades", "Losing trades", "count"),
-        ("win_rate", "Win rate", "fraction"),
-        ("profit_factor", "Profit factor", "ratio"),
-        ("expectancy", "Expectancy (mean net P&L)", "currency"),
-        ("sqn", "SQN", "ratio"),
-        ("avg_win", "Average win", "currency"),
-        ("avg_loss", "Average loss", "currency"),
-        ("largest_win", "Largest win", "currency"),
-        ("largest_loss", "Largest loss", "currency"),
-        ("avg_holding_period", "Average holding period", "hours"),
-    )),
-    ("exits", tuple(
-        spec
-        for reason in EXIT_REASON_NAMES.values()
-        for spec in _specs(
-            (f"{reason}_exits", f"Exits: {reason.replace('_', ' ')}", "count"),
-            (f"{reason}_avg_pnl", f"Mean net P&L: {reason.replace('_', ' ')}", "currency"),
-        )
-    )),
-    ("annualisation", _specs(
-        ("periods_per_year", "Bars per year", "per_year"),
-        ("bars", "Equity points (bars after warm-up)", "count"),
-    )),
-)  # fmt: skip
+METRIC_SECTIONS: tuple[tuple[str, tuple[Metric, ...]], ...] = tuple(
+    (title, _section(title)) for title in SECTION_TITLES
+)
 
-#: the funnel's stages, in order: (metric name, label)
+#: the funnel's stages, in order: (metric name, label): the bars decided, the funnel's counts
+#: (``vbt.metrics.FUNNEL``), the closed trades
 FUNNEL_STAGES = (
     ("bars", "bars decided (after warm-up)"),
-    ("raw_buy_signals", "raw BUY signals"),
-    ("raw_sell_signals", "raw SELL signals"),
-    ("removed_by_confidence", "removed: confidence below the threshold"),
-    ("removed_by_separation", "removed: too soon after the last trade"),
-    ("removed_by_position", "removed: redundant with the position"),
-    ("signals_passed", "signals that passed every filter"),
-    ("signals_executed", "signals executed"),
+    *((m.name, m.label) for m in METRICS if m.section == FUNNEL and m.integer),
     ("total_trades", "closed trades"),
 )
 #: funnel stages read from the run's description (``RunInfo``), shown first when it is given:
@@ -100,13 +45,13 @@ RUN_STAGES = (
     ("valid_bars", "valid_bars", "bars with every feature defined (warm-up included)"),
 )
 #: the funnel's one non-count: shown under the counts
-HIGHEST_CONFIDENCE = MetricSpec("highest_confidence", "highest confidence of a raw signal",
-                                "probability")  # fmt: skip
+HIGHEST_CONFIDENCE = METRIC["highest_confidence"]
 
 #: metrics shown beside the ranking metric in a sweep's table of best rows
 SWEEP_SHOWN = ("total_return_pct", "max_drawdown_pct", "total_trades", "win_rate")
 
-SPECS: dict[str, MetricSpec] = {s.name: s for _title, specs in METRIC_SECTIONS for s in specs} | {
+#: the metrics shown in the metrics table and the funnel's highest confidence, by name
+SPECS: dict[str, Metric] = {m.name: m for _title, shown in METRIC_SECTIONS for m in shown} | {
     HIGHEST_CONFIDENCE.name: HIGHEST_CONFIDENCE
 }
 
@@ -149,13 +94,11 @@ def funnel(
 def funnel_rows(metrics: dict[str, Any], run: dict[str, Any] | None = None) -> list[MetricRow]:
     """The funnel as shown: its counts (``funnel``), then the highest confidence of a raw
     signal."""
-    rows = [MetricRow("signal funnel", name, label, n, format_value(n))
+    rows = [MetricRow(FUNNEL, name, label, n, format_value(n))
             for name, label, n in funnel(metrics, run)]  # fmt: skip
     top = metrics.get(HIGHEST_CONFIDENCE.name)
     spec = HIGHEST_CONFIDENCE
-    rows.append(
-        MetricRow("signal funnel", spec.name, spec.label, top, format_metric(spec.name, top))
-    )
+    rows.append(MetricRow(FUNNEL, spec.name, spec.label, top, format_metric(spec.name, top)))
     return rows
 
 
@@ -272,9 +215,19 @@ def format_value(value: Any) -> str:
 
 # ------------------------------------------------------------------------------ a research run
 
+
+@dataclass(frozen=True)
+class StatSpec:
+    """How a research statistic (not a metric) is shown: its label and unit."""
+
+    name: str
+    label: str
+    unit: Unit
+
+
 #: a research run's statistics as shown, by their key in ``report.json`` (``random_entry``,
 #: ``sharpe_statistics``, a model's fit in ``training``)
-RESEARCH_SPECS: dict[str, MetricSpec] = {s.name: s for s in _specs(
+RESEARCH_SPECS: dict[str, StatSpec] = {s.name: s for s in (StatSpec(*row) for row in (
     ("simulations", "Simulations", "count"),
     ("seed", "Seed", "count"),
     ("trades", "Trades placed at random (the strategy's count, sides, holding times)", "count"),
@@ -293,7 +246,7 @@ RESEARCH_SPECS: dict[str, MetricSpec] = {s.name: s for s in _specs(
     ("samples", "Samples", "count"),
     ("loss", "Loss", "number"),
     ("accuracy", "Accuracy", "fraction"),
-)}  # fmt: skip
+))}  # fmt: skip
 #: the random-entry quantiles as shown: (key in ``random_entry.<metric>``, label)
 RANDOM_QUANTILES = (("p05", "5th percentile"), ("p50", "median"), ("p95", "95th percentile"),
                     ("mean", "mean"))  # fmt: skip

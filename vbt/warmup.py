@@ -13,21 +13,21 @@ import time
 
 import numpy as np
 
+import vbt
+from vbt.data.synth import synth_bars
+from vbt.decide.rules import classify_nb, regress_nb
+from vbt.features.indicators import INDICATORS, compute_indicator
+from vbt.metrics import curve_metrics, finish_metrics
+from vbt.model.labels import forward_return_labels, zigzag_segment_labels
+from vbt.sim.records import TRADE_DTYPE
+from vbt.sim.runner import ScanInputs, ScanParams, run_scan
+from vbt.sweeps.grid import Grid
+from vbt.sweeps.runner import run_sweep
+
 
 def warm() -> float:
     """Compile every kernel; returns the seconds it took."""
     t0 = time.perf_counter()
-    import vbt
-    from vbt.data.synth import synth_bars
-    from vbt.decide.rules import classify_nb, regress_nb
-    from vbt.features.indicators import INDICATORS, compute_indicator
-    from vbt.metrics import curve_metrics, finish_metrics
-    from vbt.model.labels import forward_return_labels, zigzag_segment_labels
-    from vbt.sim.records import TRADE_DTYPE
-    from vbt.sim.runner import ScanInputs, ScanParams, run_scan
-    from vbt.sweeps.grid import Grid
-    from vbt.sweeps.runner import run_sweep
-
     five = synth_bars(600, seed=0)
     bars = {"5m": five, "1h": vbt.resample(five, "1h")}
     indicators = {f"i_{name}": {"type": name} for name in INDICATORS}

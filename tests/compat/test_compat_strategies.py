@@ -146,7 +146,7 @@ def test_context_alignment_is_the_same_in_training_and_backtest(data_dir, tmp_pa
     model_dir = vbt.train(path, data_dir=data_dir, symbol=None, out_dir=tmp_path, progress=False)
     bundle = vbt.ModelBundle.load(model_dir)
     served = vbt.build_features(
-        vbt.load_strategy(bundle.strategy_config), bars, bundle.feature_names,
+        vbt.load_strategy(bundle.strategy_config), bars, feature_names=bundle.feature_names,
         context=vbt.data.strategy_context(vbt.load_strategy(bundle.strategy_config), data_dir),
     )  # fmt: skip
     np.testing.assert_array_equal(served.values[data.bar_index], data.X)

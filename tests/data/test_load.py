@@ -170,11 +170,13 @@ def test_validate_in_memory_frame_names_source():
 
 
 def test_load_data_filters_inclusively():
-    d = load_data(FIX, "EURUSD", ["1h"], "2024-02-01", "2024-02-29")
+    d = load_data(FIX, "EURUSD", ["1h"], start_date="2024-02-01", end_date="2024-02-29")
     ts = d["1h"]["timestamp"]
     assert ts[0] == datetime(2024, 2, 1, tzinfo=UTC)
     assert ts[-1] == datetime(2024, 2, 29, 23, tzinfo=UTC)  # bare end date: whole day
-    d2 = load_data(FIX, "EURUSD", "1h", "2024-02-01T05:00:00Z", "2024-02-01T07:00:00Z")
+    d2 = load_data(
+        FIX, "EURUSD", "1h", start_date="2024-02-01T05:00:00Z", end_date="2024-02-01T07:00:00Z"
+    )
     assert d2["1h"].height == 3
 
 
@@ -194,9 +196,9 @@ def test_load_data_missing_file_without_finer(tmp_path):
 
 def test_load_data_empty_range():
     with pytest.raises(vbt.DataError, match=r"EURUSD_1h.parquet: no bars between"):
-        load_data(FIX, "EURUSD", ["1h"], "2030-01-01", "2030-02-01")
+        load_data(FIX, "EURUSD", ["1h"], start_date="2030-01-01", end_date="2030-02-01")
     with pytest.raises(vbt.DataError, match="after end_date"):
-        load_data(FIX, "EURUSD", ["1h"], "2024-03-01", "2024-02-01")
+        load_data(FIX, "EURUSD", ["1h"], start_date="2024-03-01", end_date="2024-02-01")
 
 
 def test_load_data_prefers_parquet_and_reads_csv(tmp_path):

@@ -130,7 +130,7 @@ def test_decision_function_from_bundle_matches_the_backtest_signals(tmp_path):
     )  # fmt: skip
     bundle = vbt.ModelBundle.load(model_dir)
     bars = vbt.load_data("data_fixtures", "EURUSD", ["1h"])
-    frame = build_features(strategy, bars, bundle.feature_names)
+    frame = build_features(strategy, bars, feature_names=bundle.feature_names)
     sig = signals_from_outputs(
         model_outputs(bundle.model, frame.values, frame.valid, bundle.sequence_length),
         "classification", 0.0045,

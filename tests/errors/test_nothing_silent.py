@@ -48,7 +48,7 @@ def test_diverging_training_fails_and_writes_no_model(tmp_path):
     s = strategy_dict(**{"training.learning_rate": 1e30, "training.epochs": 2})
     with raises(vbt.ConfigError, "training diverged: the training loss is nan at epoch 1",
                 "no model was written", "training.learning_rate (now 1e+30)"):  # fmt: skip
-        vbt.train(s, DATA, None, out, progress=False)
+        vbt.train(s, data_dir=DATA, symbol=None, out_dir=out, progress=False)
     assert list(out.iterdir()) == []
 
 
@@ -173,15 +173,16 @@ def test_nan_in_indicator_float_and_training_settings(tmp_path):
         vbt.load_strategy(s)
     for key in ("training.learning_rate", "model.architecture.dropout"):
         with raises(vbt.ConfigError, f"{key} = nan: not a number"):
-            vbt.train(strategy_dict(**{key: math.nan}), DATA, None, tmp_path, progress=False)
+            vbt.train(strategy_dict(**{key: math.nan}), data_dir=DATA, symbol=None,
+                      out_dir=tmp_path, progress=False)  # fmt: skip
     with raises(vbt.ConfigError, "commission = nan: not a number"):
         vbt.BacktestConfig(model_path="m", commission=math.nan)
 
 
 def test_other_absurd_strategy_values(tmp_path):
     with raises(vbt.ConfigError, "training.labels.zigzag_threshold = -0.01: must be > 0"):
-        vbt.train(strategy_dict(**{"training.labels.zigzag_threshold": -0.01}), DATA, None,
-                  tmp_path, progress=False)  # fmt: skip
+        vbt.train(strategy_dict(**{"training.labels.zigzag_threshold": -0.01}), data_dir=DATA,
+                  symbol=None, out_dir=tmp_path, progress=False)  # fmt: skip
     with raises(vbt.ConfigError, "name = '../escape': must be a plain folder name"):
         vbt.load_strategy(strategy_dict(name="../escape"))
 

@@ -58,7 +58,7 @@ def test_train_refuses_a_huge_hidden_layer_before_the_data(tmp_path, monkeypatch
     monkeypatch.setattr(trainer, "fit_strategy", lambda *a, **k: pytest.fail("data loaded"))
     s = strategy_dict(**{"model.architecture.hidden_layers": [32, 10**10]})
     with raises(vbt.ConfigError, "model.architecture.hidden_layers[1] = 10000000000"):
-        vbt.train(s, DATA, None, tmp_path, progress=False)
+        vbt.train(s, data_dir=DATA, symbol=None, out_dir=tmp_path, progress=False)
 
 
 def test_model_dir_with_a_huge_layer_names_config_json(model_copy):
@@ -81,7 +81,8 @@ def test_model_dir_with_a_huge_layer_names_config_json(model_copy):
 def test_train_arguments_out_of_range(kwargs, field, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "fit_strategy", lambda *a, **k: pytest.fail("data loaded"))
     with raises(vbt.ConfigError, field):
-        vbt.train(strategy_dict(), DATA, None, tmp_path, progress=False, **kwargs)
+        vbt.train(strategy_dict(), data_dir=DATA, symbol=None, out_dir=tmp_path, progress=False,
+                  **kwargs)  # fmt: skip
 
 
 def test_training_settings_out_of_range(tmp_path, monkeypatch):
@@ -91,7 +92,8 @@ def test_training_settings_out_of_range(tmp_path, monkeypatch):
         ("training.epochs", 10**9, "training.epochs = 1000000000: more than 100,000"),
     ]:
         with raises(vbt.ConfigError, field):
-            vbt.train(strategy_dict(**{key: value}), DATA, None, tmp_path, progress=False)
+            vbt.train(strategy_dict(**{key: value}), data_dir=DATA, symbol=None, out_dir=tmp_path,
+                      progress=False)  # fmt: skip
 
 
 def test_batch_of_activations_too_large_names_batch_size():

@@ -275,9 +275,9 @@ def test_train_then_load_predicts_like_the_in_memory_model(tmp_path, model_type)
 def test_train_returns_the_model_dir_and_is_deterministic(tmp_path):
     raw = strategy_dict()
     kwargs = {"epochs": 3, "progress": False, **SHORT}
-    a = train(raw, DATA, "EURUSD", tmp_path / "a", seed=7, **kwargs)
-    b = train(raw, DATA, "EURUSD", tmp_path / "b", seed=7, **kwargs)
-    c = train(raw, DATA, "EURUSD", tmp_path / "c", seed=8, **kwargs)
+    a = train(raw, data_dir=DATA, symbol="EURUSD", out_dir=tmp_path / "a", seed=7, **kwargs)
+    b = train(raw, data_dir=DATA, symbol="EURUSD", out_dir=tmp_path / "b", seed=7, **kwargs)
+    c = train(raw, data_dir=DATA, symbol="EURUSD", out_dir=tmp_path / "c", seed=8, **kwargs)
     assert a == tmp_path / "a" / "unit_strategy" / "1h_v1"
     sa, sb, sc = (torch.load(p / "model.pt", weights_only=True) for p in (a, b, c))
     assert list(sa) == list(sb)
@@ -378,7 +378,9 @@ def test_early_stopping_restores_the_best_weights(bars_1h):
 
 def test_regression_fit(tmp_path):
     raw = strategy_dict(labels={"source": "forward_return", "horizon": 5})
-    path = train(raw, DATA, "EURUSD", tmp_path, epochs=2, progress=False, **SHORT)
+    path = train(
+        raw, data_dir=DATA, symbol="EURUSD", out_dir=tmp_path, epochs=2, progress=False, **SHORT
+    )
     bundle = ModelBundle.load(path)
     assert bundle.output_type == "regression"
     assert json.loads((path / "config.json").read_text())["model"]["output_format"] == "regression"
@@ -387,7 +389,15 @@ def test_regression_fit(tmp_path):
 
 
 def test_progress_bar(tmp_path, capsys):
-    train(strategy_dict(), DATA, "EURUSD", tmp_path, epochs=1, progress=True, **SHORT)
+    train(
+        strategy_dict(),
+        data_dir=DATA,
+        symbol="EURUSD",
+        out_dir=tmp_path,
+        epochs=1,
+        progress=True,
+        **SHORT,
+    )
     err = capsys.readouterr().err
     assert "1/1" in err and "epochs" in err
 
@@ -442,7 +452,7 @@ def test_bad_training_values(bars_1h):
 @pytest.mark.parametrize("strategy_path", STRATEGIES, ids=[p.stem for p in STRATEGIES])
 def test_e2e_train_example_strategy(tmp_path, strategy_path):
     t0 = time.perf_counter()
-    path = train(strategy_path, DATA, "EURUSD", tmp_path, progress=False)
+    path = train(strategy_path, data_dir=DATA, symbol="EURUSD", out_dir=tmp_path, progress=False)
     elapsed = time.perf_counter() - t0
     assert elapsed < 60, f"training {strategy_path.stem} took {elapsed:.1f} s"
     strategy = vbt.load_strategy(strategy_path)
@@ -476,7 +486,9 @@ def test_regression_strategy_without_decisions_trains_and_backtests(tmp_path):
     raw = yaml.safe_load((DATA / "strategies" / "regression_forward_return.yaml").read_text())
     del raw["decisions"]
     raw["training"]["epochs"] = 1
-    path = train(raw, DATA, "EURUSD", tmp_path, epochs=1, progress=False, **SHORT)
+    path = train(
+        raw, data_dir=DATA, symbol="EURUSD", out_dir=tmp_path, epochs=1, progress=False, **SHORT
+    )
     cfg = json.loads((path / "config.json").read_text())
     assert cfg["decisions"]["output_format"] == "regression"  # written for signal models
     bundle = ModelBundle.load(path)

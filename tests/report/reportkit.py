@@ -27,7 +27,7 @@ def centred_model(out: Path, bars_1h) -> Path:
     names = resolve_features(s)
     torch.manual_seed(0)
     net = build_model(dict(s.model), len(names), s.output_type).eval()
-    frame = vbt.build_features(s, {"1h": bars_1h}, names)
+    frame = vbt.build_features(s, {"1h": bars_1h}, feature_names=names)
     with torch.no_grad():
         net[-1].weight *= 40.0
         net[-1].bias -= net(torch.from_numpy(frame.values[frame.valid])).mean(dim=0)

@@ -12,10 +12,10 @@ import pytest
 from report_pages import number, parse
 
 import vbt
+from vbt.metrics import LOWER_IS_BETTER
 from vbt.report import render_report, write_report
 from vbt.report.downsample import DEFAULT_BUCKETS
 from vbt.report.html import plotly_js
-from vbt.sweeps.result import LOWER_IS_BETTER
 
 #: the issue's budget for a 1M-bar run, in bytes (6 MB read as 6,000,000, the stricter reading)
 SIZE_BUDGET = 6_000_000

@@ -18,8 +18,12 @@ from typing import Any
 from vbt.batches.job import JobSettings
 from vbt.batches.ledger import TrialLedger
 from vbt.batches.pool import plan_units, run_units
+from vbt.batches.ray_pool import run_units_ray
 from vbt.batches.results import ResultsFile, ranking, read_records, write_summary
 from vbt.batches.spec import BatchPlan, batch_schema, plan_batch
+from vbt.errors import ConfigError
+from vbt.paths import check_output_dir
+from vbt.signals.inference import usable_cores
 
 __all__ = ["BatchResult", "batch", "batch_schema", "plan_batch"]
 
@@ -97,10 +101,6 @@ def batch(
     CancelledError
         When ``cancel`` says so; the records written so far stay.
     """
-    from vbt.errors import ConfigError
-    from vbt.paths import check_output_dir
-    from vbt.signals.inference import usable_cores
-
     t0 = time.perf_counter()
     if backend not in ("local", "ray"):
         raise ConfigError(f"backend = {backend!r}: must be 'local' or 'ray'")
@@ -141,8 +141,6 @@ def batch(
     if not todo:
         used = 0
     elif backend == "ray":
-        from vbt.batches.ray_pool import run_units_ray
-
         used = run_units_ray(units, settings, on_record, address=ray_address, cancel=cancel)
     else:
         used = run_units(units, workers, settings, on_record, cancel=cancel)

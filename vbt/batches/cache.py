@@ -38,7 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from vbt import signals  # signals.model_outputs looked up at each call (tests count them)
 from vbt.data.load import filter_dates, read_timeframe
+from vbt.features.cache import feature_config
+from vbt.model.bundle import resolve_model_dir
 from vbt.stages import Sources
 
 #: pieces kept per kind (least recently used first out), by count and by bytes of arrays
@@ -105,8 +108,6 @@ class SharedSources(Sources):
     # -------------------------------------------------------------------- the pieces
 
     def bundle(self, model_path: str) -> Any:
-        from vbt.model.bundle import resolve_model_dir
-
         path = resolve_model_dir(Path(model_path)).resolve()
         key = (str(path), folder_identity(path))
         return self._get("model", key, lambda: super(SharedSources, self).bundle(str(path)))
@@ -148,8 +149,6 @@ class SharedSources(Sources):
         )
 
     def features(self, strategy, bars, names, *, base_timeframe, cache_dir, context):
-        from vbt.features.cache import feature_config
-
         bars_key = self.key(bars)
         context_key = self.key(context) if context else ()
         if bars_key is None or context_key is None:  # not pieces of this cache: no sharing
@@ -168,13 +167,11 @@ class SharedSources(Sources):
         return self._get("features", key, build)
 
     def outputs(self, bundle, frame) -> np.ndarray:
-        from vbt.signals import model_outputs
-
         model_key, frame_key = self.key(bundle), self.key(frame)
 
         def build():
-            return model_outputs(bundle.model, frame.values, frame.valid, bundle.sequence_length,
-                                 threads=self.threads)  # fmt: skip
+            return signals.model_outputs(bundle.model, frame.values, frame.valid,
+                                         bundle.sequence_length, threads=self.threads)  # fmt: skip
 
         if model_key is None or frame_key is None:
             return build()

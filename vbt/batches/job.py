@@ -9,18 +9,23 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import vbt
+from vbt.atomic import atomic_write
 from vbt.batches.cache import SharedSources, used_counts
 from vbt.batches.spec import JOB_RUN_FIELDS, PlannedJob, SweepSpec
+from vbt.config import BacktestConfig
 from vbt.errors import VbtError
+from vbt.metrics import METRIC_NAMES
+from vbt.model.train_once import train_once
+from vbt.stages import backtest, prepare
+from vbt.timefmt import now_iso_z
 
 MODELS_DIR = "models"
 SWEEPS_DIR = "sweeps"
 RUNS_DIR = "runs"
-TRAINED_MARKER = "trained.txt"  # in models/<unit>/: the model directory, written when done
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,22 +58,13 @@ class Trainer:
 
 def _train(job: PlannedJob, settings: JobSettings) -> str:
     """Train the job's strategy into ``<out>/models/<unit hash>/`` (or reuse a finished one)."""
-    import vbt
-    from vbt.atomic import atomic_write
-
     folder = Path(settings.out_dir) / MODELS_DIR / job.unit.removeprefix("train:")
-    marker = folder / TRAINED_MARKER
-    if marker.is_file():
-        model_dir = marker.read_text().strip()
-        if (Path(model_dir) / "metadata_v3.json").is_file():
-            return model_dir
     train = job.canonical["train"]
-    model_dir = vbt.train(
-        job.strategy_path, data_dir=job.data_dir, symbol=job.symbol, out_dir=folder,
+    model_dir = train_once(
+        job.strategy_path, folder=folder, data_dir=job.data_dir, symbol=job.symbol,
         seed=train.get("seed", 0), epochs=train.get("epochs"), progress=False,
         start_date=train.get("start_date"), end_date=train.get("end_date"),
     )  # fmt: skip
-    atomic_write(marker, lambda f: f.write(str(model_dir).encode()))
     return str(model_dir)
 
 
@@ -98,14 +94,12 @@ def run_job(
     record["timings"] = {k: round(v, 6) for k, v in timings.items()}
     record["shared"] = used_counts(before, sources.snapshot())
     record["worker"] = os.getpid()
-    record["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    record["finished_at"] = now_iso_z(microseconds=True)
     return record
 
 
 def backtest_config(job: PlannedJob, model_dir: str):
     """The job's ``BacktestConfig``."""
-    from vbt.config import BacktestConfig
-
     spec = job.spec
     run = {k: getattr(spec, k) for k in JOB_RUN_FIELDS if getattr(spec, k) is not None}
     overrides = spec.config.model_dump(exclude_none=True) if spec.config is not None else {}
@@ -115,9 +109,6 @@ def backtest_config(job: PlannedJob, model_dir: str):
 
 
 def _run(job, model_dir, sources, settings, timings):
-    import vbt
-    from vbt.stages import backtest, prepare
-
     t = time.perf_counter()
     prepared = prepare(backtest_config(job, model_dir), sources=sources)
     timings["prepare_s"] = time.perf_counter() - t
@@ -139,9 +130,6 @@ def _run(job, model_dir, sources, settings, timings):
     folder = Path(settings.out_dir) / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     table_path = folder / f"{job.id}.parquet"
-    from vbt.atomic import atomic_write
-    from vbt.metrics import METRIC_NAMES
-
     atomic_write(table_path, res.table.write_parquet)
     best = res.best(s.top, settings.rank_by)
     rows = best.to_dicts()

@@ -17,11 +17,11 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from vbt.atomic import append_line
+from vbt.timefmt import now_iso_z
 
 LEDGER_FILE = "trials.jsonl"
 
@@ -98,7 +98,7 @@ class TrialLedger:
         entry = {
             "key": key, "kind": kind, "trials": int(trials if trials is not None else len(values)),
             "sharpe_n": n, "sharpe_sum": s, "sharpe_sumsq": ss,
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "what": what or {},
+            "time": now_iso_z(), "what": what or {},
         }  # fmt: skip
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair()

@@ -22,12 +22,16 @@ raised.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue
+import signal
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+import numba
 
 from vbt.batches.cache import SharedSources
 from vbt.batches.job import JobSettings, Trainer, run_job
@@ -97,9 +101,6 @@ def cancelled(done: int, total: int) -> CancelledError:
 
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
-    import ctypes
-    import signal
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -109,13 +110,9 @@ def _die_with_parent() -> None:
 
 def _worker(tasks, results, settings: JobSettings) -> None:
     """A worker process: take a unit, run its jobs, report each; until told to stop (None)."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     _die_with_parent()
     if settings.threads:
-        import numba
-
         numba.set_num_threads(min(settings.threads, numba.config.NUMBA_NUM_THREADS))
     sources, trainer, pid = SharedSources(threads=settings.threads), Trainer(), os.getpid()
     while True:

@@ -11,24 +11,23 @@ batch goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
 
-from vbt.batches.job import JobSettings
+import numba
+
+from vbt.batches.cache import SharedSources
+from vbt.batches.job import JobSettings, Trainer, run_job
 from vbt.batches.pool import Unit, _died, cancelled
 from vbt.sim.runner import is_cancelled
+from vbt.sweeps.ray_backend import connect
 
 
 def _run_unit(unit: Unit, settings: JobSettings) -> list[dict[str, Any]]:
     """One Ray task: every job of a unit, in order, with shared work (records)."""
-    import dataclasses
-
-    import numba
     import ray
-
-    from vbt.batches.cache import SharedSources
-    from vbt.batches.job import Trainer, run_job
 
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     threads = max(1, math.floor(cpus))
@@ -51,8 +50,6 @@ def run_units_ray(
     """Run every unit as a Ray task, calling ``on_record`` with each record as its task ends.
     Returns the number of tasks. ``cancel`` is checked at least every second; cancelling stops
     the tasks in flight and raises ``CancelledError``."""
-    from vbt.sweeps.ray_backend import connect
-
     ray = connect(address)
     remote = ray.remote(_run_unit).options(num_cpus=task_cpus, max_retries=max_retries,
                                            retry_exceptions=False)  # fmt: skip

@@ -77,9 +77,9 @@ def _id(line: bytes) -> str | None:
 
 def ranking(records: list[dict[str, Any]], rank_by: str) -> list[dict[str, Any]]:
     """The ``ok`` records as summary rows, best first by ``rank_by`` (lowest first for the
-    metrics of ``vbt.sweeps.LOWER_IS_BETTER``); undefined (null) values last; ties keep the
+    metrics of ``vbt.metrics.LOWER_IS_BETTER``); undefined (null) values last; ties keep the
     spec's order."""
-    from vbt.sweeps.result import LOWER_IS_BETTER
+    from vbt.metrics import LOWER_IS_BETTER
 
     rows = []
     for rec in records:

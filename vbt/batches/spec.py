@@ -31,6 +31,7 @@ resolved, the strategy file's content hash, the symbol and data folder filled in
 from __future__ import annotations
 
 import difflib
+import glob
 import hashlib
 import json
 from collections.abc import Mapping
@@ -41,8 +42,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+import vbt
+from vbt.config import BacktestConfig, resolve_data_dir
+from vbt.data.load import date_bounds
 from vbt.errors import ConfigError, VbtError
+from vbt.model.bundle import resolve_model_dir
+from vbt.model.metadata import load_config, load_metadata, reconstruct_strategy_config
+from vbt.model.train_config import TrainParams
+from vbt.model.trainer import training_timeframes
+from vbt.model.validation import check_training_setup
 from vbt.params import describe_errors
+from vbt.paths import read_bytes
+from vbt.stages import resolve
+from vbt.strategy.yamlfile import read_yaml
+from vbt.sweeps.grid import Grid, select
 
 SPEC_VERSION = 1
 MAX_JOBS = 1_000_000
@@ -75,8 +88,6 @@ class SweepSpec(BaseModel):
 
 def _config_model() -> type[BaseModel]:
     """The ``config`` block: every BacktestConfig field a job does not name directly, optional."""
-    from vbt.config import BacktestConfig
-
     fields = {}
     for name, info in BacktestConfig.model_fields.items():
         if name in (*JOB_RUN_FIELDS, "model_path"):
@@ -177,8 +188,6 @@ class BatchPlan:
 def read_spec(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], Path, str]:
     """(the spec's data, the folder its relative paths are relative to, its name for messages).
     A file is read as YAML (JSON is YAML) with ``vbt.strategy.yamlfile.read_yaml``."""
-    from vbt.strategy.yamlfile import read_yaml
-
     if isinstance(source, Mapping):
         return dict(source), Path.cwd(), "<spec>"
     path = Path(source)
@@ -266,9 +275,6 @@ class _Context:
         return p if p.is_absolute() else self.base_dir / p
 
     def model(self, value: str) -> tuple[Path, Any]:
-        from vbt.model.bundle import resolve_model_dir
-        from vbt.model.metadata import load_config, load_metadata, reconstruct_strategy_config
-
         path = resolve_model_dir(self.path(value)).resolve()
         if str(path) not in self.models:
             meta = load_metadata(path)
@@ -279,17 +285,12 @@ class _Context:
         return path, self.models[str(path)]
 
     def strategy(self, value: str, epochs: int | None) -> tuple[Path, Any, str]:
-        import vbt
-        from vbt.model.train_config import TrainParams
-        from vbt.model.trainer import _check_before_data, training_timeframes
-        from vbt.paths import read_bytes
-
         path = self.path(value).resolve()
         key = f"{path}:{epochs}"
         if key not in self.strategies:
             digest = hashlib.sha256(read_bytes(path, "strategy file")).hexdigest()
             strategy = vbt.load_strategy(path)
-            _check_before_data(strategy, epochs, "cpu")
+            check_training_setup(strategy, epochs=epochs, device="cpu")
             light = SimpleNamespace(
                 metadata=SimpleNamespace(training_timeframes=training_timeframes(strategy)),
                 strategy_config=strategy.raw,
@@ -302,11 +303,6 @@ class _Context:
 
 
 def _plan_job(index: int, spec: JobSpec, ctx: _Context) -> PlannedJob:
-    from vbt.config import BacktestConfig, resolve_data_dir
-    from vbt.data.load import date_bounds
-    from vbt.stages import resolve
-    from vbt.sweeps.grid import Grid, select
-
     if (spec.model is None) == (spec.strategy is None):
         raise ConfigError("model: give either model (a model directory) or strategy (a strategy "
                           "file to train first), not " + ("both" if spec.model else "neither"))  # fmt: skip
@@ -429,8 +425,6 @@ def _located(message: str, at: str, job: Mapping[str, Any], defaults: Mapping[st
 
 def _has_bars(data_dir: Path, symbol: str) -> bool:
     """Whether ``data_dir`` holds a bar file of ``symbol`` (any timeframe)."""
-    import glob
-
     pattern = f"{glob.escape(symbol)}_*"
     return any(p.suffix.lower() in (".parquet", ".csv") for p in data_dir.glob(pattern))
 
@@ -441,9 +435,6 @@ def _hint(name: str, model: type[BaseModel]) -> str:
 
 
 def _check_metric(name: Any, where: str) -> None:
-    from vbt.metrics import METRIC_NAMES
+    from vbt.metrics import check_metric
 
-    if name not in METRIC_NAMES:
-        close = difflib.get_close_matches(str(name), METRIC_NAMES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{where} = {name!r}: not a metric{hint}")
+    check_metric(name, f"{where} = {name!r}", suggest=True)

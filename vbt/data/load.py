@@ -18,6 +18,7 @@ import polars as pl
 from vbt.data.resample import resample
 from vbt.data.timeframe import HOUR_NS, timeframe_seconds
 from vbt.errors import ConfigError, DataError
+from vbt.timefmt import iso_z
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
@@ -296,7 +297,7 @@ def validate_bars(bars: pl.DataFrame, source: str = "<bars>") -> None:
 
 
 def _fmt(stamp: datetime | None) -> str:
-    return "timestamp ?" if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "timestamp ?" if stamp is None else iso_z(stamp)
 
 
 def _to_utc(value: str | date | datetime | None, end: bool) -> datetime | None:
@@ -339,17 +340,38 @@ def load_data(
     data_dir: str | Path,
     symbol: str,
     timeframes: str | Iterable[str],
+    *,
     start_date: str | date | datetime | None = None,
     end_date: str | date | datetime | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Load validated bars for each timeframe of ``symbol`` from ``data_dir``.
 
-    Files are named ``{SYMBOL}_{TF}.parquet`` or ``.csv``. A missing timeframe is resampled from the
-    coarsest finer timeframe on disk. Dates filter bar open times inclusively (a bare end date covers
-    its whole day). Returns ``{timeframe: bars}``; raises ``DataError`` if a file is missing and
-    cannot be resampled, or if no rows are left after the filter. The same as
-    ``filter_dates(*read_timeframe(data_dir, symbol, tf), start_date, end_date)`` per timeframe
-    (which is how a batch reads each file once and filters it per job).
+    The same as ``filter_dates(*read_timeframe(data_dir, symbol, tf), start_date, end_date)`` per
+    timeframe (which is how a batch reads each file once and filters it per job).
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The folder of the bar files, named ``{SYMBOL}_{TF}.parquet`` or ``.csv``.
+    symbol : str
+        The symbol, as in the file names.
+    timeframes : str or iterable of str
+        The timeframes to load; one without a file is resampled from the coarsest finer
+        timeframe on disk.
+    start_date, end_date : str, date or datetime, optional
+        Filter bar open times inclusively (a bare end date covers its whole day).
+
+    Returns
+    -------
+    dict {timeframe: polars.DataFrame}
+        Validated bars: timestamp, open, high, low, close, volume.
+
+    Raises
+    ------
+    DataError
+        Before any file is read: ``data_dir`` is not a folder, or a date does not parse or the
+        start is after the end. Then: a file is missing and cannot be resampled, a file breaks
+        the bar rules, or no rows are left after the filter.
     """
     tfs = [timeframes] if isinstance(timeframes, str) else list(timeframes)
     _check_data_dir(Path(data_dir))

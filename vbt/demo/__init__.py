@@ -15,6 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
+from vbt.data.resample import resample
+from vbt.data.synth import synth_bars
+
 DEMO_SYMBOL = "EURUSD"
 DEMO_SEED = 7
 DEMO_START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -29,9 +32,6 @@ def demo_strategy_path() -> Path:
 
 def demo_bars() -> dict[str, pl.DataFrame]:
     """``{"5m": bars, "1h": bars}``: the demo's synthetic bars (deterministic)."""
-    from vbt.data.resample import resample
-    from vbt.data.synth import synth_bars
-
     five = synth_bars(60_000, seed=DEMO_SEED, start=DEMO_START).filter(
         pl.col("timestamp") < DEMO_END
     )

@@ -1,17 +1,21 @@
-"""On-disk FeatureFrame cache (Parquet), keyed by a hash of the bars and the feature config.
+"""On-disk feature cache (Parquet), keyed by a hash of the bars and the feature config.
+
+This module stores and reads a feature matrix (values and names) and knows nothing of
+``FeatureFrame``: ``vbt.features.frame.build_features`` builds the frame around what it reads.
 
 Why pyarrow here rather than polars: the frame's feature names travel in the file's schema
 metadata, which pyarrow writes directly (names may repeat, so they cannot all be column names).
+pyarrow is imported on first use (it is slow to import and only a cache needs it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from vbt.atomic import atomic_write
 
@@ -58,35 +62,39 @@ def cache_key(strategy, bars_by_tf, names, base, tfs, context=None) -> str:
     return h.hexdigest()
 
 
-def cached_frame(cache_dir, strategy, bars_by_tf, names, base, tfs, context, compute):
-    """Return the cached FeatureFrame for these inputs, computing and storing it on a miss."""
-    from vbt.features.frame import FeatureFrame
-    from vbt.paths import check_output_dir
+def cache_path(cache_dir: Path, key: str) -> Path:
+    """The cache file of ``key`` (a ``cache_key``) in ``cache_dir``."""
+    return cache_dir / f"features-{key[:32]}.parquet"
 
-    cache_dir = check_output_dir(cache_dir, "feature cache_dir")  # before computing anything
-    key = cache_key(strategy, bars_by_tf, names, base, tfs, context)
-    path = cache_dir / f"features-{key[:32]}.parquet"
-    if path.is_file():
-        try:
-            table = pq.read_table(path)
-            stored = json.loads(table.schema.metadata[b"vbt_feature_names"])
-            if stored == list(names):
-                values = np.ascontiguousarray(
-                    np.column_stack([table.column(f"f{j}").to_numpy() for j in range(len(names))]),
-                    dtype=np.float32,
-                )
-                return FeatureFrame(
-                    timestamps=bars_by_tf[base].get_column("timestamp"),
-                    values=values,
-                    valid=~np.isnan(values).any(axis=1),
-                    names=tuple(names),
-                    base_timeframe=base,
-                )
-        except (OSError, KeyError, ValueError, pa.ArrowException):
-            pass  # unreadable cache entry: recompute and overwrite it
-    frame = compute(strategy, bars_by_tf, names, base, tfs, context)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    table = pa.table({f"f{j}": frame.values[:, j] for j in range(frame.n_features)})
+
+def read_values(path: Path, names: Sequence[str]) -> np.ndarray | None:
+    """The float32 feature matrix (n_bars, len(names)) stored at ``path`` for exactly ``names``;
+    None when there is no such file, it holds other names or it cannot be read (a miss)."""
+    if not path.is_file():
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        stored = json.loads(table.schema.metadata[b"vbt_feature_names"])
+        if stored != list(names):
+            return None
+        return np.ascontiguousarray(
+            np.column_stack([table.column(f"f{j}").to_numpy() for j in range(len(names))]),
+            dtype=np.float32,
+        )
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return None  # unreadable cache entry: the caller recomputes and overwrites it
+
+
+def write_values(path: Path, values: np.ndarray, names: Sequence[str]) -> None:
+    """Store ``values`` (n_bars, len(names)) and ``names`` at ``path`` atomically (its folder is
+    created)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table({f"f{j}": values[:, j] for j in range(values.shape[1])})
     table = table.replace_schema_metadata({"vbt_feature_names": json.dumps(list(names))})
     atomic_write(path, lambda f: pq.write_table(table, f))
-    return frame

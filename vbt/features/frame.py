@@ -14,9 +14,11 @@ from vbt.data.load import validate_bars
 from vbt.data.timeframe import timeframe_ns, timeframe_seconds
 from vbt.errors import ConfigError, DataError
 from vbt.features.align import align_context, asof_index, take_aligned
+from vbt.features.cache import cache_key, cache_path, read_values, write_values
 from vbt.features.fuzzy import membership
 from vbt.features.indicators import compute_indicator, get_indicator
 from vbt.features.nb import pack_columns_nb
+from vbt.paths import check_output_dir
 from vbt.strategy import FeatureSpec, Strategy, feature_specs, load_strategy
 
 
@@ -64,6 +66,7 @@ class FeatureFrame:
 def build_features(
     strategy: Strategy | str | Path | Mapping,
     bars_by_tf: Mapping[str, pl.DataFrame],
+    *,
     feature_names: Sequence[str] | None = None,
     base_timeframe: str | None = None,
     cache_dir: str | Path | None = None,
@@ -72,20 +75,46 @@ def build_features(
 ) -> FeatureFrame:
     """Compute the strategy's features for every bar of the base timeframe.
 
-    ``bars_by_tf`` maps timeframe → validated bars. ``feature_names`` (default: the resolver's
-    order, or a model's ``resolved_features``) fixes the column order; a name the strategy cannot
-    produce raises ``ConfigError``; strategy features not requested are not computed. Higher and
-    lower timeframes are joined as of their bar close (no look-ahead, no back-fill); warm-up NaNs
-    stay NaN. With ``cache_dir``, results are cached as Parquet keyed by a hash of the bars and
-    the indicator/fuzzy config, so a batch of backtests over the same data computes them once.
-    ``validate=False`` skips re-checking bars that ``load_data`` has already validated.
+    Higher and lower timeframes are joined as of their bar close (no look-ahead, no back-fill);
+    warm-up NaNs stay NaN. Strategy features not requested are not computed.
 
-    ``context`` maps source id → :class:`vbt.data.context.ContextFrame` (``vbt.load_context`` /
-    ``strategy_context``) for indicators with ``data_source``: such an indicator is computed, on
-    each timeframe it is used on, over the context rows as known at each of that timeframe's bar
-    closes (the as-of rule of the timeframe join; a series value at its own timestamp), starting at
-    the first bar with a known value (earlier bars are NaN), and then joins the base bars like any
-    other feature of that timeframe. A source it needs and ``context`` lacks raises ``DataError``.
+    Parameters
+    ----------
+    strategy : Strategy, str, Path or mapping
+        A loaded strategy, a v3 strategy YAML path or a parsed mapping.
+    bars_by_tf : mapping {timeframe: bars}
+        Validated bars (``vbt.load_data``) of every timeframe the features use.
+    feature_names : sequence of str, optional
+        The columns, in order (default: the resolver's order; give a model's
+        ``resolved_features`` to match it).
+    base_timeframe : str, optional
+        The timeframe of the rows (default: the strategy's base timeframe).
+    cache_dir : str or Path, optional
+        Cache the features there as Parquet keyed by a hash of the bars and the indicator/fuzzy
+        config, so a batch of backtests over the same data computes them once.
+    validate : bool, default True
+        False skips re-checking bars that ``load_data`` has already validated.
+    context : mapping {source id: ContextFrame}, optional
+        The context sources (``vbt.load_context`` / ``strategy_context``) of indicators with
+        ``data_source``: such an indicator is computed, on each timeframe it is used on, over the
+        context rows as known at each of that timeframe's bar closes (the as-of rule of the
+        timeframe join; a series value at its own timestamp), starting at the first bar with a
+        known value (earlier bars are NaN), and then joins the base bars like any other feature
+        of that timeframe.
+
+    Returns
+    -------
+    FeatureFrame
+        One row per base-timeframe bar, one float32 column per feature name.
+
+    Raises
+    ------
+    ConfigError
+        A requested name the strategy cannot produce, no feature requested, or a ``cache_dir``
+        that cannot be written.
+    DataError
+        Bars of a needed timeframe or a context source the indicators read are not given, or
+        (with ``validate``) the bars break the bar rules.
     """
     strategy = load_strategy(strategy)
     base = base_timeframe or strategy.base_timeframe
@@ -123,12 +152,27 @@ def build_features(
                 f"(given: {', '.join(context) or 'none'}; load it with vbt.load_context)"
             )
     if cache_dir is not None:
-        from vbt.features.cache import cached_frame
-
-        return cached_frame(
-            cache_dir, strategy, bars_by_tf, names, base, needed_tfs, context, _compute
-        )
+        return _cached(cache_dir, strategy, bars_by_tf, names, base, needed_tfs, context)
     return _compute(strategy, bars_by_tf, names, base, needed_tfs, context)
+
+
+def _cached(cache_dir, strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureFrame:
+    """The frame from the feature cache in ``cache_dir`` (``vbt.features.cache``), computed and
+    stored on a miss."""
+    cache_dir = check_output_dir(cache_dir, "feature cache_dir")  # before computing anything
+    path = cache_path(cache_dir, cache_key(strategy, bars_by_tf, names, base, needed_tfs, context))
+    values = read_values(path, names)
+    if values is not None:
+        return FeatureFrame(
+            timestamps=bars_by_tf[base].get_column("timestamp"),
+            values=values,
+            valid=~np.isnan(values).any(axis=1),
+            names=tuple(names),
+            base_timeframe=base,
+        )
+    frame = _compute(strategy, bars_by_tf, names, base, needed_tfs, context)
+    write_values(path, frame.values, names)
+    return frame
 
 
 def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureFrame:

@@ -32,7 +32,6 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,8 @@ from vbt.model.metadata import (
     WEIGHTS_FILE,
     ModelMetadata,
 )
+from vbt.paths import plain_name
+from vbt.timefmt import now_iso_offset
 
 
 def next_version_dir(strategy_dir: Path, timeframe: str) -> Path:
@@ -164,7 +165,7 @@ def write_model_dir(
         resolved_features=tuple(features),
         model_name=strategy_name,
         strategy_name=strategy_name,
-        created_at=datetime.now(UTC).isoformat(),
+        created_at=now_iso_offset(),
         strategy_version=str(strategy_version or raw.get("version") or "3.0"),
         indicators=_jsonable(
             dict(indicators if indicators is not None else raw.get("indicators") or {})
@@ -191,8 +192,6 @@ def write_model_dir(
 
 
 def _safe_name(name: str) -> str:
-    from vbt.paths import plain_name
-
     return plain_name(name, "strategy name")
 
 

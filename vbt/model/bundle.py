@@ -16,6 +16,7 @@ both shapes), the weights are loaded strictly, and the model is put in eval mode
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from vbt.data.timeframe import timeframe_seconds
 from vbt.errors import ConfigError, ModelError
 from vbt.model.metadata import (
     CONFIG_FILE,
@@ -215,7 +217,6 @@ def _check_strategy(
     and the strategy YAML; whether its output_format fits the model is checked by the run), then
     the timeframes, indicators, fuzzy sets, nn_inputs and context data (``metadata_v3.json``), and
     that the strategy produces every one of the ``resolved_features``."""
-    from vbt.data.timeframe import timeframe_seconds
     from vbt.params import DecisionsBlock
     from vbt.strategy import load_strategy, resolve_features
 
@@ -300,8 +301,6 @@ def resolve_model_dir(path: Path) -> Path:
 
 def _load_state_dict(weights: Path) -> Mapping[str, Any]:
     """The single ``torch.load``; translates its failures into ModelErrors naming the file."""
-    import pickle
-
     import torch
 
     try:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+import vbt
 from vbt.errors import ConfigError, DataError
 from vbt.features.windows import check_sequence_length, sliding_windows
 from vbt.model.labels import forward_return_labels, zigzag_segment_labels
@@ -175,8 +176,6 @@ def _samples(rows, ok, close, split_bars, params: TrainParams):
 
 
 def _symbol_inputs(strategy, bars_by_tf, frame, context):
-    import vbt
-
     if frame is None:
         frame = vbt.build_features(strategy, bars_by_tf, context=context)
     base = frame.base_timeframe
@@ -198,6 +197,7 @@ def _sequence_length(strategy) -> int | None:
 def prepare_training_data(
     strategy: Any,
     bars_by_tf: Mapping[str, Any],
+    *,
     frame: Any = None,
     params: TrainParams | None = None,
     context: Mapping[str, Any] | None = None,
@@ -212,8 +212,6 @@ def prepare_training_data(
     (bool[n_bars] over the base bars) marks bars that are never samples (a walk-forward's
     embargo); they still lie in their split and their closes still label it.
     """
-    import vbt
-
     strategy = vbt.load_strategy(strategy)
     if params is None:
         params = TrainParams.from_strategy(strategy)
@@ -281,6 +279,7 @@ def time_split_bounds(
 def prepare_symbols_training_data(
     strategy: Any,
     bars_by_symbol: Mapping[str, Mapping[str, Any]],
+    *,
     params: TrainParams | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> TrainingData:
@@ -293,8 +292,6 @@ def prepare_symbols_training_data(
     symbol, in ``bars_by_symbol`` order), then validation, then test; ``symbol_index`` says whose
     each one is and ``bar_index`` is its bar among that symbol's base bars.
     """
-    import vbt
-
     strategy = vbt.load_strategy(strategy)
     if params is None:
         params = TrainParams.from_strategy(strategy)

@@ -53,7 +53,12 @@ from typing import Any
 
 import numpy as np
 
-from vbt.errors import ConfigError, DataError, ModelError
+import vbt
+from vbt.config import resolve_data_dir
+from vbt.data import strategy_context
+from vbt.data.load import date_bounds
+from vbt.errors import ConfigError, DataError
+from vbt.model.artifacts import write_model_dir
 from vbt.model.dataset import (  # noqa: F401 (re-exported: public names of the trainer)
     TrainingData,
     bar_split_bounds,
@@ -69,21 +74,16 @@ from vbt.model.train_config import (  # noqa: F401 (re-exported)
     epochs_override,
     label_config,
 )
+from vbt.model.validation import (  # noqa: F401 (re-exported)
+    MAX_SEED,
+    check_seed,
+    check_training_setup,
+    resolve_device,
+)
+from vbt.paths import check_output_dir
 
 MIN_TRAIN_SAMPLES = 10
-MAX_SEED = 2**64 - 1  # torch seeds are unsigned 64-bit integers
 TRAIN_BATCH_BUDGET = 1 << 30  # float32 activations (4 GiB) of one training batch's widest layer
-
-
-def check_seed(seed: Any) -> int:
-    """``seed`` as an int in [0, 2**64 - 1]; ``ConfigError`` naming ``seed`` otherwise."""
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, int | np.integer)
-        or not 0 <= seed <= MAX_SEED
-    ):
-        raise ConfigError(f"seed = {seed!r}: must be an integer in [0, 2**64 - 1]")
-    return int(seed)
 
 
 @dataclass(eq=False)
@@ -99,35 +99,6 @@ class FitResult:
 
 
 # --------------------------------------------------------------------------- fitting
-
-
-def _resolve_device(device: str):
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(f"device: {device!r} is not a torch device ({exc})") from None
-    if dev.type == "cpu":
-        return dev
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ModelError(
-                f"device {device!r} is not available (torch.cuda.is_available() is False)"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ModelError(
-                f"device {device!r} is not available ({torch.cuda.device_count()} CUDA device(s))"
-            )
-        return dev
-    if dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ModelError(
-                f"device {device!r} is not available (torch.backends.mps.is_available() is False)"
-            )
-        return dev
-    raise ConfigError(f"device: {device!r} is not supported (use cpu, cuda or mps)")
 
 
 @contextlib.contextmanager
@@ -185,6 +156,7 @@ def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
 def fit(
     strategy: Any,
     data: TrainingData,
+    *,
     device: str = "cpu",
     seed: int = 0,
     epochs: int | None = None,
@@ -193,7 +165,6 @@ def fit(
     """Fit the strategy's network on ``data``; returns the model on the CPU, in eval mode."""
     import torch
 
-    import vbt
     from vbt.model.networks import build_model, model_type_of, output_size
 
     strategy = vbt.load_strategy(strategy)
@@ -224,7 +195,7 @@ def fit(
     if classification and n_out < 3:
         raise ConfigError(f"model.num_classes: must be >= 3 for BUY/HOLD/SELL labels, got {n_out}")
 
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     prev_threads = torch.get_num_threads()
@@ -482,8 +453,9 @@ def _progress(enabled: bool, total: int):
 
 def train(
     strategy: Any,
-    data_dir: str | Path | None,
-    symbol: str | None,
+    *,
+    data_dir: str | Path | None = None,
+    symbol: str | None = None,
     out_dir: str | Path,
     device: str = "cpu",
     seed: int = 0,
@@ -493,36 +465,63 @@ def train(
     end_date: str | date | datetime | None = None,
     exclude: list[tuple[Any, Any]] | None = None,
 ) -> Path:
-    """Train ``strategy`` (YAML path, mapping or loaded Strategy) on bars in ``data_dir`` and
-    write ``<out_dir>/<strategy name>/<base tf>_v<N>/``; returns that directory.
+    """Train a strategy's network on bars in a data folder and write a v3 model directory.
 
-    ``symbol`` None means every symbol of the strategy: one for ``mode: single``, all of
-    ``training_data.symbols`` for ``multi_symbol`` (samples from each symbol, each labelled from
-    its own prices, split at common times; see ``prepare_symbols_training_data``); a symbol
-    given trains on that symbol alone. Context sources the indicators read (``data_source``) are
-    loaded from ``data_dir`` too. ``epochs`` overrides ``training.epochs``.
-    ``start_date``/``end_date`` default to ``training_data.start_date`` / ``end_date`` of the
-    strategy when it sets them, else all bars on disk. ``data_dir`` None reads the
-    ``VBT_DATA_DIR`` environment variable.
+    Parameters
+    ----------
+    strategy : str, Path, mapping or Strategy
+        A v3 strategy YAML path, a parsed mapping or a loaded ``Strategy``.
+    data_dir : str or Path, optional
+        The bar files (and the context sources the indicators read with ``data_source``);
+        None reads the ``VBT_DATA_DIR`` environment variable.
+    symbol : str, optional
+        Train on this symbol alone. None means every symbol of the strategy: one for
+        ``mode: single``, all of ``training_data.symbols`` for ``multi_symbol`` (samples from each
+        symbol, each labelled from its own prices, split at common times; see
+        ``prepare_symbols_training_data``).
+    out_dir : str or Path
+        The model directory is written to ``<out_dir>/<strategy name>/<base tf>_v<N>/``.
+    device : str, default "cpu"
+        The torch device to train on ("cpu", "cuda[:i]" or "mps"); weights are saved as CPU
+        tensors.
+    seed : int, default 0
+        Drives weight init, dropout and batch order (in [0, 2**64 - 1]).
+    epochs : int, optional
+        Overrides ``training.epochs``.
+    progress : bool, default True
+        Show a progress bar.
+    start_date, end_date : str, date or datetime, optional
+        The bars trained on; default the strategy's ``training_data.start_date`` / ``end_date``
+        when it sets them, else all bars on disk.
+    exclude : list of (start, end), optional
+        Inclusive bar ranges never trained on (one symbol only).
 
-    Before any data is loaded: the strategy, the training settings, the network's sizes, the
-    device and ``seed`` are validated, the data folder must exist and ``out_dir`` must be a folder that can be written (or created);
-    each problem is a ``ConfigError`` naming the field or path. Training that diverges (a
-    non-finite loss) raises ``ConfigError`` and writes nothing.
+    Returns
+    -------
+    Path
+        The model directory written.
+
+    Raises
+    ------
+    ConfigError
+        Before any data is loaded: the strategy, the training settings, the network's sizes, the
+        device or ``seed`` is invalid, the data folder does not exist, or ``out_dir`` is not a
+        folder that can be written (or created), naming the field or path. After: training
+        diverged (a non-finite loss); nothing is written.
+    DataError
+        A bar or context file is missing or invalid, or too few samples remain.
+    ModelError
+        The device is not available.
     """
-    import vbt
-    from vbt.config import resolve_data_dir
-    from vbt.paths import check_output_dir
-
     strategy = vbt.load_strategy(strategy)
     check_seed(seed)
-    _check_before_data(strategy, epochs, device)
+    check_training_setup(strategy, epochs=epochs, device=device)
     data_dir = resolve_data_dir(data_dir)
     check_output_dir(out_dir, "out_dir")
     result = fit_strategy(
         strategy,
         data_dir,
-        symbol,
+        symbol=symbol,
         device=device,
         seed=seed,
         epochs=epochs,
@@ -534,29 +533,11 @@ def train(
     return save_fit(result, strategy, out_dir)
 
 
-def _check_before_data(strategy: Any, epochs: int | None, device: str) -> None:
-    """Everything about a training run that needs no data: the ``epochs`` and ``device``
-    arguments, then the strategy's training settings and network (types and sizes, built once
-    on the CPU); an error in the strategy names its file when it came from one."""
-    from vbt.model.networks import build_model
-    from vbt.strategy import resolve_features
-
-    if epochs is not None:
-        epochs_override(epochs)
-    _resolve_device(device)
-    try:
-        params = TrainParams.from_strategy(strategy)
-        build_model(dict(strategy.model or {}), len(resolve_features(strategy)), params.output_type)
-    except (ConfigError, ModelError) as exc:
-        if strategy.source is None:
-            raise
-        raise type(exc)(f"{strategy.source}: {exc}") from None
-
-
 def fit_strategy(
     strategy: Any,
     data_dir: str | Path,
     symbol: str | None = None,
+    *,
     device: str = "cpu",
     seed: int = 0,
     epochs: int | None = None,
@@ -567,14 +548,14 @@ def fit_strategy(
 ) -> FitResult:
     """Load bars (and context data), build features and labels, and fit (without writing).
     ``exclude``: see ``train``."""
-    import vbt
-    from vbt.data import strategy_context
-
     strategy = vbt.load_strategy(strategy)
     symbols = [symbol] if symbol else list(strategy.symbols)
     start_date, end_date = training_range(strategy, start_date, end_date)
     tfs = training_timeframes(strategy)
-    bars = {s: vbt.load_data(data_dir, s, tfs, start_date, end_date) for s in symbols}
+    bars = {
+        s: vbt.load_data(data_dir, s, tfs, start_date=start_date, end_date=end_date)
+        for s in symbols
+    }
     context = strategy_context(strategy, data_dir)
     params = TrainParams.from_strategy(strategy, epochs)
     if len(symbols) == 1:
@@ -604,8 +585,6 @@ def _excluded(base_bars: Any, exclude: list[tuple[Any, Any]] | None) -> np.ndarr
     ``exclude`` ranges (None when there are none)."""
     if not exclude:
         return None
-    from vbt.data.load import date_bounds
-
     ts = base_bars.get_column("timestamp")
     mask = np.zeros(base_bars.height, dtype=bool)
     for start, end in exclude:
@@ -639,9 +618,6 @@ def save_fit(
 ) -> Path:
     """Write a fitted model as a v3 model directory (``training_symbols``: the symbols it was
     fitted on, or ``[symbol]`` when given)."""
-    import vbt
-    from vbt.model.artifacts import write_model_dir
-
     strategy = vbt.load_strategy(strategy)
     symbols = [symbol] if symbol else result.metrics.get("symbols") or [strategy.symbols[0]]
     raw = strategy.raw

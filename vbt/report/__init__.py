@@ -1,13 +1,16 @@
 """HTML reports: one self-contained file per backtest, sweep or research run, readable offline.
 
-``write_report(source, path)`` takes a ``BacktestResult``, a ``SweepResult``, a research run
-(``vbt.research.ResearchReport``) or a saved result folder and writes one HTML file (plotly.js
-inlined once, no network needed); ``render_report`` returns the text. ``result.report(path)``,
-``research.write_report(path)``, ``vbt report RESULT_DIR`` and ``--report`` call it.
+``write_report(source, path)`` takes a saved result folder, what ``vbt.results.saved`` reads
+from one (``BacktestData``, ``SweepData``, ``ResearchData``) or a result in memory that gives
+the same (``as_saved()``: ``BacktestResult``, ``SweepResult``, ``ResearchReport``), and writes
+one HTML file (plotly.js inlined once, no network needed); ``render_report`` returns the text.
+``result.report(path)``, ``research.write_report(path)``, ``vbt report RESULT_DIR`` and
+``--report`` call it.
 
 A page is one module with ``build(data, **options) -> Page``: ``backtest``, ``sweep`` and
-``research``. Pages read only what a run saves (``vbt.report.data``), and take their metric
-names, units and formatting from ``vbt.summary``, as the CLI summary does.
+``research``. Pages read only what a run saves (``vbt.results.saved``), and take their metric
+names, units and formatting from ``vbt.summary``, as the CLI summary does. Nothing here imports
+what produces a result (``vbt.stages``, ``vbt.sweeps``, ``vbt.research``, ``vbt.batches``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vbt.report.data import BacktestData, ResearchData, SweepData, load
 from vbt.report.html import Page, render
+from vbt.results.saved import BacktestData, ResearchData, SweepData, load
 
 __all__ = [
     "BacktestData", "ResearchData", "SweepData", "build_page", "load", "render_report",
@@ -27,20 +30,13 @@ PageData = BacktestData | SweepData | ResearchData
 
 
 def _page_data(source: Any) -> PageData:
-    from vbt.research.cycle import ResearchReport
-    from vbt.results import BacktestResult
-    from vbt.sweeps.result import SweepResult
-
     if isinstance(source, PageData):
         return source
-    if isinstance(source, BacktestResult):
-        return BacktestData.from_result(source)
-    if isinstance(source, SweepResult):
-        return SweepData.from_result(source)
-    if isinstance(source, ResearchReport):
-        return ResearchData.from_result(source)
     if isinstance(source, str | Path):
         return load(source)
+    as_saved = getattr(source, "as_saved", None)  # a result in memory
+    if callable(as_saved):
+        return as_saved()
     raise TypeError(
         f"report: expected a BacktestResult, SweepResult, ResearchReport or folder, not {source!r}"
     )

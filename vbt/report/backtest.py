@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from vbt.params import RUN_SETTINGS
 from vbt.report import analysis as an
 from vbt.report.blocks import downsampled_note, drawn_points, metrics_table
-from vbt.report.data import BacktestData
 from vbt.report.downsample import DEFAULT_BUCKETS
 from vbt.report.figures import (
     BLUE,
@@ -33,7 +33,9 @@ from vbt.report.figures import (
     ms,
 )
 from vbt.report.html import Block, Page, esc, table
+from vbt.results.saved import BacktestData
 from vbt.summary import (
+    FUNNEL_STAGES,
     describe_run,
     format_unit,
     format_value,
@@ -47,17 +49,9 @@ MAX_TRADE_MARKERS = 1000
 #: months shown with their value written in the cell (more rows: colour only)
 MAX_LABELLED_YEARS = 40
 #: funnel stages drawn in the funnel chart (counts of signals and trades, not of bars)
-SIGNAL_STAGES = (
-    "raw_buy_signals", "raw_sell_signals", "removed_by_confidence", "removed_by_separation",
-    "removed_by_position", "signals_passed", "signals_executed", "total_trades",
-)  # fmt: skip
-#: run parameters listed in the run table, in order
-RUN_PARAMS = (
-    "confidence_threshold", "min_signal_separation", "position_awareness",
-    "allow_short_from_flat", "round_trip_cost", "min_edge_multiplier", "initial_capital",
-    "commission", "slippage", "position_fraction", "warmup_bars", "stop_loss", "take_profit",
-    "trailing_stop", "max_holding_bars",
-)  # fmt: skip
+SIGNAL_STAGES = tuple(name for name, _label in FUNNEL_STAGES if name != "bars")
+#: run parameters listed in the run table, in order: every run setting (``vbt.params``)
+RUN_PARAMS = RUN_SETTINGS
 
 
 def build(data: BacktestData, *, buckets: int = DEFAULT_BUCKETS) -> Page:

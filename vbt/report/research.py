@@ -17,11 +17,10 @@ import numpy as np
 import polars as pl
 
 from vbt.report.blocks import downsampled_note, drawn_points, metrics_table
-from vbt.report.data import ResearchData
 from vbt.report.downsample import DEFAULT_BUCKETS
 from vbt.report.figures import BLUE, GREEN, GREY, ORANGE, RED, bars, compact, figure, line
 from vbt.report.html import Block, Page, esc, table
-from vbt.research.verdict import NOT_BETTER, PROMISING
+from vbt.results.saved import NOT_BETTER, PROMISING, ResearchData
 from vbt.summary import (
     FOLD_SHOWN,
     RANDOM_QUANTILES,

@@ -9,12 +9,11 @@ import numpy as np
 import polars as pl
 
 from vbt.errors import ConfigError
-from vbt.metrics import METRIC_NAMES
-from vbt.report.data import SweepData
+from vbt.metrics import LOWER_IS_BETTER, check_metric, rank
 from vbt.report.figures import BLUE, bars, compact, figure, heatmap, histogram, line
 from vbt.report.html import Block, Page, table
+from vbt.results.saved import SweepData
 from vbt.summary import describe_run, format_cell, format_metric, format_value, sweep_columns
-from vbt.sweeps.result import LOWER_IS_BETTER, rank
 
 
 def build(
@@ -27,8 +26,7 @@ def build(
     """The sweep page of ``data``, ranking and colouring by metric ``by``, the heatmap over the
     swept parameters ``params`` (x, then y; default: the first two swept parameters with more
     than one value). Raises ``ConfigError`` for an unknown metric or a parameter not swept."""
-    if by not in METRIC_NAMES:
-        raise ConfigError(f"--by {by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
+    check_metric(by, f"--by {by!r}")
     names = data.grid_names
     axes = _axes(data, names, params)
     t, s = data.table, data.summary

@@ -8,7 +8,7 @@ same bars, the probabilistic and deflated Sharpe ratios, and a verdict. Modules:
 ``cycle`` (the run).
 """
 
-from vbt.research.cycle import ResearchReport
 from vbt.research.cycle import research as run
+from vbt.results.research import ResearchReport
 
 __all__ = ["ResearchReport", "run"]

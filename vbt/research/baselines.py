@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from vbt.enums import BUY, LONG, SELL
+from vbt.stages import simulate
 
 DEFAULT_SIMULATIONS = 1000
 #: bins of the simulated Sharpe ratios' histogram kept in ``RandomEntryResult.to_dict``
@@ -49,8 +50,6 @@ def run_signals(prepared: Any, raws: list[np.ndarray], params: Any) -> np.ndarra
 def scan_signals(prepared: Any, raw: np.ndarray, params: Any, *, record: bool = True) -> Any:
     """The scan (``ScanResult``; with ``record``, its per-bar equity over all n bars) of
     ``prepared`` run with the signal array ``raw`` in place of the model's."""
-    from vbt.stages import simulate
-
     x = prepared.inputs
     ones = np.ones(len(x), dtype=np.float32)
     inputs = dataclasses.replace(x, raw=raw, confidence=ones, value=None)

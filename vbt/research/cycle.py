@@ -37,44 +37,18 @@ from typing import Any
 
 import numpy as np
 
+from vbt.config import SUBJECT_FIELDS, BacktestConfig
 from vbt.errors import ConfigError, DataError
+from vbt.results.research import ResearchReport
+from vbt.results.saved import write_research
 
 #: run settings a research run takes (the rest it sets itself: dates, warm-up, annualisation)
-RESEARCH_CONFIG_FIELDS = (
-    "initial_capital", "commission", "slippage", "position_fraction", "stop_loss", "take_profit",
-    "trailing_stop", "max_holding_bars", "confidence_threshold", "min_signal_separation",
-    "position_awareness", "allow_short_from_flat", "round_trip_cost", "min_edge_multiplier",
-    "chunk_bars", "feature_cache_dir",
+RESEARCH_CONFIG_FIELDS = tuple(
+    k for k in BacktestConfig.model_fields
+    if k not in (*SUBJECT_FIELDS, "warmup_bars", "periods_per_year")
 )  # fmt: skip
 MAX_SIMULATIONS = 1_000_000
-MODELS_DIR, RUNS_DIR, REPORT_FILE = "models", "runs", "report.json"
-
-
-@dataclass(frozen=True, eq=False)
-class ResearchReport:
-    """A research run: ``report`` (the JSON-safe dict written to ``report.json``), ``verdict``
-    (its verdict string), ``path`` (the run's folder), ``equity`` and ``trades`` (polars, the
-    out-of-sample equity curve, buy-and-hold's beside it, and trades)."""
-
-    report: dict[str, Any]
-    path: Path
-    equity: Any
-    trades: Any
-
-    @property
-    def verdict(self) -> str:
-        return self.report["verdict"]["verdict"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.report
-
-    def write_report(self, path: str | Path) -> Path:
-        """Write the HTML page of this run to ``path`` (one self-contained file, the same as
-        ``vbt report`` writes from the run's folder; see ``vbt.report``) and return the path.
-        (``report`` is the run's report.json dict, hence the name.)"""
-        from vbt.report import write_report
-
-        return write_report(self, path)
+MODELS_DIR, RUNS_DIR = "models", "runs"
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,13 +111,14 @@ def research(
     import vbt
     from vbt.batches.ledger import TrialLedger
     from vbt.config import resolve_data_dir
-    from vbt.model.trainer import _check_before_data, check_seed, training_range
+    from vbt.model.trainer import training_range
+    from vbt.model.validation import check_seed, check_training_setup
     from vbt.paths import check_output_dir
     from vbt.research.fit import fit_record
 
     t0 = time.perf_counter()
     strategy = vbt.load_strategy(strategy)
-    _check_before_data(strategy, epochs, "cpu")
+    check_training_setup(strategy, epochs=epochs, device="cpu")
     check_seed(seed)
     data_dir = str(Path(resolve_data_dir(data_dir)).resolve())
     out = check_output_dir(out_dir, "out_dir")
@@ -206,7 +181,7 @@ def research(
     run_dir = out / RUNS_DIR / key
     run_dir.mkdir(parents=True, exist_ok=True)
     report["saved"] = str(run_dir)
-    _save(run_dir, report, oos)
+    write_research(run_dir, report, oos["equity_frame"], oos["trades_frame"])
     return ResearchReport(report=report, path=run_dir, equity=oos["equity_frame"],
                           trades=oos["trades_frame"])  # fmt: skip
 
@@ -282,23 +257,15 @@ class _Run:
 
     def train(self, name: str, strategy: Any, start, end, exclude=None) -> Path:
         """Train into ``models/<run>/<name>/`` (reused when a previous run finished it)."""
-        import vbt
-        from vbt.atomic import atomic_write
+        from vbt.model.train_once import train_once
 
         folder = self.models / name
-        marker = folder / "trained.txt"
-        if marker.is_file():
-            found = Path(marker.read_text().strip())
-            if (found / "metadata_v3.json").is_file():
-                return found
         folder.mkdir(parents=True, exist_ok=True)
-        model_dir = vbt.train(
-            strategy, data_dir=self.data_dir, symbol=self.symbol, out_dir=folder, seed=self.seed,
+        return train_once(
+            strategy, folder=folder, data_dir=self.data_dir, symbol=self.symbol, seed=self.seed,
             epochs=self.epochs, progress=self.progress, start_date=start, end_date=end,
             exclude=exclude,
         )  # fmt: skip
-        atomic_write(marker, lambda f: f.write(str(model_dir).encode()))
-        return Path(model_dir)
 
     def segment(self, model_dir, start, end, first: int, capital: float | None = None):
         """Backtest ``model_dir`` over the bars from ``start`` to ``end`` trading from bar
@@ -351,7 +318,7 @@ class _Run:
         from vbt.research.split import walk_forward_folds
 
         base = self.strategy.base_timeframe
-        bars = load_data(self.data_dir, self.symbol, [base], start, end)[base]
+        bars = load_data(self.data_dir, self.symbol, [base], start_date=start, end_date=end)[base]
         ts = bars.get_column("timestamp")
         n = bars.height
         purge_source = "given"
@@ -437,7 +404,7 @@ def _stitch(segments: list[_Segment]) -> dict[str, Any]:
     """The out-of-sample curve: one segment as it is; several chained (each fold started with
     the previous one's final equity) with metrics over the whole curve."""
     from vbt.metrics import FUNNEL_METRICS, curve_metrics, infer_periods_per_year
-    from vbt.results import equity_frame, trades_frame
+    from vbt.results.saved import equity_frame, trades_frame
 
     equity = np.concatenate([s.equity for s in segments])
     position = np.concatenate([s.position for s in segments])
@@ -548,15 +515,6 @@ def _assess(segments, oos, stats, simulations: int, seed: int) -> tuple[dict[str
     assessed = {"buy_and_hold": bh, "random_entry": random_dict,
                 "sharpe_statistics": sharpe_stats, "verdict": judged}  # fmt: skip
     return assessed, np.asarray(bh_scan.equity[first:], dtype=np.float64)
-
-
-def _save(run_dir: Path, report: dict[str, Any], oos: dict[str, Any]) -> None:
-    from vbt.atomic import atomic_write
-
-    atomic_write(run_dir / "equity.parquet", oos["equity_frame"].write_parquet)
-    atomic_write(run_dir / "trades.parquet", oos["trades_frame"].write_parquet)
-    text = json.dumps(report, indent=2, default=str, allow_nan=False)
-    atomic_write(run_dir / REPORT_FILE, lambda f: f.write(text.encode("utf-8")))
 
 
 def _iso(t: Any) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from vbt.errors import ConfigError
+from vbt.timefmt import iso_z
 
 MIN_TRAIN_BARS = 20
 MIN_TEST_BARS = 2
@@ -143,8 +144,8 @@ def held_out(model_dir: str | Path) -> HeldOut:
 
 def _times(timestamps: Any, a: int, b: int) -> list[str]:
     """[first bar's open, last bar's open] as ISO 8601 UTC."""
-    return [_iso(timestamps[a]), _iso(timestamps[b - 1])]
+    return [_time(timestamps[a]), _time(timestamps[b - 1])]
 
 
-def _iso(t: Any) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(t, "strftime") else str(t)
+def _time(t: Any) -> str:
+    return iso_z(t) if hasattr(t, "strftime") else str(t)

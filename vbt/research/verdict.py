@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from vbt.results.saved import INCONCLUSIVE, NOT_BETTER, PROMISING  # report.json's verdicts
+
 ALPHA = 0.05
 MIN_TRADES = 10
-PROMISING, INCONCLUSIVE, NOT_BETTER = "promising", "inconclusive", "not better than chance"
 
 
 def verdict(

@@ -3,12 +3,17 @@
 All are packed numpy structured dtypes, usable from Numba (``rec.field``) and savable with
 ``np.savez`` without pickle. Times are int64 nanoseconds since the Unix epoch (UTC, bar **open**
 stamps); money is in account currency; sides, signals and reasons are the int8 codes of
-``vbt.enums``.
+``vbt.enums``. ``params_records`` is the one builder of the parameter records, for a single run
+and for a sweep's grid alike.
 """
+
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from vbt.enums import N_EXIT_REASONS
+from vbt.enums import N_EXIT_REASONS, OUTPUT_REGRESSION
+from vbt.params import RISK_FIELDS, regression_threshold, separation_ns
 
 #: One closed round trip.
 #: - entry_idx / exit_idx: bar indices. entry = the bar whose open filled the entry; exit = the bar
@@ -107,8 +112,55 @@ PARAMS_DTYPE = np.dtype(
         ("take_profit", np.float64),
         ("trailing_stop", np.float64),
         ("max_holding_bars", np.int64),
+        ("dummy_fee", np.float64),
+        ("dummy_gate", np.bool_),
     ]
 )
+
+#: PARAMS_DTYPE fields computed from run settings of other names: field → (the settings, how).
+#: Every other field is the run setting (or ``bar_ns``) of its own name, copied.
+DERIVED: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
+    "is_regression": (("output_format",), lambda fmt: np.asarray(fmt) == OUTPUT_REGRESSION),
+    "min_separation_ns": (("min_signal_separation",), separation_ns),
+    "regression_threshold": (("round_trip_cost", "min_edge_multiplier"), regression_threshold),
+}
+#: run setting → the PARAMS_DTYPE field it sets (its own, or the field derived from it)
+SETTING_FIELDS = {
+    **{name: name for name in PARAMS_DTYPE.names if name not in DERIVED},
+    **{s: field for field, (settings, _how) in DERIVED.items() for s in settings},
+}
+
+
+def params_field(name: str, values: Mapping[str, Any]) -> Any:
+    """One PARAMS_DTYPE field from flat run settings (see ``params_records``): a scalar, or an
+    array when a setting it reads is one."""
+    if name in DERIVED:
+        settings, how = DERIVED[name]
+        return how(*(values[s] for s in settings))
+    value = values[name]
+    if name in RISK_FIELDS:  # off (None; NaN in a grid's column) is 0 in the kernel
+        return 0 if value is None else np.nan_to_num(value, nan=0.0)
+    return value
+
+
+def params_records(values: Mapping[str, Any], m: int | None = None) -> np.ndarray:
+    """``PARAMS_DTYPE[m]``: the kernel's parameters, filled field by field by name.
+
+    values: flat run settings by name (``ScanParams.values()`` and ``bar_ns``; other names are
+    ignored), each a scalar (the same in every record) or an array of m values (a sweep's
+    column). A field takes the setting of its name, or, for the fields of ``DERIVED``
+    (is_regression, min_separation_ns, regression_threshold), is computed here from the settings
+    it names; a risk exit that is off (None, or NaN in an array) is 0. m: the number of records
+    (default: the length of the arrays, 1 when all are scalars). Serves ``ScanParams.to_record``
+    (one run) and ``Grid.records`` (a sweep) alike, so their records are equal byte for byte.
+    """
+    if m is None:
+        m = max((np.shape(v)[0] for v in values.values() if np.ndim(v) == 1), default=1)
+    rec = np.zeros(m, dtype=PARAMS_DTYPE)
+    for name in PARAMS_DTYPE.names:
+        rec[name] = params_field(name, values)
+    return rec
+
 
 #: Running metric state (one record), updated by the scan at every equity point and closed trade;
 #: ``vbt.metrics.finish_metrics`` turns it into the metrics. Equity points are the bars after the

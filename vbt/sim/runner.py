@@ -27,6 +27,7 @@ from vbt.sim.records import (
     TRADE_DTYPE,
     new_acc,
     new_state,
+    params_records,
 )
 
 CHECKPOINT_VERSION = 2
@@ -168,17 +169,9 @@ class ScanParams:
         return {**self.decisions.model_dump(), **self.execution.model_dump()}
 
     def to_record(self) -> np.ndarray:
-        """The parameters as a 1-record ``PARAMS_DTYPE`` array (what the kernel takes)."""
-        d, e = self.decisions, self.execution
-        rec = np.zeros(1, dtype=PARAMS_DTYPE)
-        rec[0] = (
-            e.initial_capital, e.commission, e.slippage, e.position_fraction, e.warmup_bars,
-            self.bar_ns, d.is_regression, d.confidence_threshold, d.min_separation_ns,
-            d.position_awareness, d.allow_short_from_flat, d.regression_threshold,
-            e.stop_loss or 0.0, e.take_profit or 0.0, e.trailing_stop or 0.0,
-            e.max_holding_bars or 0,
-        )  # fmt: skip
-        return rec
+        """The parameters as a 1-record ``PARAMS_DTYPE`` array (what the kernel takes), built
+        by ``vbt.sim.records.params_records``."""
+        return params_records({**self.values(), "bar_ns": self.bar_ns})
 
     @property
     def has_risk_exits(self) -> bool:
@@ -325,8 +318,8 @@ def _copy_records(dst: np.ndarray, src: np.ndarray) -> None:
 def check_risk_inputs(inputs: ScanInputs, params: ScanParams) -> None:
     """Risk exits read the bars' high and low: refuse a run that has them on but no extremes."""
     if params.has_risk_exits and not inputs.has_extremes:
-        raise ConfigError("risk exits (stop_loss, take_profit, trailing_stop, max_holding_bars) "
-                          "need the bars' high and low: pass ScanInputs(high=..., low=...)")  # fmt: skip
+        raise ConfigError(f"risk exits ({', '.join(RISK_FIELDS)}) need the bars' high and low: "
+                          "pass ScanInputs(high=..., low=...)")  # fmt: skip
 
 
 def is_cancelled(cancel: Any) -> bool:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 
-from vbt.sweeps.grid import OPTIONAL, SWEEPABLE, Grid, parse_values, select
-from vbt.sweeps.result import LOWER_IS_BETTER, SweepResult
+from vbt.metrics import LOWER_IS_BETTER
+from vbt.results.sweep import SweepResult
+from vbt.sweeps.grid import INTEGER, OPTIONAL, SWEEPABLE, Grid, parse_values, select
 from vbt.sweeps.runner import run_sweep
 
 __all__ = ["LOWER_IS_BETTER", "SWEEPABLE", "Grid", "SweepResult", "parse_values", "select", "sweep"]
@@ -96,6 +96,7 @@ def sweep(
     from vbt.metrics import finish_metrics
     from vbt.model.bundle import ModelBundle
     from vbt.sim.funnel import signal_counts
+    from vbt.sim.records import params_field
     from vbt.stages import PreparedRun, prepare, resolve
 
     t0 = time.perf_counter()
@@ -140,24 +141,21 @@ def sweep(
             fingerprint=prepared.fingerprint if checkpoint or resume_from else "",
         )  # fmt: skip
     t2 = time.perf_counter()
-    cols = g.decode(combos)
-    capital = cols.get("initial_capital", base.execution.initial_capital)
-    d = base.decisions
+    values = g.settings(base, combos)  # the swept settings as columns, the others the base's
+    cols = {k: values[k] for k in g.names}
     signals = signal_counts(
-        prepared.inputs, base.execution.warmup_bars, d.is_regression,
-        cols.get("confidence_threshold", d.confidence_threshold),
-        # as DecisionParams.regression_threshold computes it
-        np.multiply(cols.get("round_trip_cost", d.round_trip_cost),
-                    cols.get("min_edge_multiplier", d.min_edge_multiplier)),
+        prepared.inputs, base.execution.warmup_bars, base.decisions.is_regression,
+        # as the kernel's records hold them (one builder)
+        params_field("confidence_threshold", values), params_field("regression_threshold", values),
     )  # fmt: skip
     metrics = finish_metrics(
-        accs, capital, prepared.span_ns, len(prepared.inputs), prepared.config.periods_per_year,
-        signals,
+        accs, values["initial_capital"], prepared.span_ns, len(prepared.inputs),
+        prepared.config.periods_per_year, signals,
     )  # fmt: skip
     params = {k: pl.Series(k, v, nan_to_null=k in OPTIONAL) for k, v in cols.items()}
     metrics = {k: pl.Series(k, v, nan_to_null=True) for k, v in metrics.items()}  # undefined
-    if "max_holding_bars" in params:  # a count of bars, null when off
-        params["max_holding_bars"] = params["max_holding_bars"].cast(pl.Int64)
+    for k in INTEGER & params.keys():  # a count (of bars), null when off
+        params[k] = params[k].cast(pl.Int64)
     table = pl.DataFrame({"combo": combos, **params, **metrics})
     timings = {"prepare_s": t1 - t0, "sweep_s": t2 - t1, "summarize_s": time.perf_counter() - t2}
     settings = {

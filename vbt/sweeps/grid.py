@@ -21,32 +21,23 @@ from typing import Any
 import numpy as np
 
 from vbt.errors import ConfigError
-from vbt.params import separation_ns
-from vbt.sim.records import PARAMS_DTYPE
+from vbt.params import RISK_FIELDS, RUN_SETTINGS, DecisionParams, ExecutionParams, value_type
+from vbt.sim.records import DERIVED, SETTING_FIELDS, params_records
 from vbt.sim.runner import ScanParams
 
-#: parameter → the PARAMS_DTYPE field it sets (the regression threshold is their product)
-SWEEPABLE = {
-    "confidence_threshold": "confidence_threshold",
-    "min_signal_separation": "min_separation_ns",
-    "position_awareness": "position_awareness",
-    "allow_short_from_flat": "allow_short_from_flat",
-    "round_trip_cost": "regression_threshold",
-    "min_edge_multiplier": "regression_threshold",
-    "position_fraction": "position_fraction",
-    "commission": "commission",
-    "slippage": "slippage",
-    "initial_capital": "initial_capital",
-    "stop_loss": "stop_loss",
-    "take_profit": "take_profit",
-    "trailing_stop": "trailing_stop",
-    "max_holding_bars": "max_holding_bars",
-}
+#: run settings read by the kernel that a sweep keeps fixed (the signal funnel's warm-up)
+FIXED = frozenset(("warmup_bars",))
+#: parameter → the PARAMS_DTYPE field it sets: every run setting the kernel reads, but FIXED
+#: (round_trip_cost and min_edge_multiplier both set the regression threshold, their product)
+SWEEPABLE = {k: SETTING_FIELDS[k] for k in RUN_SETTINGS if k in SETTING_FIELDS and k not in FIXED}
+_TYPES = {k: value_type({**DecisionParams.model_fields, **ExecutionParams.model_fields}[k])
+          for k in SWEEPABLE}  # fmt: skip
 #: risk exits: a grid value None (or "none"/"off") turns the exit off for that combination
-OPTIONAL = frozenset(("stop_loss", "take_profit", "trailing_stop", "max_holding_bars"))
-BOOLEAN = frozenset(("position_awareness", "allow_short_from_flat"))
+OPTIONAL = frozenset(RISK_FIELDS) & set(SWEEPABLE)
+BOOLEAN = frozenset(k for k, t in _TYPES.items() if t is bool)
+INTEGER = frozenset(k for k, t in _TYPES.items() if t is int)
 CLASSIFICATION_ONLY = frozenset(("confidence_threshold", "allow_short_from_flat"))
-REGRESSION_ONLY = frozenset(("round_trip_cost", "min_edge_multiplier"))
+REGRESSION_ONLY = frozenset(DERIVED["regression_threshold"][0])
 MAX_AXIS_VALUES = 1_000_000
 MAX_GRID_SIZE = 2**62
 MAX_ROWS = 10_000_000  # combinations one sweep runs (about 4 GB of results at most)
@@ -90,7 +81,7 @@ def _number(where: str, text: str) -> float:
 def _scalar(name: str, text: str) -> Any:
     if name in OPTIONAL and text.lower() in ("none", "off"):
         return None
-    if name == "max_holding_bars":
+    if name in INTEGER:
         try:
             return int(text)
         except ValueError:
@@ -205,24 +196,16 @@ class Grid:
             for name, vals, d in zip(self.names, self.values, self.digits(index), strict=True)
         }
 
+    def settings(self, base: ScanParams, index: np.ndarray) -> dict[str, Any]:
+        """Every run setting of combinations int64[m] by flat name: the swept ones as columns
+        (``decode``), the others as the base's values, and ``bar_ns``."""
+        return {**base.values(), "bar_ns": base.bar_ns, **self.decode(index)}
+
     def records(self, base: ScanParams, index: np.ndarray) -> np.ndarray:
-        """PARAMS_DTYPE[m]: the kernel parameters of each combination, equal byte for byte to
+        """PARAMS_DTYPE[m]: the kernel parameters of each combination, built by the builder of
+        a single run's (``vbt.sim.records.params_records``), so equal byte for byte to
         ``base.with_values(**row).to_record()``."""
-        rec = np.repeat(base.to_record(), len(index))
-        digits = dict(zip(self.names, self.digits(index), strict=True))
-        for name, vals in zip(self.names, self.values, strict=True):
-            field = SWEEPABLE[name]
-            if name == "min_signal_separation":  # hours → the kernel's ns, by the one conversion
-                rec[field] = np.array([separation_ns(h) for h in vals], np.int64)[digits[name]]
-            elif field != "regression_threshold":
-                col = _column(name, vals)
-                rec[field] = np.nan_to_num(col, nan=0.0)[digits[name]]  # off is 0 in the kernel
-        if "round_trip_cost" in digits or "min_edge_multiplier" in digits:
-            cols = self.decode(index)
-            rtc = cols.get("round_trip_cost", base.decisions.round_trip_cost)
-            mem = cols.get("min_edge_multiplier", base.decisions.min_edge_multiplier)
-            rec["regression_threshold"] = np.multiply(rtc, mem)  # as DecisionParams computes it
-        return rec
+        return params_records(self.settings(base, index), len(index))
 
     def row_params(self, base: ScanParams, index: int) -> ScanParams:
         """The ScanParams of combination ``index``."""
@@ -237,9 +220,6 @@ def _column(name: str, vals: tuple) -> np.ndarray:
     if name in BOOLEAN:
         return np.asarray(vals, dtype=bool)
     return np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
-
-
-assert set(SWEEPABLE.values()) <= set(PARAMS_DTYPE.names)
 
 
 # -- choosing the combinations --------------------------------------------------------------------

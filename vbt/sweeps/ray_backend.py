@@ -21,6 +21,7 @@ from vbt.errors import CancelledError, ConfigError
 from vbt.sim.records import ACC_DTYPE
 from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, is_cancelled
 from vbt.sweeps.grid import Grid
+from vbt.sweeps.runner import run_sweep
 
 DEFAULT_TASK_COMBO_BARS = 50_000_000  # about a second of kernel time per task on one core
 INPUT_FIELDS = ("ts_ns", "open", "close", "raw", "confidence", "value", "high", "low")
@@ -54,8 +55,6 @@ def _sweep_block(arrays: dict, base: dict, bar_ns: int, grid: dict, combos: np.n
                  chunk_bars: int) -> np.ndarray:  # fmt: skip
     """One Ray task: the local sweep kernel on a block of combinations (ACC_DTYPE[len(combos)])."""
     import ray
-
-    from vbt.sweeps.runner import run_sweep
 
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     inputs = ScanInputs(**{k: arrays[k] for k in INPUT_FIELDS})  # read-only views, no copy

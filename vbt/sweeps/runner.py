@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from vbt.atomic import atomic_write
@@ -114,8 +115,6 @@ def run_sweep(
     also rewritten after every chunk; ``resume_from`` continues a sweep with the same run
     (``fingerprint``), grid, base parameters and combinations, and gives identical results.
     """
-    import numba
-
     n, m = len(inputs), len(combos)
     if int(chunk_bars) < 1 or int(block_combos) < 1:
         raise ConfigError("chunk_bars and block_combos must be >= 1")
@@ -190,9 +189,7 @@ def run_sweep(
 
 
 def _threads(threads: int | None) -> int:
-    import numba
-
-    from vbt.signals.inference import usable_cores
+    from vbt.signals.inference import usable_cores  # not at `vbt --help` time
 
     most = numba.config.NUMBA_NUM_THREADS
     if threads is None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from vbt.errors import CancelledError, VbtError
 from vbt.worker.context import JobContext
+from vbt.worker.jobs import get
 from vbt.worker.procs import process_start_time
 from vbt.worker.store import JobStore
 
@@ -63,8 +64,6 @@ def run_job(db_path: str, job_id: str, job_dir: str, kind_name: str, chunk_delay
     die_with(worker_pid, worker_start)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
-    from vbt.worker.jobs import get
-
     store = JobStore(db_path)
     job = store.get(job_id)
     if job is None or job.status != "running":

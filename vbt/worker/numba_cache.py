@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sys
 
+from numba.core.registry import CPUDispatcher
+
+from vbt.warmup import warm
+
 
 def cache_report() -> tuple[int, list[str]]:
     """(cache hits, names of kernels compiled instead of loaded) after a warm-up run."""
-    from numba.core.registry import CPUDispatcher
-
-    from vbt.warmup import warm
-
     warm()
     hits, missed = 0, []
     for name, module in list(sys.modules.items()):

@@ -18,6 +18,7 @@ import os
 import signal
 import threading
 import time
+from multiprocessing import forkserver
 
 from vbt.worker.child import run_job
 from vbt.worker.context import CANCEL_FLAG, STOP_FLAG
@@ -107,8 +108,6 @@ class Scheduler:
         (folder / name).touch()
 
     def _loop(self) -> None:
-        from multiprocessing import forkserver
-
         forkserver.ensure_running()  # import torch and vbt there now, not at the first job
         while not self._stop.is_set():
             try:

@@ -14,7 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vbt.config import BacktestConfig
 from vbt.errors import ConfigError
+from vbt.sim.runner import load_checkpoint
+from vbt.stages import backtest, prepare
+from vbt.timefmt import iso_z_ns
 from vbt.worker import compat, paths
 from vbt.worker.context import JobContext
 from vbt.worker.errors import RequestError
@@ -26,8 +30,6 @@ from vbt.worker.settings import WorkerSettings
 def plan_config(req: RunRequest, settings: WorkerSettings) -> dict[str, Any]:
     """The BacktestConfig of a run request, as a dict, its paths resolved inside the roots and
     every value checked (a bad one raises ``RequestError`` naming it). Shared by sweeps."""
-    from vbt.config import BacktestConfig
-
     if parse_date(req.start_date) > parse_date(req.end_date):
         raise RequestError(422, "end_date", f"{req.end_date!r} is before start_date")
     model = paths.model_dir(settings.models_root, req.model_path, req.strategy_name, req.timeframe)
@@ -63,9 +65,6 @@ def metadata(request: dict[str, Any], mode: str = "backtesting") -> dict[str, An
 
 def prepare_run(spec: dict[str, Any], ctx: JobContext):
     """The PreparedRun of a spec, with progress steps around it."""
-    from vbt.config import BacktestConfig
-    from vbt.stages import prepare
-
     cfg = BacktestConfig(**spec["config"])
     ctx.step("preparing: model, bars, features, inference")
     prepared = prepare(cfg)
@@ -74,9 +73,6 @@ def prepare_run(spec: dict[str, Any], ctx: JobContext):
 
 
 def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from vbt.sim.runner import load_checkpoint
-    from vbt.stages import backtest
-
     prepared = prepare_run(spec, ctx)
     ts = prepared.inputs.ts_ns
     cfg = prepared.config
@@ -85,7 +81,7 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         ctx.step("resuming", resumed_from_bar=load_checkpoint(resume_from).next_bar)
 
     def progress(done: int, total: int) -> None:
-        stamp = _iso(ts[done - 1]) if done else None
+        stamp = iso_z_ns(ts[done - 1]) if done else None
         ctx.report(done, total, f"Backtesting {cfg.symbol} {prepared.info.timeframe} [{stamp}]",
                    current_bar=done, total_bars=total, current_date=stamp)  # fmt: skip
 
@@ -116,12 +112,6 @@ def older_view(data: dict[str, Any], job_dir: Path) -> dict[str, Any]:
         trades = json.loads(path.read_text()).get("trades", []) if path.is_file() else []
         data = {**data, "trade_stats": compat.trade_stats_of(trades)}
     return compat.older_summary(data)
-
-
-def _iso(ns: Any) -> str:
-    import numpy as np
-
-    return str(np.datetime64(int(ns), "ns").astype("datetime64[s]")) + "Z"
 
 
 KIND = JobKind(

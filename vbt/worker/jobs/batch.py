@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from vbt.batches import batch, plan_batch
+from vbt.batches.results import read_records
 from vbt.errors import ConfigError
 from vbt.worker import paths
 from vbt.worker.context import JobContext
@@ -66,8 +68,6 @@ def _rooted(spec: dict[str, Any], settings: WorkerSettings) -> dict[str, Any]:
 def plan(req: BatchStartRequest, settings: WorkerSettings) -> dict[str, Any]:
     """The spec with its paths inside the roots, validated as a whole; every bar file a job
     reads must resolve inside the data root too."""
-    from vbt.batches import plan_batch
-
     spec = _rooted(req.spec, settings)
     try:
         planned = plan_batch(spec)
@@ -89,8 +89,6 @@ def metadata(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from vbt.batches import batch
-
     if ctx.resume:
         ctx.step("resuming: the jobs recorded in results.jsonl are not run again", resumed=True)
 
@@ -106,8 +104,6 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
     """The summary and the job records ``[offset, offset + limit)`` in the spec's order."""
-    from vbt.batches.results import read_records
-
     out = json.loads((job_dir / "result.json").read_text())
     by_id = read_records(job_dir / "result")
     records = sorted(by_id.values(), key=lambda r: r.get("index", 0))

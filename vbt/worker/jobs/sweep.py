@@ -13,7 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from vbt.errors import ConfigError
+from vbt.metrics import METRIC_NAMES
+from vbt.sim.runner import ScanParams
+from vbt.sweeps import sweep
+from vbt.sweeps.grid import SWEEPABLE, parse_values
 from vbt.worker.context import JobContext
 from vbt.worker.errors import RequestError
 from vbt.worker.jobs import JobKind
@@ -27,10 +33,6 @@ def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
     """The run's config plus the grid, each axis parsed as ``vbt.sweep`` parses it and each
     value checked against its parameter's range (what depends on the model, such as a regression
     threshold on a classifier, is checked when the job runs)."""
-    from vbt.metrics import METRIC_NAMES
-    from vbt.sim.runner import ScanParams
-    from vbt.sweeps.grid import SWEEPABLE, parse_values
-
     config = plan_config(req, settings)
     for name, values in req.grid.items():
         if name not in SWEEPABLE:
@@ -59,8 +61,6 @@ def metadata(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from vbt.sweeps import sweep
-
     prepared = prepare_run(spec, ctx)
     resume_from = ctx.resume_from()
     if resume_from is not None:
@@ -85,8 +85,6 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
     """The summary and the table's rows ``[offset, offset + limit)``."""
-    import polars as pl
-
     out = json.loads((job_dir / "result.json").read_text())
     table = pl.scan_parquet(job_dir / "result" / "results.parquet")
     out["rows"] = table.slice(offset, limit).collect().to_dicts()

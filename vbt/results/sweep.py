@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from vbt.atomic import atomic_write
 from vbt.errors import ConfigError
-from vbt.metrics import METRIC_NAMES
-from vbt.sim.runner import ScanParams
-from vbt.sweeps.grid import Grid
+from vbt.metrics import rank
+from vbt.results.saved import SweepData, write_sweep
 
-#: metrics for which a smaller value is the better one (``best`` sorts them ascending)
-LOWER_IS_BETTER = frozenset(
-    ("volatility", "max_drawdown", "max_drawdown_pct", "max_drawdown_duration", "losing_trades")
-)
+if TYPE_CHECKING:
+    from vbt.sim.runner import ScanParams
+    from vbt.sweeps.grid import Grid
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +41,7 @@ class SweepResult:
 
     def best(self, k: int = 10, by: str = "sharpe_ratio") -> pl.DataFrame:
         """The ``k`` best rows by metric ``by`` (highest first; lowest first for the metrics of
-        ``LOWER_IS_BETTER``); ties keep grid order."""
+        ``vbt.metrics.LOWER_IS_BETTER``); ties keep grid order."""
         return rank(self.table, k, by)
 
     def params(self, i: int) -> ScanParams:
@@ -75,6 +71,11 @@ class SweepResult:
             "best": self.best(k, by).to_dicts(),
         }
 
+    def as_saved(self) -> SweepData:
+        """What reading the saved folder back gives (``vbt.results.saved.read_sweep``), without
+        the best rows (the page ranks the table itself)."""
+        return SweepData(table=self.table, summary=self.summary(k=0))
+
     def report(
         self,
         path: str | Path,
@@ -88,24 +89,9 @@ class SweepResult:
         rows and the metric's distribution. Returns the path."""
         from vbt.report import write_report
 
-        return write_report(self, path, by=by, params=params, top=top)
+        return write_report(self.as_saved(), path, by=by, params=params, top=top)
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write ``results.parquet`` (the table) and ``summary.json`` into ``out_dir``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "results.parquet", self.table.write_parquet)
-        text = json.dumps(self.summary(), indent=2, default=str)
-        atomic_write(out / "summary.json", lambda f: f.write(text.encode("utf-8")))
-        return out
-
-
-def rank(table: pl.DataFrame, k: int, by: str) -> pl.DataFrame:
-    """The ``k`` best rows of a sweep table by metric ``by``: highest first (lowest first for
-    ``LOWER_IS_BETTER``), undefined (null) last, ties in grid order. An unknown metric is a
-    ``ConfigError``."""
-    if by not in METRIC_NAMES:
-        raise ConfigError(f"by = {by!r}: not a metric; metrics: {', '.join(METRIC_NAMES)}")
-    return table.sort(
-        by, descending=by not in LOWER_IS_BETTER, maintain_order=True, nulls_last=True
-    ).head(k)
+        """Write ``results.parquet`` (the table) and ``summary.json`` into ``out_dir``
+        (``vbt.results.saved``)."""
+        return write_sweep(out_dir, self.table, self.summary())
