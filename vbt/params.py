@@ -127,7 +127,6 @@ class DecisionParams(BaseModel):
     )
     position_awareness: bool = Field(True, description="LONG+BUY, SHORT+SELL and FLAT+SELL → HOLD")
     allow_short_from_flat: bool = Field(False, description="a SELL may open a short from FLAT")
-    dummy_gate: bool = Field(False, description="TRIAL: a decision flag")
     round_trip_cost: NonNegative = Field(
         0.003, description="regression threshold = round trip cost × min edge multiplier"
     )
@@ -257,7 +256,6 @@ class ExecutionParams(BaseModel):
     warmup_bars: WarmupBars = Field(
         50, description="bars at the start that neither decide nor mark equity"
     )
-    dummy_fee: CostFraction = Field(0.0, description="TRIAL: an extra fraction on commission")
     stop_loss: StopFraction | None = Field(
         None,
         description="close when the price moves this fraction against the entry fill "

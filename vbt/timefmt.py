@@ -40,6 +40,6 @@ def now_iso_z(*, microseconds: bool = False) -> str:
 
 
 def now_iso_offset() -> str:
-    """The current UTC time in the offset form (``datetime.isoformat``: microseconds and
-    ``+00:00``)."""
+    """The current UTC time in the offset form (``datetime.isoformat``: microseconds, left out
+    when zero, and ``+00:00``)."""
     return datetime.now(UTC).isoformat()

@@ -13,9 +13,9 @@ import vbt
 import vbt.data.load
 import vbt.features.frame
 import vbt.signals
-from vbt.batches.ledger import TrialLedger
-from vbt.batches.results import RESULTS_FILE, SUMMARY_FILE, read_records
 from vbt.model.bundle import ModelBundle
+from vbt.research.ledger import TrialLedger
+from vbt.results.saved import RESULTS_FILE, SUMMARY_FILE, read_records
 
 
 def spec_for(models, data_dir) -> dict:

@@ -104,7 +104,7 @@ def test_the_ledger_counts_every_new_run(strategy_file, tmp_path):
     batch_spec = {"jobs": [{"model": first["models"][0], "data_dir": str(DATA),
                             "grid": {"commission": [0.0, 0.0005, 0.001]}}]}  # fmt: skip
     vbt.batch(batch_spec, out, jobs=1)  # a batch into the same folder adds its combinations
-    assert vbt.batches.ledger.TrialLedger(out).stats().trials == 5
+    assert vbt.research.ledger.TrialLedger(out).stats().trials == 5
 
 
 def test_walk_forward_retrains_per_fold_purges_embargoes_and_stitches(walk_forward_run):

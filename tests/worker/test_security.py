@@ -110,6 +110,12 @@ def test_bad_sweep_grids_are_422_naming_the_axis(client, grid, field):
     refused(client.post("/sweeps/start", json=body(grid=grid)), 422, field)
 
 
+def test_a_sweep_ranked_by_no_metric_is_422_naming_by(client):
+    r = client.post("/sweeps/start", json=body(grid={"commission": [0.001]}, by="sharpe"))
+    refused(r, 422, "by")
+    assert "'sharpe': not a metric; metrics: " in r.json()["detail"][0]["msg"]
+
+
 def test_malformed_requests_are_4xx(client, worker):
     def post(content: bytes, ctype: str = "application/json") -> httpx.Response:
         return client.post("/backtests/start", content=content, headers={"content-type": ctype})

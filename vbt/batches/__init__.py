@@ -3,55 +3,30 @@
 ``vbt.batch(spec, out_dir)`` validates the whole spec (``vbt.batches.spec``), skips the jobs
 already recorded in ``out_dir/results.jsonl``, runs the rest in worker processes that share
 their work (``vbt.batches.cache``, ``vbt.batches.pool``), appends one record per job as it
-finishes, adds every combination to the trial ledger (``vbt.batches.ledger``) and writes
-``summary.json`` (``vbt.batches.results``).
+finishes, adds every combination to the trial ledger (``vbt.research.ledger``) and writes
+``summary.json`` (the files: ``vbt.results.saved``; the result and the ranking:
+``vbt.results.batch``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vbt.batches.job import JobSettings
-from vbt.batches.ledger import TrialLedger
 from vbt.batches.pool import plan_units, run_units
 from vbt.batches.ray_pool import run_units_ray
-from vbt.batches.results import ResultsFile, ranking, read_records, write_summary
 from vbt.batches.spec import BatchPlan, batch_schema, plan_batch
 from vbt.errors import ConfigError
 from vbt.paths import check_output_dir
+from vbt.research.ledger import TrialLedger
+from vbt.results.batch import EXIT_JOBS_FAILED, BatchResult, ranking
+from vbt.results.saved import ResultsFile, read_records, write_batch_summary
 from vbt.signals.inference import usable_cores
 
-__all__ = ["BatchResult", "batch", "batch_schema", "plan_batch"]
-
-#: exit status of ``vbt batch`` when the batch ran but some job failed
-EXIT_JOBS_FAILED = 3
-
-
-@dataclass(frozen=True, eq=False)
-class BatchResult:
-    """The outcome of a batch.
-
-    out_dir : Path; summary : the dict in ``summary.json``; records : one per job of the spec, in
-    the spec's order (including those done by an earlier run into the same folder).
-    """
-
-    out_dir: Path
-    summary: dict[str, Any]
-    records: list[dict[str, Any]]
-
-    @property
-    def ok(self) -> bool:
-        """Whether every job succeeded."""
-        return all(r.get("status") == "ok" for r in self.records)
-
-    @property
-    def exit_status(self) -> int:
-        """0 when every job succeeded, else ``EXIT_JOBS_FAILED`` (3)."""
-        return 0 if self.ok else EXIT_JOBS_FAILED
+__all__ = ["EXIT_JOBS_FAILED", "BatchResult", "batch", "batch_schema", "plan_batch"]
 
 
 def batch(
@@ -146,7 +121,7 @@ def batch(
         used = run_units(units, workers, settings, on_record, cancel=cancel)
     records = [new.get(j.id) or done[j.id] for j in plan.jobs]
     summary = _summary(plan, records, out, len(todo), used, time.perf_counter() - t0, new)
-    write_summary(out, summary)
+    write_batch_summary(out, summary)
     return BatchResult(out_dir=out, summary=summary, records=records)
 
 

@@ -13,19 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import vbt
-from vbt.atomic import atomic_write
 from vbt.batches.cache import SharedSources, used_counts
 from vbt.batches.spec import JOB_RUN_FIELDS, PlannedJob, SweepSpec
 from vbt.config import BacktestConfig
 from vbt.errors import VbtError
 from vbt.metrics import METRIC_NAMES
 from vbt.model.train_once import train_once
+from vbt.results.saved import MODELS_DIR, RUNS_DIR, write_batch_table
 from vbt.stages import backtest, prepare
 from vbt.timefmt import now_iso_z
-
-MODELS_DIR = "models"
-SWEEPS_DIR = "sweeps"
-RUNS_DIR = "runs"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +67,7 @@ def _train(job: PlannedJob, settings: JobSettings) -> str:
 def run_job(
     job: PlannedJob, sources: SharedSources, settings: JobSettings, trainer: Trainer
 ) -> dict[str, Any]:
-    """Run ``job`` and return its record (see ``vbt.batches.results``)."""
+    """Run ``job`` and return its record (see ``vbt.results.saved.ResultsFile``)."""
     t0 = time.perf_counter()
     before = sources.snapshot()
     record: dict[str, Any] = {"id": job.id, "index": job.index, "name": job.name}
@@ -127,10 +123,7 @@ def _run(job, model_dir, sources, settings, timings):
     res = vbt.sweep(prepared, job.spec.grid, constraint=s.constraint, max_combos=s.max_combos,
                     seed=s.seed, threads=settings.threads)  # fmt: skip
     timings["sweep_s"] = time.perf_counter() - t
-    folder = Path(settings.out_dir) / SWEEPS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    table_path = folder / f"{job.id}.parquet"
-    atomic_write(table_path, res.table.write_parquet)
+    table_path = write_batch_table(settings.out_dir, job.id, res.table)
     best = res.best(s.top, settings.rank_by)
     rows = best.to_dicts()
     top = rows[0] if rows else {}
@@ -148,7 +141,7 @@ def _run(job, model_dir, sources, settings, timings):
                 {k: r[k] for k in dict.fromkeys(("combo", *swept, settings.rank_by, *_SHOWN))}
                 for r in rows
             ],
-            "table": f"{SWEEPS_DIR}/{table_path.name}",
+            "table": table_path,
         },  # fmt: skip
     }
     trials = {"sharpe_ratios": res.table["sharpe_ratio"].to_list(), "trials": res.table.height}

@@ -7,7 +7,14 @@
   ``summary.json`` (the run, the grid and the settings);
 - a research run (``vbt.research.run``, in ``<out>/runs/<run>/``): ``report.json`` (the run, the
   split or folds, the metrics, baselines, statistics and verdict), ``equity.parquet`` (the
-  out-of-sample curve with buy-and-hold's beside it) and ``trades.parquet``.
+  out-of-sample curve with buy-and-hold's beside it) and ``trades.parquet``;
+- a batch (``vbt.batch``, in its ``out_dir``): ``results.jsonl`` (one record per job, appended as
+  each finishes: ``ResultsFile``, ``read_records``), ``summary.json`` (the jobs ranked:
+  ``write_batch_summary``; its content ``vbt.results.batch``) and a grid job's table
+  ``sweeps/<id>.parquet`` (``write_batch_table``);
+- the output folders of research and batches: ``models/`` (trained models: ``MODELS_DIR``),
+  ``runs/`` (``RUNS_DIR``: research runs, a batch's saved backtests) and the trial ledger
+  ``trials.jsonl`` (``vbt.research.ledger``).
 
 What a reader returns (``BacktestData``, ``SweepData``, ``ResearchData``) is plain data, the same
 whether the result is in memory (a result's ``as_saved()``) or read back from its folder
@@ -18,6 +25,7 @@ whether the result is in memory (a result's ``as_saved()``) or read back from it
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vbt.atomic import atomic_write
+from vbt.atomic import append_line, atomic_write
 from vbt.enums import EXIT_REASON_NAMES, SIDE_NAMES
 from vbt.errors import ConfigError
 from vbt.paths import check_input_dir, check_output_dir, read_bytes
@@ -36,6 +44,9 @@ REPORT_FILE = "report.json"
 BACKTEST_FILES = (METRICS_FILE, TRADES_FILE, EQUITY_FILE)
 SWEEP_FILES = (TABLE_FILE, SUMMARY_FILE)
 RESEARCH_FILES = (REPORT_FILE, EQUITY_FILE)
+RESULTS_FILE = "results.jsonl"  # a batch's records; its summary is SUMMARY_FILE
+#: the folders of a research or batch output folder
+MODELS_DIR, RUNS_DIR, SWEEPS_DIR = "models", "runs", "sweeps"
 
 #: the verdicts of a research run (``report.json``'s ``verdict.verdict``; ``vbt.research.verdict``)
 PROMISING, INCONCLUSIVE, NOT_BETTER = "promising", "inconclusive", "not better than chance"
@@ -137,6 +148,62 @@ def write_research(
     return run_dir
 
 
+class ResultsFile:
+    """Appends a batch's records to ``results.jsonl`` in ``folder``: a line is a complete JSON
+    record, appended with one write, flushed and fsynced, so a killed batch leaves whole lines.
+    A partial last line is cut first, and so are the lines of the ``drop`` ids (their jobs run
+    again).
+
+    A record: ``{"id", "index", "name", "status": "ok", "job": <canonical job>, "run": {strategy,
+    symbol, timeframe, start, end, model_path, output_type, bars, valid_bars}, "params": {...},
+    "metrics": {...}, "sweep": {...} (grid jobs), "timings": {...}, "shared": {...}, "worker":
+    pid, "finished_at"}`` or, for a job that failed, ``"status": "error"`` and ``"error":
+    {"type", "message"}`` (one line naming the problem) in place of the run, params and metrics.
+    """
+
+    def __init__(self, folder: str | Path, drop: Iterable[str] = ()):
+        self.path = Path(folder) / RESULTS_FILE
+        drop = set(drop)
+        if self.path.is_file():
+            data = self.path.read_bytes()
+            keep = data[: data.rfind(b"\n") + 1]  # cut a partial last line
+            if drop:
+                lines = [ln for ln in keep.splitlines(keepends=True) if _id(ln) not in drop]
+                keep = b"".join(lines)
+            if keep != data:
+                atomic_write(self.path, lambda f: f.write(keep))
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, default=str, allow_nan=False) + "\n").encode()
+        append_line(self.path, line)
+
+
+def _id(line: bytes) -> str | None:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None
+    return rec.get("id") if isinstance(rec, dict) else None
+
+
+def write_batch_summary(folder: str | Path, summary: dict[str, Any]) -> Path:
+    """Write a batch's ``summary.json`` (``summary``, strict JSON) atomically."""
+    path = Path(folder) / SUMMARY_FILE
+    text = json.dumps(summary, indent=2, default=str, allow_nan=False)
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    return path
+
+
+def write_batch_table(folder: str | Path, job_id: str, table: pl.DataFrame) -> str:
+    """Write a batch grid job's sweep table (one row per combination, as ``results.parquet``)
+    to ``sweeps/<job_id>.parquet`` in ``folder``; returns that path relative to ``folder``."""
+    sweeps = Path(folder) / SWEEPS_DIR
+    sweeps.mkdir(parents=True, exist_ok=True)
+    path = sweeps / f"{job_id}.parquet"
+    atomic_write(path, table.write_parquet)
+    return f"{SWEEPS_DIR}/{path.name}"
+
+
 # ---------------------------------------------------------------------------------- readers
 
 
@@ -216,10 +283,36 @@ def read_sweep(folder: Path) -> SweepData:
     )
 
 
+def read_sweep_rows(folder: Path, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Rows ``[offset, offset + limit)`` of a saved sweep's ``results.parquet`` (only those are
+    read)."""
+    return pl.scan_parquet(folder / TABLE_FILE).slice(offset, limit).collect().to_dicts()
+
+
 def read_research(folder: Path) -> ResearchData:
     """A research run's folder (``RESEARCH_FILES``: ``<out>/runs/<run>/``)."""
     doc = _read_json(folder / REPORT_FILE)
     return ResearchData.checked(doc, _read_parquet(folder / EQUITY_FILE), folder / REPORT_FILE)
+
+
+def read_records(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """{job id: its record} from a batch's ``results.jsonl`` (the last complete line of each
+    id; none when there is no file)."""
+    path = Path(folder) / RESULTS_FILE
+    out: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return out
+    with path.open("rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("id"), str):
+                out[rec["id"]] = rec
+    return out
 
 
 def load(folder: str | Path) -> BacktestData | SweepData | ResearchData:

@@ -8,6 +8,7 @@ from vbt.sim.records import (
     TRADE_DTYPE,
     new_acc,
     new_state,
+    params_records,
 )
 from vbt.sim.runner import (
     Checkpoint,
@@ -31,6 +32,7 @@ __all__ = [
     "load_checkpoint",
     "new_acc",
     "new_state",
+    "params_records",
     "run_scan",
     "save_checkpoint",
     "scan_bars_nb",

@@ -485,10 +485,8 @@ def scan_bars_nb(
     n = ts_ns.shape[0]
     if st.done:
         return
-    commission = pr.commission + pr.dummy_fee
+    commission = pr.commission
     slippage = pr.slippage
-    if pr.dummy_gate:
-        slippage = slippage * 1.0
     fraction = pr.position_fraction
     warmup = pr.warmup_bars
     is_regression = pr.is_regression

@@ -94,6 +94,10 @@ STATE_DTYPE = np.dtype(
 #: regression_threshold the |predicted return| a regression model must exceed to signal; the risk
 #: exits (0 = off): stop_loss, take_profit and trailing_stop as fractions of the entry fill (the
 #: trailing stop: of the best close since entry), max_holding_bars in bars.
+#: Built only by ``params_records``, by name. A new run setting is a field of
+#: ``vbt.params.DecisionParams`` or ``ExecutionParams`` (with its description), a field here of
+#: the same name (or an entry of ``DERIVED``), and the kernel reading it: the CLI flag, the
+#: research settings, the report's run table, the sweep grid and the batch schema follow.
 PARAMS_DTYPE = np.dtype(
     [
         ("initial_capital", np.float64),
@@ -112,8 +116,6 @@ PARAMS_DTYPE = np.dtype(
         ("take_profit", np.float64),
         ("trailing_stop", np.float64),
         ("max_holding_bars", np.int64),
-        ("dummy_fee", np.float64),
-        ("dummy_gate", np.bool_),
     ]
 )
 

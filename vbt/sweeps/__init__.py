@@ -15,8 +15,12 @@ from typing import Any, Literal
 
 import polars as pl
 
-from vbt.metrics import LOWER_IS_BETTER
+from vbt.config import BacktestConfig
+from vbt.errors import ConfigError
+from vbt.metrics import LOWER_IS_BETTER, finish_metrics
+from vbt.model.bundle import ModelBundle
 from vbt.results.sweep import SweepResult
+from vbt.sim.records import params_field
 from vbt.sweeps.grid import INTEGER, OPTIONAL, SWEEPABLE, Grid, parse_values, select
 from vbt.sweeps.runner import run_sweep
 
@@ -91,12 +95,7 @@ def sweep(
     >>> res = vbt.sweep(cfg, {"confidence_threshold": "0.4:0.8:0.05", "commission": [5e-4, 1e-3]})
     >>> res.best(5, by="sharpe_ratio")
     """
-    from vbt.config import BacktestConfig
-    from vbt.errors import ConfigError
-    from vbt.metrics import finish_metrics
-    from vbt.model.bundle import ModelBundle
-    from vbt.sim.funnel import signal_counts
-    from vbt.sim.records import params_field
+    from vbt.sim.funnel import signal_counts  # these two are not loaded by `vbt --help`
     from vbt.stages import PreparedRun, prepare, resolve
 
     t0 = time.perf_counter()

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from vbt.batches import batch, plan_batch
-from vbt.batches.results import read_records
 from vbt.errors import ConfigError
+from vbt.results.saved import RESULTS_FILE, read_records
 from vbt.worker import paths
 from vbt.worker.context import JobContext
 from vbt.worker.errors import RequestError
@@ -114,7 +114,7 @@ def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, 
 
 def resumable(job_dir: Path) -> bool:
     """A stopped batch resumes from the records it has written."""
-    return (job_dir / "result" / "results.jsonl").is_file()
+    return (job_dir / "result" / RESULTS_FILE).is_file()
 
 
 KIND = JobKind(

@@ -13,10 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from vbt.errors import ConfigError
-from vbt.metrics import METRIC_NAMES
+from vbt.metrics import check_metric
+from vbt.results.saved import read_sweep_rows
 from vbt.sim.runner import ScanParams
 from vbt.sweeps import sweep
 from vbt.sweeps.grid import SWEEPABLE, parse_values
@@ -44,8 +43,10 @@ def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
                 ScanParams().with_values(**{name: v})
         except ConfigError as e:
             raise RequestError(422, f"grid.{name}", str(e)) from None
-    if req.by not in METRIC_NAMES:
-        raise RequestError(422, "by", f"{req.by!r} is not a metric")
+    try:
+        check_metric(req.by, repr(req.by))
+    except ConfigError as e:
+        raise RequestError(422, "by", str(e)) from None
     threads = req.threads or max(1, (os.cpu_count() or 1) // settings.max_concurrent)
     return {
         "config": config, "grid": req.grid, "constraint": req.constraint,
@@ -86,8 +87,7 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
     """The summary and the table's rows ``[offset, offset + limit)``."""
     out = json.loads((job_dir / "result.json").read_text())
-    table = pl.scan_parquet(job_dir / "result" / "results.parquet")
-    out["rows"] = table.slice(offset, limit).collect().to_dicts()
+    out["rows"] = read_sweep_rows(job_dir / "result", offset, limit)
     out["rows_offset"], out["rows_total"] = offset, out["combinations"]
     return out
 

@@ -8,7 +8,7 @@ Sharpe ratios, so that the variance across every trial ever made there is exact 
 each one. An entry is written once per key: re-running the same job or the same research (same
 strategy file, settings and data) adds nothing, since it repeats a trial rather than making a new
 one. Lines are appended with one write each, flushed and fsynced; a partial last line (a killed
-process) is ignored.
+process) is ignored. Research runs (``vbt.research.run``) and batches (``vbt.batch``) add to it.
 """
 
 from __future__ import annotations
