@@ -46,6 +46,7 @@ import vbt
 from vbt.config import BacktestConfig, resolve_data_dir
 from vbt.data.load import date_bounds
 from vbt.errors import ConfigError, VbtError
+from vbt.metrics import check_metric
 from vbt.model.bundle import resolve_model_dir
 from vbt.model.metadata import load_config, load_metadata, reconstruct_strategy_config
 from vbt.model.train_config import TrainParams
@@ -435,6 +436,4 @@ def _hint(name: str, model: type[BaseModel]) -> str:
 
 
 def _check_metric(name: Any, where: str) -> None:
-    from vbt.metrics import check_metric
-
     check_metric(name, f"{where} = {name!r}", suggest=True)
