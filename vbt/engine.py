@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vbt.arguments import CALLBACK, CANCEL, OPTIONAL_PATH, Arguments, instance_of
 from vbt.config import BacktestConfig
 from vbt.errors import ConfigError
 from vbt.model.bundle import ModelBundle
@@ -15,6 +16,12 @@ from vbt.sim.runner import Checkpoint, ProgressFn, load_checkpoint
 from vbt.stages import backtest, prepare
 
 __all__ = ["BacktestConfig", "BacktestEngine"]
+
+#: the arguments of ``BacktestEngine.run`` (``vbt backtest``'s flags go through them too)
+RUN_ARGUMENTS = Arguments(
+    "run", progress=CALLBACK, cancel=CANCEL, checkpoint=OPTIONAL_PATH,
+    resume_from=instance_of(Checkpoint, "a Checkpoint", optional=True, path=True),
+)  # fmt: skip
 
 
 class BacktestEngine:
@@ -26,9 +33,10 @@ class BacktestEngine:
     ``checkpoint`` is also rewritten atomically after every chunk; ``resume_from`` (a checkpoint
     path) continues a run and gives results identical to an uninterrupted one.
 
-    Before any data is loaded, ``run`` checks that ``checkpoint`` can be written (its folder
-    exists and is writable) and reads ``resume_from`` (a missing or corrupt file is refused);
-    ``ConfigError`` names the path.
+    Before any data is loaded, ``run`` checks its arguments (``RUN_ARGUMENTS``: a bad one is a
+    ``ConfigError`` naming it), that ``checkpoint`` can be written (its folder exists and is
+    writable) and reads ``resume_from`` (a missing or corrupt file is refused); ``ConfigError``
+    names the path.
     """
 
     def __init__(self, config: BacktestConfig):
@@ -56,6 +64,9 @@ class BacktestEngine:
         checkpoint: str | Path | None = None,
         resume_from: str | Path | Any = None,
     ) -> BacktestResult:
+        RUN_ARGUMENTS.check(
+            progress=progress, cancel=cancel, checkpoint=checkpoint, resume_from=resume_from
+        )
         if checkpoint is not None:
             check_output_file(checkpoint, "checkpoint")
         if resume_from is not None and not isinstance(resume_from, Checkpoint):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vbt.arguments import CALLBACK, CANCEL, FLAG, OPTIONAL_PATH, Arguments, instance_of
 from vbt.config import BacktestConfig
 from vbt.data import load_data, strategy_context, timeframe_ns
 from vbt.errors import DataError
@@ -31,7 +32,14 @@ from vbt.results.backtest import BacktestResult
 from vbt.results.info import RunInfo
 from vbt.results.saved import equity_frame, trades_frame
 from vbt.sim.funnel import signal_counts
-from vbt.sim.runner import ProgressFn, ScanInputs, ScanParams, ScanResult, run_scan
+from vbt.sim.runner import (
+    Checkpoint,
+    ProgressFn,
+    ScanInputs,
+    ScanParams,
+    ScanResult,
+    run_scan,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -143,6 +151,20 @@ class Sources:
         return model_outputs(bundle.model, frame.values, frame.valid, bundle.sequence_length)
 
 
+#: the arguments of ``prepare`` and ``simulate`` (``BacktestEngine.run`` and ``vbt backtest``
+#: go through them)
+PREPARE_ARGUMENTS = Arguments(
+    "prepare", config=instance_of(BacktestConfig, "a vbt.BacktestConfig"),
+    sources=instance_of(Sources, "a vbt.stages.Sources", optional=True),
+)  # fmt: skip
+SIMULATE_ARGUMENTS = Arguments(
+    "simulate", prepared=instance_of(PreparedRun, "a PreparedRun (vbt.prepare)"),
+    params=instance_of(ScanParams, "a ScanParams", optional=True), progress=CALLBACK,
+    cancel=CANCEL, checkpoint=OPTIONAL_PATH,
+    resume_from=instance_of(Checkpoint, "a Checkpoint", optional=True, path=True), record=FLAG,
+)  # fmt: skip
+
+
 def prepare(
     config: BacktestConfig, *, bundle: Any = None, sources: Sources | None = None
 ) -> PreparedRun:
@@ -152,6 +174,7 @@ def prepare(
     jobs. Raises ``DataError`` when the date range holds no more bars than the warm-up needs."""
     from vbt.signals import signals_from_outputs
 
+    PREPARE_ARGUMENTS.check(config=config, sources=sources)
     src = sources if sources is not None else Sources()
     cfg = config.resolved()  # data folder and symbol filled in; paths checked before any work
     t0 = time.perf_counter()
@@ -222,6 +245,10 @@ def simulate(
 ) -> ScanResult:
     """Run the scan of ``prepared`` with ``params`` (default: its own). See ``run_scan`` for
     progress, cancellation, checkpoints and ``record``."""
+    SIMULATE_ARGUMENTS.check(
+        prepared=prepared, params=params, progress=progress, cancel=cancel,
+        checkpoint=checkpoint, resume_from=resume_from, record=record,
+    )  # fmt: skip
     needs_id = checkpoint is not None or resume_from is not None
     return run_scan(
         prepared.inputs, params or prepared.params, chunk_bars=prepared.config.chunk_bars,

@@ -47,7 +47,11 @@ def base(models, data_dir) -> dict:
         (lambda s: s["jobs"][1].update(timeframe="7x"), "jobs[1].timeframe"),
         (lambda s: s["jobs"][1].update(start_date="2024-13-45"), "jobs[1].start_date:"),
         (lambda s: s["jobs"][1].update(symbol=3), "jobs[1].symbol = 3"),
-        (lambda s: s["defaults"].update(config={"slippage": -1}), "defaults.config.slippage = -1"),
+        (
+            lambda s: s["defaults"].update(config={"slippage": -1}),
+            "jobs[0].config.slippage = -1: input should be greater than or equal to 0 "
+            "(set in defaults)",
+        ),
         (lambda s: s["defaults"].update(timeframe="7x"), "jobs[0].timeframe"),
         (lambda s: s["jobs"].append(dict(s["jobs"][0])), "jobs[2]: the same job as jobs[0]"),
         (

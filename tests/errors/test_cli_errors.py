@@ -25,6 +25,7 @@ from bad_input import DATA, ROOT, STRATEGY, strategy_dict, write_model, write_st
 
 import vbt
 from vbt import cli
+from vbt.cli.commands import backtest as backtest_command
 
 LAUGHS = "\n".join(
     ['l0: &l0 ["lol"]'] + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
@@ -109,6 +110,10 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("sweep-by", [*SW, "--grid", "commission=0.001", "--by", "sharpe"], ["--by 'sharpe': not a metric"]),
     ("sweep-out-file", [*SW[:-1], "{w}/afile", "--grid", "commission=0.001"], ["--out {w}/afile: is a file, not a folder"]),
     ("sweep-checkpoint", [*SW, "--grid", "commission=0.001", "--checkpoint", "{w}/nodir/s.npz"], ["checkpoint {w}/nodir/s.npz: folder {w}/nodir does not exist"]),
+    ("sweep-top-negative", [*SW, "--grid", "commission=0.001", "--top", "-1"], ["argument --top: -1 rows: give at least 1"]),
+    ("sweep-top-zero", [*SW, "--grid", "commission=0.001", "--top", "0"], ["argument --top: 0 rows: give at least 1"]),
+    ("batch-top-negative", ["batch", "{w}/spec.yaml", "--out", "{w}/out", "--top", "-3"], ["vbt batch: argument --top: -3 rows"]),
+    ("report-top-text", ["report", "{w}/out", "--top", "ten"], ["vbt report: argument --top: 'ten' is not a whole number"]),
     ("sweep-capital", [*SW, "--grid", "commission=0.001", "--initial-capital", "1"], ["initial_capital = 1.0", "buys no whole unit"]),
     # demo
     ("demo-out-file", ["demo", "--out", "{w}/afile"], ["--out {w}/afile: is a file, not a folder"]),
@@ -260,7 +265,7 @@ def test_internal_errors_and_interrupts(monkeypatch, capsys):
     def bug(args):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli, "_backtest", bug)
+    monkeypatch.setattr(backtest_command, "run", bug)
     monkeypatch.delenv(cli.TRACEBACK_ENV, raising=False)
     assert cli.main(["backtest", "m"]) == cli.EXIT_INTERNAL == 1
     err = capsys.readouterr().err
@@ -273,7 +278,7 @@ def test_internal_errors_and_interrupts(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_backtest", interrupted)
+    monkeypatch.setattr(backtest_command, "run", interrupted)
     assert cli.main(["backtest", "m"]) == 130
     assert capsys.readouterr().err == "error: interrupted\n"
 
@@ -290,10 +295,10 @@ def test_warnings_are_held_back_and_dropped_on_error(monkeypatch, capsys):
         print("result")
         return 0
 
-    monkeypatch.setattr(cli, "_backtest", lambda args: noisy(args, fail=True))
+    monkeypatch.setattr(backtest_command, "run", lambda args: noisy(args, fail=True))
     assert cli.main(["backtest", "m"]) == 2
     assert capsys.readouterr() == ("", "error: field: bad value\n")
-    monkeypatch.setattr(cli, "_backtest", lambda args: noisy(args, fail=False))
+    monkeypatch.setattr(backtest_command, "run", lambda args: noisy(args, fail=False))
     assert cli.main(["backtest", "m"]) == 0
     out, err = capsys.readouterr()
     assert out == "result\n"

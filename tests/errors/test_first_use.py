@@ -16,6 +16,8 @@ from bad_input import DATA, ROOT, raises, strategy_dict, write_model
 
 import vbt
 from vbt import cli
+from vbt.cli import options, views
+from vbt.cli.commands import COMMANDS
 from vbt.config import BacktestConfig
 from vbt.model import trainer
 from vbt.params import DecisionParams
@@ -27,7 +29,7 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def test_every_option_has_help_and_shows_its_default():
-    parser = cli._parser()
+    parser = options.parser()
     for name, sub in {"vbt": parser, **subcommands(parser)}.items():
         for action in sub._actions:
             if isinstance(action, argparse._HelpAction | argparse._VersionAction
@@ -39,15 +41,19 @@ def test_every_option_has_help_and_shows_its_default():
                 assert "(default: " in action.help, f"{where}: the help shows no default"
 
 
+def test_every_command_has_a_handler():
+    assert list(subcommands(options.parser())) == list(COMMANDS)
+
+
 def test_help_defaults_are_read_from_the_models():
-    backtest = subcommands(cli._parser())["backtest"]
+    backtest = subcommands(options.parser())["backtest"]
     helps = {a.dest: a.help for a in backtest._actions}
     for field in ("initial_capital", "commission", "slippage", "position_fraction",
                   "warmup_bars", "chunk_bars"):  # fmt: skip
         assert f"(default: {BacktestConfig.model_fields[field].default:g})" in helps[field]
     for field in ("confidence_threshold", "min_signal_separation", "round_trip_cost"):
         assert f"else {DecisionParams.model_fields[field].default:g})" in helps[field]
-    train = subcommands(cli._parser())["train"]
+    train = subcommands(options.parser())["train"]
     seed = next(a for a in train._actions if a.dest == "seed")
     assert seed.default == 0 and "(default: %(default)s)" in seed.help
 
@@ -60,19 +66,19 @@ def test_version(capsys):
 
 
 def test_api_only_options_have_flags():
-    args = cli._parser().parse_args([
+    args = options.parser().parse_args([
         "backtest", "m", "--data-dir", "d", "--chunk-bars", "1000", "--periods-per-year", "6000",
         "--feature-cache-dir", "cache", "--no-position-awareness", "--allow-short-from-flat",
         "--round-trip-cost", "0.002", "--min-edge-multiplier", "2",
     ])  # fmt: skip
-    cfg = cli._config_from_args(args, model_path=args.model_path)
+    cfg = options.config_from_args(args, model_path=args.model_path)
     assert (cfg.chunk_bars, cfg.periods_per_year, cfg.feature_cache_dir) == (1000, 6000.0, "cache")
     assert (cfg.position_awareness, cfg.allow_short_from_flat) == (False, True)
     assert (cfg.round_trip_cost, cfg.min_edge_multiplier) == (0.002, 2.0)
     # a flag left out is not passed: the model's default applies
-    plain = cli._config_from_args(cli._parser().parse_args(["backtest", "m"]), model_path="m")
+    plain = options.config_from_args(options.parser().parse_args(["backtest", "m"]), model_path="m")
     assert plain == BacktestConfig(model_path="m")
-    assert set(cli.RUN_FIELDS) <= set(BacktestConfig.model_fields)
+    assert set(options.RUN_FIELDS) <= set(BacktestConfig.model_fields)
 
 
 def test_symbol_defaults_to_the_models_training_symbol(tmp_path):
@@ -117,7 +123,7 @@ def test_early_stopping_says_which_epoch_was_kept(capsys):
     assert f"{done}/{done} epochs" in err  # the bar ends full
     assert (f"training stopped early at epoch {done} of 40; kept epoch {m['best_epoch']} "
             f"(best validation loss") in err  # fmt: skip
-    assert cli._kept_epoch(m) == (f"stopped early after epoch {done}; kept epoch "
+    assert views.kept_epoch(m) == (f"stopped early after epoch {done}; kept epoch "
                                   f"{m['best_epoch']} (best validation loss)")  # fmt: skip
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vbt import cli
+from vbt.cli import options
+from vbt.cli.options import RUN_FIELDS
 from vbt.config import BacktestConfig, help_text
 from vbt.params import RUN_SETTINGS, DecisionParams, ExecutionParams
 from vbt.sim import PARAMS_DTYPE, ScanParams, params_records
@@ -48,12 +49,12 @@ def test_every_field_comes_from_a_run_setting():
 def test_lists_and_help_come_from_the_models():
     fields = {**DecisionParams.model_fields, **ExecutionParams.model_fields}
     assert all(fields[k].description for k in RUN_SETTINGS)
-    assert set(RUN_SETTINGS) <= set(cli.RUN_FIELDS)
-    assert set(cli.RUN_FIELDS) == set(BacktestConfig.model_fields) - {"model_path", "timeframes"}
-    parser = cli._parser()
+    assert set(RUN_SETTINGS) <= set(RUN_FIELDS)
+    assert set(RUN_FIELDS) == set(BacktestConfig.model_fields) - {"model_path", "timeframes"}
+    parser = options.parser()
     backtest = next(a for a in parser._actions if a.dest == "command").choices["backtest"]
     helps = {a.dest: a.help for a in backtest._actions}
-    for name in cli.RUN_FIELDS:
+    for name in RUN_FIELDS:
         assert helps[name] == help_text(name).replace("%", "%%"), name
     assert helps["commission"].endswith("(default: 0.001)")
     assert helps["stop_loss"].endswith("(default: off)")

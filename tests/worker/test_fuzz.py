@@ -2,11 +2,15 @@
 hypothesis): valid and deliberately invalid requests alike, and not one 5xx answer nor a response
 that is not JSON. Schemathesis draws only finite numbers (its float strategies exclude NaN and
 infinity, and no option changes that), so a second test puts NaN, ±Infinity, numbers beyond a
-float (1e400) and numbers as strings into every number field of every body schema."""
+float (1e400) and numbers as strings into every number field of every body schema. The sweep
+constraint is a plain string to the schema, so a third pair of runs puts expressions of the
+constraint grammar (within it, beyond its limits, hostile) into schemathesis' sweep bodies and
+into batch specs."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -16,7 +20,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from workerkit import Worker
+from workerkit import Worker, body
+
+from tests.sim.sweep_strategies import constraints
+from vbt.errors import ConfigError
+from vbt.sweeps.grid import parse_constraint
 
 TOKEN = "fuzz-token-0123456789abcdef"
 
@@ -175,3 +183,89 @@ def test_non_finite_and_string_numbers_are_a_422_naming_the_field(worker):
 
         inject()
     assert seen == set(range(len(cases)))  # every number field of every body
+
+
+# -- the constraint grammar ---------------------------------------------------------------------
+
+#: a grid every start body may carry, so that the constraint is what is judged
+GRID = {"commission": [0.0, 0.001], "slippage": [0.0, 0.0005]}
+
+
+def outside_the_grammar(text: str) -> bool:
+    try:
+        parse_constraint(text)
+    except ConfigError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_sweeps_with_constraints_of_the_grammar_never_get_a_server_error(worker, mode):
+    """Schemathesis' bodies of ``POST /sweeps/start`` with the constraint (and half the time a
+    valid grid) replaced by expressions of the constraint grammar, beyond its limits, or
+    hostile (``tests/sim/sweep_strategies.py``): never a 5xx, never slow; a constraint outside
+    the grammar is a 422 naming ``constraint`` whenever the rest of the body is valid."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    schema = schemathesis.openapi.from_url(f"{worker.url}/openapi.json", headers=auth)
+    operation = schema["/sweeps/start"]["POST"]
+    seen: Counter = Counter()
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=operation.as_strategy(generation_mode=mode), constraint=constraints,
+           valid_run=st.booleans())  # fmt: skip
+    def fuzz(case, constraint, valid_run):
+        if not isinstance(case.body, dict):
+            return
+        if valid_run:  # the fixture's run and a valid grid: the constraint is what is judged
+            case.body.update({k: v for k, v in body().items() if k in case.body or v is not None},
+                             grid=GRID, by="sharpe_ratio")  # fmt: skip
+            case.body.pop("data_dir", None)  # the default: the data root
+        case.body["constraint"] = constraint
+        t = time.perf_counter()
+        response = case.call(base_url=worker.url, headers=auth, timeout=60)
+        assert time.perf_counter() - t < 30, constraint
+        assert response.status_code < 500, (case.body, response.text)
+        seen[response.status_code] += 1
+        if response.status_code == 200:
+            assert not outside_the_grammar(constraint), constraint
+        detail = strict_json(response.text).get("detail") if response.status_code == 422 else None
+        if detail and any(d.get("loc") == ["body", "constraint"] for d in detail):
+            assert outside_the_grammar(constraint), detail
+            seen["constraint"] += 1
+
+    fuzz()
+    if mode == GenerationMode.POSITIVE:  # the grammar was judged, and some sweeps started
+        assert seen["constraint"] >= 10 and seen[200] >= 1, seen
+
+
+def test_batches_with_constraints_of_the_grammar_never_get_a_server_error(worker):
+    """The same constraints in a batch spec's sweep: 200, or 422 naming the job's constraint
+    when it is outside the grammar (or divides by zero, or keeps nothing)."""
+    seen: Counter = Counter()
+    with worker.client() as client:
+
+        @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @given(constraint=constraints, where=st.sampled_from(["job", "defaults"]))
+        def fuzz(constraint, where):
+            sweep = {"sweep": {"constraint": constraint}}
+            spec = {"defaults": {"model": "rsi_single_tf/1h_latest", "symbol": "EURUSD",
+                                 "start_date": "2024-03-01", "end_date": "2024-03-10",
+                                 **(sweep if where == "defaults" else {})},
+                    "jobs": [{"grid": GRID, **(sweep if where == "job" else {})}]}  # fmt: skip
+            t = time.perf_counter()
+            r = client.post("/batches/start", json={"spec": spec})
+            assert time.perf_counter() - t < 30, constraint
+            assert r.status_code in (200, 422), r.text
+            seen[r.status_code] += 1
+            if r.status_code == 422:
+                [detail] = strict_json(r.text)["detail"]
+                assert detail["loc"] == ["body", "spec"], detail
+                assert detail["msg"].startswith("jobs[0].sweep.constraint"), detail
+                assert (where == "defaults") == detail["msg"].endswith("(set in defaults)")
+            else:
+                assert not outside_the_grammar(constraint), constraint
+
+        fuzz()
+    assert seen[200] and seen[422], seen

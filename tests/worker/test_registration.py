@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from vbt import cli
+from vbt.cli import options
+from vbt.cli.commands.worker import worker_settings
 from vbt.errors import ConfigError
 from vbt.worker import registration
 from vbt.worker.app import create_app
@@ -34,7 +35,7 @@ def roots(tmp_path, monkeypatch):
 
 
 def args(*extra: str, root) -> object:
-    return cli._parser().parse_args(["worker", "--models-root", str(root), "--data-root",
+    return options.parser().parse_args(["worker", "--models-root", str(root), "--data-root",
                                      str(root), "--state-dir", str(root / "state"), *extra])  # fmt: skip
 
 
@@ -43,7 +44,7 @@ def registrar(settings: WorkerSettings, summary=lambda job: None) -> Registrar:
 
 
 def test_the_defaults_are_the_older_workers(roots, tmp_path):
-    s = cli._worker_settings(args("--backend-url", "http://backend:8000/api/v1/", root=tmp_path))
+    s = worker_settings(args("--backend-url", "http://backend:8000/api/v1/", root=tmp_path))
     assert s.backend_url == "http://backend:8000"  # /api/v1 stripped, as the older workers do
     assert s.worker_id == f"backtest-{HOST}"
     assert s.public_url == f"http://{HOST}:5003"
@@ -51,27 +52,27 @@ def test_the_defaults_are_the_older_workers(roots, tmp_path):
     r = registrar(s)
     assert (r.health_check_timeout, r.check_every, r.poll_every, r.poll_for) == (30, 10, 2, 120)
     assert (r.first_delay, r.max_delay) == (1, 30)
-    port = cli._worker_settings(args("--backend-url", "http://b", "--port", "5004", root=tmp_path))
+    port = worker_settings(args("--backend-url", "http://b", "--port", "5004", root=tmp_path))
     assert port.public_url == f"http://{HOST}:5004"
 
 
 def test_flags_and_the_older_variables(roots, tmp_path, monkeypatch):
-    assert cli._worker_settings(args(root=tmp_path)).backend_url is None  # no registration
+    assert worker_settings(args(root=tmp_path)).backend_url is None  # no registration
     monkeypatch.setenv("KTRDR_API_URL", "http://old-name:8000/api/v1")
-    assert cli._worker_settings(args(root=tmp_path)).backend_url == "http://old-name:8000"
+    assert worker_settings(args(root=tmp_path)).backend_url == "http://old-name:8000"
     monkeypatch.setenv("KTRDR_API_CLIENT_BASE_URL", "http://new-name:8000")
-    assert cli._worker_settings(args(root=tmp_path)).backend_url == "http://new-name:8000"
+    assert worker_settings(args(root=tmp_path)).backend_url == "http://new-name:8000"
     flag = args("--backend-url", "https://flag:9000", root=tmp_path)
-    assert cli._worker_settings(flag).backend_url == "https://flag:9000"
+    assert worker_settings(flag).backend_url == "https://flag:9000"
     monkeypatch.setenv("WORKER_ID", "old-id")
     monkeypatch.setenv("WORKER_PUBLIC_BASE_URL", "http://old-public:5003")
-    s = cli._worker_settings(args(root=tmp_path))
+    s = worker_settings(args(root=tmp_path))
     assert (s.worker_id, s.public_url) == ("old-id", "http://old-public:5003")
     monkeypatch.setenv("KTRDR_WORKER_ID", "new-id")
     monkeypatch.setenv("KTRDR_WORKER_PUBLIC_BASE_URL", "http://new-public:5003/")
-    s = cli._worker_settings(args(root=tmp_path))
+    s = worker_settings(args(root=tmp_path))
     assert (s.worker_id, s.public_url) == ("new-id", "http://new-public:5003")
-    s = cli._worker_settings(args("--worker-id", "flag-id", "--public-url", "http://w:1",
+    s = worker_settings(args("--worker-id", "flag-id", "--public-url", "http://w:1",
                                   "--health-check-timeout", "2.5", root=tmp_path))  # fmt: skip
     assert (s.worker_id, s.public_url, s.health_check_timeout_s) == ("flag-id", "http://w:1", 2.5)
 
@@ -85,7 +86,7 @@ def test_flags_and_the_older_variables(roots, tmp_path, monkeypatch):
 ])  # fmt: skip
 def test_bad_registration_settings_name_the_option(roots, tmp_path, flags, names):
     with pytest.raises(ConfigError, match=names):
-        cli._worker_settings(args(*flags, root=tmp_path))
+        worker_settings(args(*flags, root=tmp_path))
 
 
 def test_without_a_backend_url_nothing_changes(roots, tmp_path):

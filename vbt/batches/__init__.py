@@ -15,11 +15,21 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from vbt.arguments import (
+    CALLBACK,
+    CANCEL,
+    FLAG,
+    OPTIONAL_TEXT,
+    PATH,
+    PATH_OR_MAPPING,
+    Arguments,
+    count,
+    one_of,
+)
 from vbt.batches.job import JobSettings
 from vbt.batches.pool import plan_units, run_units
 from vbt.batches.ray_pool import run_units_ray
 from vbt.batches.spec import BatchPlan, batch_schema, plan_batch
-from vbt.errors import ConfigError
 from vbt.paths import check_output_dir
 from vbt.research.ledger import TrialLedger
 from vbt.results.batch import EXIT_JOBS_FAILED, BatchResult, ranking
@@ -27,6 +37,14 @@ from vbt.results.saved import ResultsFile, read_records, write_batch_summary
 from vbt.signals.inference import usable_cores
 
 __all__ = ["EXIT_JOBS_FAILED", "BatchResult", "batch", "batch_schema", "plan_batch"]
+
+
+#: the arguments of ``batch`` (``vbt batch``'s flags go through them too)
+ARGUMENTS = Arguments(
+    "batch", spec=PATH_OR_MAPPING, out_dir=PATH,
+    jobs=count(1, optional=True), retry_errors=FLAG, progress=CALLBACK, cancel=CANCEL,
+    backend=one_of("local", "ray"), ray_address=OPTIONAL_TEXT,
+)  # fmt: skip
 
 
 def batch(
@@ -72,17 +90,21 @@ def batch(
     Raises
     ------
     ConfigError
-        A bad spec (naming the job index and the field) or output folder, before anything runs.
+        A bad argument (``ARGUMENTS``, naming it), spec (naming the job index and the field) or
+        output folder, before anything runs.
+    DataError
+        A line of ``results.jsonl`` or ``trials.jsonl`` in ``out_dir`` that cannot be trusted
+        (naming the file and the line), before anything runs.
     CancelledError
         When ``cancel`` says so; the records written so far stay.
     """
+    ARGUMENTS.check(
+        spec=spec, out_dir=out_dir, jobs=jobs, retry_errors=retry_errors, progress=progress,
+        cancel=cancel, backend=backend, ray_address=ray_address,
+    )  # fmt: skip
     t0 = time.perf_counter()
-    if backend not in ("local", "ray"):
-        raise ConfigError(f"backend = {backend!r}: must be 'local' or 'ray'")
     plan = plan_batch(spec)
     out = check_output_dir(out_dir, "out_dir")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ConfigError(f"jobs = {jobs!r}: must be an integer >= 1")
     cores = usable_cores()
     workers = jobs or cores
     out.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,8 @@ from vbt.params import describe_errors
 from vbt.paths import read_bytes
 from vbt.stages import resolve
 from vbt.strategy.yamlfile import read_yaml
-from vbt.sweeps.grid import Grid, select
+from vbt.sweeps.constraint import MAX_CHARS as MAX_CONSTRAINT_CHARS
+from vbt.sweeps.grid import Grid, parse_constraint, select
 
 SPEC_VERSION = 1
 MAX_JOBS = 1_000_000
@@ -81,9 +82,10 @@ class SweepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     constraint: str | None = Field(None, description="keep combinations where it holds, e.g. "
-                                   "'slippage <= commission'")  # fmt: skip
+                                   "'slippage <= commission'; the bounded grammar of README "
+                                   f"'Sweeps' (at most {MAX_CONSTRAINT_CHARS:,} characters)")  # fmt: skip
     max_combos: int | None = Field(None, ge=1, description="a seeded random subset of this many")
-    seed: int = Field(0, ge=0, description="seed of the max_combos draw")
+    seed: int = Field(0, ge=0, le=2**64 - 1, description="seed of the max_combos draw")
     top: int = Field(5, ge=1, le=1000, description="best rows kept in the job's record")
 
 
@@ -209,7 +211,7 @@ def plan_batch(source: str | Path | Mapping[str, Any]) -> BatchPlan:
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, Mapping):
         raise ConfigError(f"{where}: defaults: must be a mapping of job fields")
-    _validate(JobSpec, defaults, "defaults")
+    # the defaults are checked in each job they reach (the merged job), so an error names it
     jobs = data.get("jobs")
     if not isinstance(jobs, list) or not jobs:
         raise ConfigError(f"{where}: jobs: must be a non-empty list of jobs")
@@ -311,6 +313,11 @@ def _plan_job(index: int, spec: JobSpec, ctx: _Context) -> PlannedJob:
         raise ConfigError("train: only a job with a strategy is trained")
     if spec.sweep is not None and not spec.grid:
         raise ConfigError("sweep: sweep settings without a grid")
+    if spec.sweep is not None:
+        try:  # the grammar: before any file is read
+            parse_constraint(spec.sweep.constraint)
+        except ConfigError as exc:
+            raise ConfigError(f"sweep.{exc}") from None
     try:
         data_dir = str(Path(resolve_data_dir(ctx.path(spec.data_dir) if spec.data_dir else None))
                        .resolve())  # fmt: skip
@@ -371,6 +378,8 @@ def _plan_job(index: int, spec: JobSpec, ctx: _Context) -> PlannedJob:
             select(grid, base, s.constraint, s.max_combos, s.seed)
         except ConfigError as exc:
             text = str(exc)
+            if text.startswith(("constraint", "max_combos", "seed")):
+                raise ConfigError(f"sweep.{text}") from None
             raise ConfigError(text if text.startswith("grid.") else f"grid: {text}") from None
         canonical["grid"] = json.loads(json.dumps(spec.grid, default=str))
         canonical["sweep"] = (spec.sweep or SweepSpec()).model_dump(exclude_none=True)
@@ -400,10 +409,22 @@ def _validate(model: type[BaseModel], data: Mapping[str, Any], at: str, given=No
         return model.model_validate(dict(data))
     except ValidationError as exc:
         text = describe_errors(exc, at, model)
-        first = exc.errors()[0]["loc"][0] if exc.errors() and exc.errors()[0]["loc"] else None
-        if given is not None and first is not None and first not in given:
+        loc = exc.errors()[0]["loc"] if exc.errors() else ()
+        if given is not None and loc and not _holds(given, [str(k) for k in loc]):
             text += " (set in defaults)"
         raise ConfigError(text) from None
+
+
+def _holds(data: Any, path: list[str]) -> bool:
+    """Whether ``data`` (a job as written) holds the dotted ``path`` (or a prefix of it that is
+    not a mapping: a value that was replaced as a whole)."""
+    for key in path:
+        if not isinstance(data, Mapping):
+            return True
+        if key not in data:
+            return False
+        data = data[key]
+    return True
 
 
 def _located(message: str, at: str, job: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
@@ -417,7 +438,9 @@ def _located(message: str, at: str, job: Mapping[str, Any], defaults: Mapping[st
         text, name = f"config.{text}", "config"
     elif name not in JobSpec.model_fields:
         return f"{at}: {text}"
-    source = " (set in defaults)" if name not in job and name in defaults else ""
+    path = head.split(".")
+    source = " (set in defaults)" if not _holds(job, path) and (
+        _holds(defaults, path) or name in defaults) else ""  # fmt: skip
     rest = text[len(head) :]
     if head == name and not rest.startswith((":", " =", ".")):
         text = f"{name}:{rest}"  # e.g. "timeframe '7x' is not valid" -> "timeframe: '7x' ..."

@@ -54,6 +54,18 @@ from typing import Any
 import numpy as np
 
 import vbt
+from vbt.arguments import (
+    DATE,
+    DATE_RANGES,
+    FLAG,
+    OPTIONAL_PATH,
+    OPTIONAL_TEXT,
+    PATH,
+    SEED,
+    STRATEGY,
+    TEXT,
+    Arguments,
+)
 from vbt.config import resolve_data_dir
 from vbt.data import strategy_context
 from vbt.data.load import date_bounds
@@ -83,6 +95,12 @@ from vbt.model.validation import (  # noqa: F401 (re-exported)
 from vbt.paths import check_output_dir
 
 MIN_TRAIN_SAMPLES = 10
+#: the arguments of ``train`` (``vbt train``'s flags go through them too; ``epochs`` is checked
+#: by ``epochs_override``, in ``check_training_setup``)
+TRAIN_ARGUMENTS = Arguments(
+    "train", strategy=STRATEGY, data_dir=OPTIONAL_PATH, symbol=OPTIONAL_TEXT, out_dir=PATH,
+    device=TEXT, seed=SEED, progress=FLAG, start_date=DATE, end_date=DATE, exclude=DATE_RANGES,
+)  # fmt: skip
 TRAIN_BATCH_BUDGET = 1 << 30  # float32 activations (4 GiB) of one training batch's widest layer
 
 
@@ -504,15 +522,20 @@ def train(
     Raises
     ------
     ConfigError
-        Before any data is loaded: the strategy, the training settings, the network's sizes, the
-        device or ``seed`` is invalid, the data folder does not exist, or ``out_dir`` is not a
-        folder that can be written (or created), naming the field or path. After: training
+        Before any data is loaded: an argument of the wrong kind (``TRAIN_ARGUMENTS``, naming
+        it), the strategy, the training settings, the network's sizes, the device or ``seed`` is
+        invalid, the data folder does not exist, or ``out_dir`` is not a folder that can be
+        written (or created), naming the field or path. After: training
         diverged (a non-finite loss); nothing is written.
     DataError
         A bar or context file is missing or invalid, or too few samples remain.
     ModelError
         The device is not available.
     """
+    TRAIN_ARGUMENTS.check(
+        strategy=strategy, data_dir=data_dir, symbol=symbol, out_dir=out_dir, device=device,
+        seed=seed, progress=progress, start_date=start_date, end_date=end_date, exclude=exclude,
+    )  # fmt: skip
     strategy = vbt.load_strategy(strategy)
     check_seed(seed)
     check_training_setup(strategy, epochs=epochs, device=device)

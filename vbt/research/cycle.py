@@ -30,6 +30,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vbt.arguments import (
+    DATE,
+    FLAG,
+    MAPPING,
+    OPTIONAL_PATH,
+    OPTIONAL_TEXT,
+    PATH,
+    SEED,
+    STRATEGY,
+    Arguments,
+    count,
+)
 from vbt.config import SUBJECT_FIELDS, BacktestConfig
 from vbt.errors import ConfigError
 from vbt.research.assess import assess
@@ -45,6 +57,14 @@ RESEARCH_CONFIG_FIELDS = tuple(
     if k not in (*SUBJECT_FIELDS, "warmup_bars", "periods_per_year")
 )  # fmt: skip
 MAX_SIMULATIONS = 1_000_000
+#: the arguments of ``research`` (the command line's flags go through them too; ``epochs`` is
+#: checked by ``vbt.model.train_config.epochs_override``, in ``check_training_setup``)
+ARGUMENTS = Arguments(
+    "research", strategy=STRATEGY, data_dir=OPTIONAL_PATH, symbol=OPTIONAL_TEXT, out_dir=PATH,
+    walk_forward=count(1, optional=True), purge_bars=count(0, optional=True),
+    embargo_bars=count(0, optional=True), start_date=DATE, end_date=DATE, seed=SEED,
+    simulations=count(1, MAX_SIMULATIONS), config=MAPPING, model_dir=OPTIONAL_PATH, progress=FLAG,
+)  # fmt: skip
 
 
 def research(
@@ -86,6 +106,13 @@ def research(
     Returns
     -------
     ResearchReport
+
+    Raises
+    ------
+    ConfigError
+        A bad argument (``ARGUMENTS``: naming it), strategy, setting or folder, before any work.
+    DataError
+        The bars, or a damaged ``trials.jsonl`` in ``out_dir`` (naming the line).
     """
     import polars as pl
 
@@ -96,12 +123,19 @@ def research(
     from vbt.paths import check_output_dir
     from vbt.research.fit import fit_record
 
+    ARGUMENTS.check(
+        strategy=strategy, data_dir=data_dir, symbol=symbol, out_dir=out_dir,
+        walk_forward=walk_forward, purge_bars=purge_bars, embargo_bars=embargo_bars,
+        start_date=start_date, end_date=end_date, seed=seed, simulations=simulations,
+        config=config, model_dir=model_dir, progress=progress,
+    )  # fmt: skip
     t0 = time.perf_counter()
     strategy = vbt.load_strategy(strategy)
     check_training_setup(strategy, epochs=epochs, device="cpu")
     check_seed(seed)
     data_dir = str(Path(resolve_data_dir(data_dir)).resolve())
     out = check_output_dir(out_dir, "out_dir")
+    TrialLedger(out).check()  # a damaged trials.jsonl is refused before any training
     symbol = _symbol(strategy, symbol)
     config = _check_config(config or {})
     _check_counts(walk_forward, purge_bars, embargo_bars, simulations, model_dir)

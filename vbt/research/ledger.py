@@ -9,6 +9,12 @@ each one. An entry is written once per key: re-running the same job or the same 
 strategy file, settings and data) adds nothing, since it repeats a trial rather than making a new
 one. Lines are appended with one write each, flushed and fsynced; a partial last line (a killed
 process) is ignored. Research runs (``vbt.research.run``) and batches (``vbt.batch``) add to it.
+
+Every complete line is checked (``LedgerEntry``) before a count is used: a line that is not JSON,
+misses a field or holds a wrong type, a count below zero, more Sharpe ratios than trials, or a
+sum that is not a finite number is a ``DataError`` naming the file, the line and the field
+(``trials.jsonl: line 4: trials = -3: input should be greater than or equal to 0``), so the
+deflated Sharpe ratio is never computed from a ledger it cannot trust.
 """
 
 from __future__ import annotations
@@ -18,12 +24,42 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vbt.atomic import append_line
+from vbt.errors import DataError
+from vbt.results.saved import complete_lines, parse_line, problem
 from vbt.timefmt import now_iso_z
 
 LEDGER_FILE = "trials.jsonl"
+
+_Count = Annotated[int, Field(ge=0)]
+_Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class LedgerEntry(BaseModel):
+    """One line of ``trials.jsonl``: its key, kind, trials (>= 0), the count (<= trials), sum
+    and sum of squares (>= 0) of their finite Sharpe ratios; ``time`` and ``what`` describe it."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    key: Annotated[str, Field(min_length=1)]
+    kind: str
+    trials: _Count
+    sharpe_n: _Count
+    sharpe_sum: _Number
+    sharpe_sumsq: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    time: str | None = None
+    what: dict[str, Any] | None = None
+
+    def inconsistency(self) -> str | None:
+        """What contradicts itself in the entry (None: nothing)."""
+        if self.sharpe_n > self.trials:
+            return f"sharpe_n = {self.sharpe_n}: more Sharpe ratios than trials ({self.trials})"
+        if self.sharpe_n == 0 and (self.sharpe_sum or self.sharpe_sumsq):
+            return "sharpe_sum, sharpe_sumsq: not 0 with no Sharpe ratio (sharpe_n = 0)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -57,22 +93,30 @@ class TrialLedger:
         self.path = Path(folder) / LEDGER_FILE
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every complete entry, in the order written (the first of each key)."""
+        """Every complete entry, in the order written (the first of each key), each checked
+        (``LedgerEntry``; a ``DataError`` names the first line that is not one)."""
         if not self.path.is_file():
             return []
         out, seen = [], set()
-        with self.path.open("rb") as fh:
-            for line in fh:
-                if not line.endswith(b"\n"):
-                    break  # a partial last line
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(entry, dict) and entry.get("key") not in seen:
-                    seen.add(entry.get("key"))
-                    out.append(entry)
+        for number, line in complete_lines(self.path):
+            where = f"{self.path}: line {number}"
+            entry = parse_line(line, self.path, number)
+            if not isinstance(entry, dict):
+                raise DataError(f"{where}: not a JSON object; not a trial ledger's entry")
+            try:
+                wrong = LedgerEntry.model_validate(entry).inconsistency()
+            except ValidationError as exc:
+                wrong = problem(exc, entry)
+            if wrong:
+                raise DataError(f"{where}: {wrong}")
+            if entry["key"] not in seen:
+                seen.add(entry["key"])
+                out.append(entry)
         return out
+
+    def check(self) -> None:
+        """A ``DataError`` when a complete line is not an entry (read before any work)."""
+        self.entries()
 
     def keys(self) -> set[str]:
         return {e["key"] for e in self.entries()}
@@ -120,10 +164,12 @@ class TrialLedger:
         """N and the mean and variance of the finite annualised Sharpe ratios of all entries."""
         n_trials, n, s, ss = 0, 0, 0.0, 0.0
         for e in self.entries():
-            n_trials += int(e.get("trials", 0))
-            n += int(e.get("sharpe_n", 0))
-            s += float(e.get("sharpe_sum", 0.0))
-            ss += float(e.get("sharpe_sumsq", 0.0))
+            n_trials += e["trials"]
+            n += e["sharpe_n"]
+            s += float(e["sharpe_sum"])
+            ss += float(e["sharpe_sumsq"])
         mean = s / n if n else None
         var = max(0.0, (ss - s * s / n) / (n - 1)) if n > 1 else None
+        if not all(math.isfinite(v) for v in (s, ss, mean or 0.0, var or 0.0)):
+            raise DataError(f"{self.path}: the Sharpe ratios' sums overflow; not a trial ledger")
         return LedgerStats(trials=n_trials, sharpe_count=n, sharpe_mean=mean, sharpe_variance=var)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from vbt.arguments import Arguments, count
 from vbt.errors import ConfigError
 from vbt.metrics import rank
 from vbt.results.saved import SweepData, write_sweep
@@ -15,6 +16,10 @@ from vbt.results.saved import SweepData, write_sweep
 if TYPE_CHECKING:
     from vbt.sim.runner import ScanParams
     from vbt.sweeps.grid import Grid
+
+
+#: ``best``'s row count (``vbt sweep --top`` goes through it)
+BEST_ARGUMENTS = Arguments("best", k=count(0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +46,9 @@ class SweepResult:
 
     def best(self, k: int = 10, by: str = "sharpe_ratio") -> pl.DataFrame:
         """The ``k`` best rows by metric ``by`` (highest first; lowest first for the metrics of
-        ``vbt.metrics.LOWER_IS_BETTER``); ties keep grid order."""
+        ``vbt.metrics.LOWER_IS_BETTER``); ties keep grid order. ``k``: an integer >= 0 (a
+        negative one, which polars would read as "all but the last", is a ``ConfigError``)."""
+        BEST_ARGUMENTS.check(k=k)
         return rank(self.table, k, by)
 
     def params(self, i: int) -> ScanParams:

@@ -255,16 +255,31 @@ def read_npz(path: Path, want: set[str], what: str, kind: str) -> dict[str, np.n
         raise ConfigError(f"{what} {path}: corrupt or unreadable ({type(e).__name__}: {e})") from e
 
 
+def npz_scalar(data: dict[str, np.ndarray], key: str, kind: type, where: str) -> Any:
+    """The one value of the 0-d (or one-element) array ``data[key]`` as ``kind`` (``int`` or
+    ``str``); a ``ConfigError`` naming ``where`` and the field when it is not one (a damaged or
+    foreign file)."""
+    a = data[key]
+    ok = a.size == 1 and (np.issubdtype(a.dtype, np.integer) if kind is int
+                          else a.dtype.kind == "U")  # fmt: skip
+    if not ok:
+        raise ConfigError(f"{where}: field {key!r}: expected one {kind.__name__}, got "
+                          f"{a.dtype} of shape {a.shape}; not a vbt checkpoint")  # fmt: skip
+    return kind(a.reshape(-1)[0])
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint written by ``run_scan``; a missing, corrupt or foreign file raises
-    ``ConfigError`` naming it. Never unpickles."""
+    """Read a checkpoint written by ``run_scan``; a missing, corrupt or foreign file (an array
+    missing, of another layout, shape or kind, lengths that disagree) raises ``ConfigError``
+    naming it. Never unpickles."""
     path = Path(path)
     want = {
         "version", "fingerprint", "n_bars", "params", "state", "acc", "trades", "equity",
         "position",
     }  # fmt: skip
     data = read_npz(path, want, "checkpoint", "a vbt scan checkpoint")
-    version = int(data["version"])
+    where = f"checkpoint {path}"
+    version = npz_scalar(data, "version", int, where)
     if version != CHECKPOINT_VERSION:
         raise ConfigError(
             f"checkpoint {path}: format version {version}, expected {CHECKPOINT_VERSION}"
@@ -277,7 +292,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if data[key].dtype != dtype:
             raise ConfigError(f"checkpoint {path}: field {key!r} has an unexpected record layout")
     state = data["state"].reshape(-1)
-    n_bars, nxt = int(data["n_bars"]), int(state[0]["next_bar"]) if state.shape == (1,) else -1
+    n_bars = npz_scalar(data, "n_bars", int, where)
+    fingerprint = npz_scalar(data, "fingerprint", str, where)
+    nxt = int(state[0]["next_bar"]) if state.shape == (1,) else -1
     ok = (
         state.shape == (1,)
         and data["params"].shape == (1,)
@@ -300,7 +317,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         equity=data["equity"],
         position=data["position"],
         params=data["params"],
-        fingerprint=str(data["fingerprint"]),
+        fingerprint=fingerprint,
         n_bars=n_bars,
         version=version,
         path=str(path),

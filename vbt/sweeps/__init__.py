@@ -15,16 +15,48 @@ from typing import Any, Literal
 
 import polars as pl
 
+from vbt.arguments import (
+    CALLBACK,
+    CANCEL,
+    MAPPING,
+    OPTIONAL_PATH,
+    OPTIONAL_TEXT,
+    SEED,
+    Arguments,
+    count,
+    one_of,
+)
 from vbt.config import BacktestConfig
 from vbt.errors import ConfigError
 from vbt.metrics import LOWER_IS_BETTER, finish_metrics
 from vbt.model.bundle import ModelBundle
 from vbt.results.sweep import SweepResult
 from vbt.sim.records import params_field
-from vbt.sweeps.grid import INTEGER, OPTIONAL, SWEEPABLE, Grid, parse_values, select
-from vbt.sweeps.runner import run_sweep
+from vbt.sweeps.constraint import Constraint
+from vbt.sweeps.grid import (
+    INTEGER,
+    OPTIONAL,
+    SWEEPABLE,
+    Grid,
+    parse_constraint,
+    parse_values,
+    select,
+)
+from vbt.sweeps.runner import check_threads, run_sweep
 
-__all__ = ["LOWER_IS_BETTER", "SWEEPABLE", "Grid", "SweepResult", "parse_values", "select", "sweep"]
+__all__ = ["LOWER_IS_BETTER", "SWEEPABLE", "Grid", "SweepResult", "parse_constraint",
+           "parse_values", "select", "sweep"]  # fmt: skip
+
+#: most Numba threads a sweep may ask for (and at most NUMBA_NUM_THREADS)
+MAX_THREADS = 1024
+#: the arguments of ``sweep`` (``vbt sweep``'s flags go through them too); the constraint and
+#: the grid have their own parsers (``parse_constraint``, ``Grid.parse``)
+ARGUMENTS = Arguments(
+    "sweep", grid=MAPPING, max_combos=count(1, optional=True), seed=SEED,
+    threads=count(1, MAX_THREADS, optional=True), progress=CALLBACK, cancel=CANCEL,
+    checkpoint=OPTIONAL_PATH, resume_from=OPTIONAL_PATH, backend=one_of("local", "ray"),
+    ray_address=OPTIONAL_TEXT, task_combo_bars=count(1, optional=True),
+)  # fmt: skip
 
 
 def sweep(
@@ -59,7 +91,10 @@ def sweep(
         "off" meaning off.
     constraint : str or callable, optional
         Keep only the combinations for which it holds: an expression such as
-        ``"slippage <= commission / 2"`` or a callable given each combination (``p.commission``).
+        ``"slippage <= commission / 2"`` (a bounded grammar, README "Sweeps" and
+        ``vbt.sweeps.constraint``: at most 1,000 characters, 100 terms, 32 levels; ``**`` only
+        with a written exponent in [-4, 4]; division by zero is a ``ConfigError`` naming the
+        combination) or a callable given each combination (``p.commission``).
     max_combos : int, optional
         Run a random subset of that many combinations (seeded by ``seed``), drawn after the
         constraint.
@@ -86,9 +121,11 @@ def sweep(
     Raises
     ------
     ConfigError
-        An unknown parameter, a value out of range, an empty or repeated value, a parameter that
-        does nothing for this model, or a bad constraint, naming the parameter and the value;
-        all before the data is read.
+        A bad argument (``ARGUMENTS``: seed, max_combos, threads, ..., naming it), an unknown
+        parameter, a value out of range, an empty or repeated value, a parameter that does
+        nothing for this model, or a bad constraint, naming the parameter and the value; all
+        before the data is read (the arguments, the constraint's grammar and the grid's values
+        before the model is loaded).
 
     Examples
     --------
@@ -99,16 +136,20 @@ def sweep(
     from vbt.stages import PreparedRun, prepare, resolve
 
     t0 = time.perf_counter()
-    if backend not in ("local", "ray"):
-        raise ConfigError(f"backend = {backend!r}: must be 'local' or 'ray'")
+    # every argument, the constraint and the grid are checked before the model or data is read
+    ARGUMENTS.check(
+        grid=grid, max_combos=max_combos, seed=seed, threads=threads, progress=progress,
+        cancel=cancel, checkpoint=checkpoint, resume_from=resume_from, backend=backend,
+        ray_address=ray_address, task_combo_bars=task_combo_bars,
+    )  # fmt: skip
     if backend == "ray" and (checkpoint or resume_from):
         raise ConfigError("checkpoint/resume_from: the 'ray' backend retries failed tasks itself")
-    if task_combo_bars is not None and (
-        backend != "ray" or isinstance(task_combo_bars, bool)
-        or not isinstance(task_combo_bars, int) or task_combo_bars < 1
-    ):  # fmt: skip
-        raise ConfigError(f"task_combo_bars = {task_combo_bars!r}: an integer >= 1, with "
-                          "backend='ray' only")  # fmt: skip
+    if task_combo_bars is not None and backend != "ray":
+        raise ConfigError(f"task_combo_bars = {task_combo_bars!r}: with backend='ray' only")
+    if backend == "local":
+        check_threads(threads)  # also at most NUMBA_NUM_THREADS
+    keep = parse_constraint(constraint)
+    g = Grid.parse(grid)  # the axes and their values; what depends on the model comes next
     if isinstance(config_or_prepared, PreparedRun):
         prepared, base = config_or_prepared, config_or_prepared.params
         bundle = None
@@ -119,8 +160,8 @@ def sweep(
     else:
         raise ConfigError("sweep: pass a vbt.BacktestConfig or a PreparedRun")
     # everything about the grid is checked before the data is read
-    g = Grid.parse(grid, base)
-    combos = select(g, base, constraint, max_combos, seed)
+    g.check_for(base)
+    combos = select(g, base, keep, max_combos, seed)
     if prepared is None:
         prepared = prepare(config_or_prepared, bundle=bundle)
     t1 = time.perf_counter()
@@ -158,7 +199,9 @@ def sweep(
     table = pl.DataFrame({"combo": combos, **params, **metrics})
     timings = {"prepare_s": t1 - t0, "sweep_s": t2 - t1, "summarize_s": time.perf_counter() - t2}
     settings = {
-        "constraint": constraint if isinstance(constraint, str | None) else repr(constraint),
+        "constraint": (
+            keep.text if isinstance(keep, Constraint) else None if keep is None else repr(keep)
+        ),  # fmt: skip
         "max_combos": max_combos,
         "seed": seed,
         "grid_size": g.size,

@@ -11,19 +11,21 @@ changes the features or the model needs a new inference, which is a batch, not a
 
 from __future__ import annotations
 
-import ast
 import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from vbt.arguments import SEED, Arguments, count
+from vbt.arguments import shown as shown_value
 from vbt.errors import ConfigError
 from vbt.params import RISK_FIELDS, RUN_SETTINGS, DecisionParams, ExecutionParams, value_type
 from vbt.sim.records import DERIVED, SETTING_FIELDS, params_records
 from vbt.sim.runner import ScanParams
+from vbt.sweeps import constraint as grammar
+from vbt.sweeps.constraint import Constraint, DivisionByZero, shown
 
 #: run settings read by the kernel that a sweep keeps fixed (the signal funnel's warm-up)
 FIXED = frozenset(("warmup_bars",))
@@ -41,6 +43,12 @@ REGRESSION_ONLY = frozenset(DERIVED["regression_threshold"][0])
 MAX_AXIS_VALUES = 1_000_000
 MAX_GRID_SIZE = 2**62
 MAX_ROWS = 10_000_000  # combinations one sweep runs (about 4 GB of results at most)
+#: combinations a constraint is evaluated over at once (bounds its temporary arrays)
+BLOCK = 65_536
+#: what ``select`` (and ``vbt.sweep``) take: max_combos, then the seed of its draw
+SELECT_ARGUMENTS = Arguments("select", max_combos=count(1, optional=True),
+                             seed=SEED)  # fmt: skip
+_DEFAULTS = ScanParams()  # each value's own range does not depend on the model
 
 
 def parse_values(name: str, spec: Any) -> list:
@@ -55,12 +63,12 @@ def parse_values(name: str, spec: Any) -> list:
         unknown = set(spec) - {"start", "stop", "step"}
         if unknown or len(spec) != 3:
             raise ConfigError(f"{where}: a range needs exactly start, stop and step")
-        return _range(where, spec["start"], spec["stop"], spec["step"])
+        return _whole(name, _range(where, spec["start"], spec["stop"], spec["step"]))
     if isinstance(spec, str):
         text = spec.strip()
         if text.count(":") == 2:
             start, stop, step = (_number(where, p) for p in text.split(":"))
-            return _range(where, start, stop, step)
+            return _whole(name, _range(where, start, stop, step))
         return [_scalar(name, p.strip()) for p in text.split(",")] if text else []
     if isinstance(spec, range):
         return list(spec)
@@ -94,16 +102,40 @@ def _scalar(name: str, text: str) -> Any:
     return _number(f"grid.{name}", text)
 
 
+def _whole(name: str, values: list[float]) -> list:
+    """A range of a count of bars as ints (``"1:5:1"`` is 1, 2, 3, 4, 5); a value that is not a
+    whole number is a ``ConfigError``."""
+    if name not in INTEGER:
+        return values
+    for v in values:
+        if not v.is_integer():
+            raise ConfigError(f"grid.{name} = {v!r}: not a whole number of bars")
+    return [int(v) for v in values]
+
+
 def _range(where: str, start: Any, stop: Any, step: Any) -> list[float]:
+    bounds = []
     for v in (start, stop, step):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ConfigError(f"{where}: range bound {v!r} is not a finite number")
+        try:
+            f = None if isinstance(v, bool) or not isinstance(v, int | float) else float(v)
+        except OverflowError:  # an int beyond a float
+            f = None
+        if f is None or not math.isfinite(f):
+            raise ConfigError(f"{where}: range bound {shown_value(v)} is not a finite number")
+        bounds.append(f)
+    start, stop, step = bounds
     if step <= 0 or stop < start:
-        raise ConfigError(f"{where}: range {start}:{stop}:{step} needs step > 0 and stop >= start")
-    count = math.floor((stop - start) / step + 1e-9) + 1
+        raise ConfigError(
+            f"{where}: range {start:g}:{stop:g}:{step:g} needs step > 0 and stop >= start"
+        )
+    span = (stop - start) / step  # may overflow to inf
+    if not span < MAX_AXIS_VALUES:
+        raise ConfigError(f"{where}: range {start:g}:{stop:g}:{step:g} has more than "
+                          f"{MAX_AXIS_VALUES:,} values")  # fmt: skip
+    count = math.floor(span + 1e-9) + 1
     if count > MAX_AXIS_VALUES:
         raise ConfigError(
-            f"{where}: range {start}:{stop}:{step} has {count:,} values (max {MAX_AXIS_VALUES:,})"
+            f"{where}: range {start:g}:{stop:g}:{step:g} has {count:,} values (max {MAX_AXIS_VALUES:,})"
         )
     # 12 significant digits: 0.4 + 3 * 0.05 is 0.55, not 0.5500000000000002
     return [float(f"{start + k * step:.12g}") for k in range(count)]
@@ -123,49 +155,45 @@ class Grid:
     values: tuple[tuple, ...]
 
     @classmethod
-    def parse(cls, grid: Mapping[str, Any], base: ScanParams) -> Grid:
+    def parse(cls, grid: Mapping[str, Any], base: ScanParams | None = None) -> Grid:
+        """The grid of ``{name: spec}``: every axis parsed (``parse_values``) and every value
+        checked against its parameter's range; then, given the run's ``base``, against the
+        model (``check_for``). What needs no model is checked without one (``base`` None)."""
         if not isinstance(grid, Mapping) or not grid:
             raise ConfigError(
                 "grid: give at least one parameter to sweep, e.g. {'commission': [0.0005, 0.001]}"
             )
+        names, values = [], []
+        for name, spec in grid.items():
+            if name not in SWEEPABLE:
+                plain = isinstance(name, str) and name.isidentifier()
+                where = f"grid.{name}" if plain else f"grid[{shown_value(name)}]"
+                raise ConfigError(
+                    f"{where}: not a sweepable parameter; sweepable: {', '.join(SWEEPABLE)}"
+                    " (anything that changes the features or the model needs a new inference:"
+                    " run a batch)"
+                )
+            names.append(name)
+            values.append(_axis(name, spec))
+        g = cls(tuple(names), tuple(values))
+        return g if base is None else g.check_for(base)
+
+    def check_for(self, base: ScanParams) -> Grid:
+        """This grid, if every parameter acts for the run's model (``base``); else a
+        ``ConfigError`` naming the parameter."""
         d = base.decisions
         if not d.trades:
             raise ConfigError(
                 f"grid: a {d.output_type} model never trades; there is nothing to sweep"
             )
-        names, values = [], []
-        for name, spec in grid.items():
-            if name not in SWEEPABLE:
-                raise ConfigError(
-                    f"grid.{name}: not a sweepable parameter; sweepable: {', '.join(SWEEPABLE)}"
-                    " (anything that changes the features or the model needs a new inference:"
-                    " run a batch)"
-                )
+        for name in self.names:
             if name in REGRESSION_ONLY and not d.is_regression:
                 raise ConfigError(
                     f"grid.{name}: only a regression model's threshold uses it; this model is classification"
                 )
             if name in CLASSIFICATION_ONLY and d.is_regression:
                 raise ConfigError(f"grid.{name}: has no effect on a regression model")
-            vals = parse_values(name, spec)
-            if not vals:
-                raise ConfigError(f"grid.{name}: no values")
-            seen = set()
-            for v in vals:
-                if name in BOOLEAN and not isinstance(v, bool):
-                    raise ConfigError(f"grid.{name} = {v!r}: must be true or false")
-                if v is None and name not in OPTIONAL:
-                    raise ConfigError(f"grid.{name} = None: only a risk exit can be off")
-                try:
-                    base.with_values(**{name: v})
-                except ConfigError as exc:  # "name = value: why"
-                    raise ConfigError(f"grid.{exc}") from None
-                if v in seen:
-                    raise ConfigError(f"grid.{name} = {v!r}: given twice")
-                seen.add(v)
-            names.append(name)
-            values.append(tuple(vals))
-        return cls(tuple(names), tuple(values))
+        return self
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -222,36 +250,104 @@ def _column(name: str, vals: tuple) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
 
 
+def _axis(name: str, spec: Any) -> tuple:
+    """The values of one axis, each checked: the type (a flag's true/false, a count's whole
+    number, a finite number), off only for a risk exit, the parameter's range (an interval: its
+    lowest and highest values are checked), none given twice."""
+    vals = parse_values(name, spec)
+    if not vals:
+        raise ConfigError(f"grid.{name}: no values")
+    if len(vals) > MAX_AXIS_VALUES:
+        raise ConfigError(f"grid.{name}: {len(vals):,} values (max {MAX_AXIS_VALUES:,})")
+    numbers, out, seen = [], [], set()
+    for v in vals:
+        if v is None:
+            if name not in OPTIONAL:
+                raise ConfigError(f"grid.{name} = None: only a risk exit can be off")
+        elif name in BOOLEAN:
+            if not isinstance(v, bool):
+                raise ConfigError(f"grid.{name} = {v!r}: must be true or false")
+        else:
+            if name in INTEGER and isinstance(v, float) and math.isfinite(v):
+                if not v.is_integer():
+                    raise ConfigError(f"grid.{name} = {v!r}: not a whole number of bars")
+                v = int(v)  # a whole number written as a float (JSON, a range)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not _finite(v):
+                _check_value(name, v)  # the parameter's own message (not a number, ...)
+                raise ConfigError(f"grid.{name} = {v!r}: must be a finite number")
+            numbers.append(v)
+        if v in seen:
+            raise ConfigError(f"grid.{name} = {v!r}: given twice")
+        seen.add(v)
+        out.append(v)
+    if numbers:  # every range is an interval: its ends decide
+        for v in sorted({min(numbers), max(numbers)}):
+            _check_value(name, v)
+    return tuple(out)
+
+
+def _finite(v: int | float) -> bool:
+    """A finite number: every int (even one beyond a float), a float that is not NaN or inf."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond a float
+        return True
+
+
+def _check_value(name: str, value: Any) -> None:
+    try:
+        _DEFAULTS.with_values(**{name: value})
+    except ConfigError as exc:  # "name = value: why"
+        raise ConfigError(f"grid.{exc}") from None
+
+
+def parse_constraint(
+    constraint: str | Constraint | Callable[[Any], Any] | None,
+) -> Constraint | Callable[[Any], Any] | None:
+    """A constraint checked before anything runs: an expression is parsed by the bounded
+    grammar of ``vbt.sweeps.constraint`` (any sweepable parameter's name); a callable (the
+    Python API's ``lambda p: ...``) and None are returned as they are."""
+    if constraint is None or isinstance(constraint, Constraint):
+        return constraint
+    if isinstance(constraint, str):
+        return grammar.parse(constraint, SWEEPABLE)
+    if callable(constraint):
+        return constraint
+    raise ConfigError(
+        f"constraint = {shown_value(constraint)}: must be an expression (a string) or a callable"
+    )
+
+
 # -- choosing the combinations --------------------------------------------------------------------
 
 
 def select(
     grid: Grid,
     base: ScanParams,
-    constraint: str | Callable[[Any], bool] | None = None,
+    constraint: str | Constraint | Callable[[Any], bool] | None = None,
     max_combos: int | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """The combination indices a sweep runs, sorted: int64[m].
 
     ``constraint`` keeps the combinations for which it is true: an expression over parameter
-    names (``"slippage <= commission"``, with ``and``/``or``/``not``, comparisons and arithmetic;
-    an unswept parameter reads as its base value) or a callable given each combination as an
-    object with one attribute per parameter (as backtesting.py's ``constraint``). ``max_combos``
-    then draws that many of them, uniformly without replacement, with the seeded generator
-    ``numpy.random.default_rng(seed)``: the same seed gives the same subset.
+    names (``"slippage <= commission"``; the grammar, its limits and the division rule:
+    ``vbt.sweeps.constraint``; an unswept parameter reads as its base value) or a callable given
+    each combination as an object with one attribute per parameter (as backtesting.py's
+    ``constraint``). ``max_combos`` then draws that many of them, uniformly without
+    replacement, with the seeded generator ``numpy.random.default_rng(seed)``: the same seed
+    gives the same subset.
     """
-    if max_combos is not None and (isinstance(max_combos, bool) or int(max_combos) < 1):
-        raise ConfigError(f"max_combos = {max_combos!r}: must be an integer >= 1")
+    SELECT_ARGUMENTS.check(max_combos=max_combos, seed=seed)
+    keep = parse_constraint(constraint)
     total = grid.size
     if total > MAX_GRID_SIZE:
         raise ConfigError(f"grid: {total:.3g} combinations; at most 2**62 can be indexed")
-    keep = _compile_constraint(constraint, base) if constraint is not None else None
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(int(seed))
     if total <= MAX_ROWS:
         index = np.arange(total, dtype=np.int64)
         if keep is not None:
-            index = index[keep(grid.decode(index))]
+            index = index[kept(grid, base, keep, index)]
         if max_combos is not None and max_combos < index.size:
             index = np.sort(rng.choice(index, size=int(max_combos), replace=False))
     else:
@@ -260,13 +356,13 @@ def select(
                 f"grid: {total:,} combinations; one sweep runs at most {MAX_ROWS:,}: set max_combos"
                 " to draw a random subset"
             )
-        index = _draw(grid, keep, int(max_combos), total, rng)
+        index = _draw(grid, base, keep, int(max_combos), total, rng)
     if index.size == 0:
         raise ConfigError("constraint: no combination of the grid satisfies it")
     return index
 
 
-def _draw(grid: Grid, keep, want: int, total: int, rng) -> np.ndarray:
+def _draw(grid: Grid, base: ScanParams, keep, want: int, total: int, rng) -> np.ndarray:
     """``want`` distinct indices of a huge grid that satisfy ``keep``, by seeded rejection."""
     chosen = np.empty(0, dtype=np.int64)
     for _ in range(64):
@@ -274,17 +370,47 @@ def _draw(grid: Grid, keep, want: int, total: int, rng) -> np.ndarray:
         cand = rng.choice(total, size=min(total, 2 * need + 16), replace=False).astype(np.int64)
         cand = np.setdiff1d(cand, chosen, assume_unique=False)
         if keep is not None:
-            cand = cand[keep(grid.decode(cand))]
+            cand = cand[kept(grid, base, keep, cand)]
         chosen = np.union1d(chosen, rng.permutation(cand)[:need])
         if chosen.size >= want:
             return chosen[:want]
     raise ConfigError(f"constraint: fewer than {want:,} combinations satisfy it in 64 draws")
 
 
+def kept(grid: Grid, base: ScanParams, keep: Constraint | Callable[[Any], Any],
+         index: np.ndarray) -> np.ndarray:  # fmt: skip
+    """bool[m]: whether each combination of ``index`` satisfies the constraint, evaluated
+    ``BLOCK`` combinations at a time. An expression that divides by zero is a ``ConfigError``
+    naming it and the combination."""
+    defaults = {k: v for k, v in base.values().items() if k in SWEEPABLE}
+    numbers = {k: np.nan if v is None else float(v) for k, v in defaults.items()}  # off → NaN
+    out = np.empty(len(index), dtype=bool)
+    for start in range(0, len(index), BLOCK):
+        block = index[start : start + BLOCK]
+        cols = grid.decode(block)
+        if isinstance(keep, Constraint):
+            try:
+                out[start : start + len(block)] = keep.evaluate({**numbers, **cols}, len(block))
+            except DivisionByZero as e:
+                combo = int(block[e.row])
+                row = {**defaults, **{k: _plain(k, v[e.row]) for k, v in cols.items()}}
+                values = ", ".join(f"{k} = {row[k]!r}" for k in sorted(keep.names))
+                raise ConfigError(f"constraint {shown(keep.text)}: division by zero at "
+                                  f"combination {combo}" + (f" ({values})" if values else "")
+                                  ) from None  # fmt: skip
+        else:
+            for i in range(len(block)):
+                row = _Row({**defaults, **{k: _plain(k, v[i]) for k, v in cols.items()}})
+                out[start + i] = bool(keep(row))
+    return out
+
+
 def _plain(name: str, value: np.generic) -> Any:
-    """A decoded value as Python: a risk exit that is off (NaN) as None."""
+    """A decoded value as Python: a risk exit that is off (NaN) as None, a count as an int."""
     v = value.item()
-    return None if name in OPTIONAL and v != v else v
+    if name in OPTIONAL and v != v:
+        return None
+    return int(v) if name in INTEGER else v
 
 
 class _Row:
@@ -295,88 +421,3 @@ class _Row:
 
     def __getitem__(self, key: str) -> Any:
         return self.__dict__[key]
-
-
-def _compile_constraint(constraint, base: ScanParams) -> Callable[[dict], np.ndarray]:
-    """A vectorised predicate over decoded columns ({name: array}) -> bool[m]."""
-    defaults = {k: v for k, v in base.values().items() if k in SWEEPABLE}
-    numeric = {k: np.nan if v is None else v for k, v in defaults.items()}  # off → NaN
-    if callable(constraint):
-
-        def keep_rows(cols: dict) -> np.ndarray:
-            m = len(next(iter(cols.values())))
-            out = np.empty(m, dtype=bool)
-            for i in range(m):
-                row = _Row({**defaults, **{k: _plain(k, v[i]) for k, v in cols.items()}})
-                out[i] = bool(constraint(row))
-            return out
-
-        return keep_rows
-    if not isinstance(constraint, str):
-        raise ConfigError("constraint: must be an expression string or a callable")
-    try:
-        tree = ast.parse(constraint.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ConfigError(f"constraint {constraint!r}: not an expression ({exc.msg})") from None
-    _check(tree.body, constraint)
-
-    def keep_expr(cols: dict) -> np.ndarray:
-        m = len(next(iter(cols.values())))
-        env = {**numeric, **cols}
-        with np.errstate(all="ignore"):
-            out = _eval(tree.body, env)
-        return np.broadcast_to(np.asarray(out, dtype=bool), (m,)).copy()
-
-    return keep_expr
-
-
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod}  # fmt: skip
-_CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-           ast.Eq: operator.eq, ast.NotEq: operator.ne}  # fmt: skip
-
-
-def _check(node: ast.AST, text: str) -> None:
-    """Allow only names of sweepable parameters, numbers, booleans, arithmetic, comparisons and
-    and/or/not: a constraint can never run code."""
-    ok = (ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.BinOp,
-          ast.Compare, ast.Name, ast.Constant, ast.Load, *_BINOPS, *_CMPOPS)  # fmt: skip
-    for sub in ast.walk(node):
-        if not isinstance(sub, ok):
-            raise ConfigError(f"constraint {text!r}: {type(sub).__name__} is not allowed")
-        if isinstance(sub, ast.Name) and sub.id not in SWEEPABLE:
-            raise ConfigError(f"constraint {text!r}: unknown parameter {sub.id!r}")
-        if isinstance(sub, ast.Constant) and (
-            isinstance(sub.value, str) or not isinstance(sub.value, int | float | bool)
-        ):
-            raise ConfigError(f"constraint {text!r}: {sub.value!r} is not a number")
-
-
-def _eval(node: ast.AST, env: dict) -> Any:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name):
-        return env[node.id]
-    if isinstance(node, ast.BoolOp):
-        parts = [np.asarray(_eval(v, env), dtype=bool) for v in node.values]
-        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        out = parts[0]
-        for p in parts[1:]:
-            out = combine(out, p)
-        return out
-    if isinstance(node, ast.UnaryOp):
-        v = _eval(node.operand, env)
-        if isinstance(node.op, ast.Not):
-            return np.logical_not(v)
-        return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.BinOp):
-        return _BINOPS[type(node.op)](_eval(node.left, env), _eval(node.right, env))
-    if isinstance(node, ast.Compare):
-        left = _eval(node.left, env)
-        out = True
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = _eval(right_node, env)
-            out = np.logical_and(out, _CMPOPS[type(op)](left, right))
-            left = right
-        return out
-    raise ConfigError(f"constraint: {type(node).__name__} is not allowed")  # unreachable: _check

@@ -22,6 +22,7 @@ from vbt.sim.runner import (
     ScanParams,
     check_risk_inputs,
     is_cancelled,
+    npz_scalar,
     read_npz,
 )
 from vbt.sweeps.grid import Grid
@@ -71,12 +72,16 @@ def load_sweep_checkpoint(path: str | os.PathLike) -> SweepCheckpoint:
     path = Path(path)
     want = {"version", "kind", "fingerprint", "spec", "combos", "done", "states", "accs", "n_bars"}
     d = read_npz(path, want, "sweep checkpoint", "a vbt sweep checkpoint")
-    if str(d["kind"]) != "sweep":
+    where = f"sweep checkpoint {path}"
+    scalars = {k: npz_scalar(d, k, kind, where) for k, kind in (
+        ("kind", str), ("version", int), ("fingerprint", str), ("spec", str), ("n_bars", int))}  # fmt: skip
+    if scalars["kind"] != "sweep":
         raise ConfigError(f"sweep checkpoint {path}: not a vbt sweep checkpoint")
-    if int(d["version"]) != SWEEP_CHECKPOINT_VERSION:
-        raise ConfigError(f"sweep checkpoint {path}: format version {int(d['version'])}")
+    if scalars["version"] != SWEEP_CHECKPOINT_VERSION:
+        raise ConfigError(f"sweep checkpoint {path}: format version {scalars['version']}")
     ok = (
-        d["done"].dtype == ACC_DTYPE and d["accs"].dtype == ACC_DTYPE
+        all(d[k].ndim == 1 for k in ("combos", "done", "states", "accs"))
+        and d["done"].dtype == ACC_DTYPE and d["accs"].dtype == ACC_DTYPE
         and d["states"].dtype == STATE_DTYPE and d["combos"].dtype == np.int64
         and d["states"].shape == d["accs"].shape
         and d["done"].shape[0] + d["states"].shape[0] <= d["combos"].shape[0]
@@ -84,8 +89,8 @@ def load_sweep_checkpoint(path: str | os.PathLike) -> SweepCheckpoint:
     if not ok:
         raise ConfigError(f"sweep checkpoint {path}: inconsistent contents")
     return SweepCheckpoint(
-        fingerprint=str(d["fingerprint"]), spec=str(d["spec"]), combos=d["combos"],
-        done=d["done"], states=d["states"], accs=d["accs"], n_bars=int(d["n_bars"]),
+        fingerprint=scalars["fingerprint"], spec=scalars["spec"], combos=d["combos"],
+        done=d["done"], states=d["states"], accs=d["accs"], n_bars=scalars["n_bars"],
         path=str(path),
     )  # fmt: skip
 
@@ -118,7 +123,7 @@ def run_sweep(
     n, m = len(inputs), len(combos)
     if int(chunk_bars) < 1 or int(block_combos) < 1:
         raise ConfigError("chunk_bars and block_combos must be >= 1")
-    nthreads = _threads(threads)
+    nthreads = check_threads(threads)
     risky = base.has_risk_exits or any(name in RISK_FIELDS for name in grid.names)
     if risky and not inputs.has_extremes:
         check_risk_inputs(inputs, base.with_values(max_holding_bars=1))  # raises, naming why
@@ -188,7 +193,9 @@ def run_sweep(
     return out
 
 
-def _threads(threads: int | None) -> int:
+def check_threads(threads: int | None) -> int:
+    """The Numba threads of a sweep: ``threads`` (an integer in [1, NUMBA_NUM_THREADS]) or,
+    for None, the usable cores; else a ``ConfigError`` naming ``threads``."""
     from vbt.signals.inference import usable_cores  # not at `vbt --help` time
 
     most = numba.config.NUMBA_NUM_THREADS

@@ -10,8 +10,10 @@ batches and results, on one operation model.
   ``vbt.worker.registration`` registers again when it is back).
 
 Handlers are plain functions (FastAPI runs them in its thread pool), so store calls never block
-the event loop. Every refusal is a 4xx whose ``detail`` names the field; the only 5xx the API
-gives by design is 503 when the queue is full.
+the event loop. A start request whose validation may take long (a sweep's grid, a batch's spec)
+is validated in a process of its own with a time limit (``vbt.worker.validation``), so no spec
+can stall the server. Every refusal is a 4xx whose ``detail`` names the field; the only 5xx the
+API gives by design is 503 when the queue is full (or too many validations run at once).
 """
 
 import math
@@ -26,7 +28,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from vbt.errors import VbtError
+from vbt.errors import DataError, VbtError
 from vbt.worker import compat
 from vbt.worker import jobs as job_kinds
 from vbt.worker.errors import RequestError
@@ -47,6 +49,7 @@ from vbt.worker.schemas import (
 from vbt.worker.security import Guard
 from vbt.worker.settings import WorkerSettings
 from vbt.worker.store import COMPLETED, FINISHED, PENDING, RUNNING, Job, JobStore, QueueFull
+from vbt.worker.validation import Validator
 
 SERVICE = "backtesting-worker"
 OpId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", max_length=128)]
@@ -56,6 +59,7 @@ def create_app(settings: WorkerSettings) -> Any:
     """The ASGI application of one worker (FastAPI behind the token and body-size guard)."""
     store = JobStore(settings.db_path)
     scheduler = Scheduler(settings, store)
+    validator = Validator(scheduler.context, settings)  # slow validations in their own process
     kinds = job_kinds.kinds()
     by_type = {k.operation_type: k for k in kinds.values()}
     # the kinds the older response models accept; the list shows the others only when asked
@@ -134,7 +138,7 @@ def create_app(settings: WorkerSettings) -> Any:
             request = body.model_dump(mode="json")
             existing = store.get(job_id)
             if existing is None:
-                spec = kind.plan(body, settings)
+                spec = validator.plan(kind, body)
                 try:
                     existing, created = store.create(job_id, kind.name, request, spec,
                                                      max_pending=settings.max_queue)  # fmt: skip
@@ -200,7 +204,10 @@ def create_app(settings: WorkerSettings) -> Any:
         job = find(operation_id)
         if job.status != COMPLETED:
             raise RequestError(409, "operation_id", f"{job.id} is {job.status}, not completed")
-        data = kinds[job.kind].load_result(settings.job_dir(job.id), offset, limit)
+        try:
+            data = kinds[job.kind].load_result(settings.job_dir(job.id), offset, limit)
+        except DataError as exc:  # its files were damaged on disk: the job's fault, not the call's
+            raise RequestError(409, "operation_id", f"{job.id}: its result cannot be read: {exc}")
         return {"success": True, "operation_id": job.id, "data": older(job, data)}
 
     @app.get("/api/v1/operations", response_model=OperationListResponse)

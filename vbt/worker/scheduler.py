@@ -56,6 +56,12 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="vbt-scheduler", daemon=True)
 
+    @property
+    def context(self):
+        """The multiprocessing context job processes start from (a forkserver that has imported
+        torch and vbt): the request validation's processes start from it too."""
+        return self._mp
+
     # ---- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
         self.recover()

@@ -21,6 +21,8 @@ WORKER_ID_ENV = ("KTRDR_WORKER_ID", "WORKER_ID")
 PUBLIC_URL_ENV = ("KTRDR_WORKER_PUBLIC_BASE_URL", "WORKER_PUBLIC_BASE_URL")
 #: re-check the registration after this long without a health check (the older workers' 30 s)
 HEALTH_CHECK_TIMEOUT_S = 30.0
+#: the longest a start request's validation (a sweep's grid, a batch's spec) may take
+VALIDATE_TIMEOUT_S = 30.0
 _WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -73,6 +75,9 @@ class WorkerSettings:
         Networks (CIDR) whose requests need no token: the older backend sends none, so a worker
         it calls across a private container network trusts that network. Every other client
         still needs the token; a network holding every address is refused.
+    validate_timeout_s : float
+        The longest a sweep's or batch's start request may take to validate (in its own
+        process, ``vbt.worker.validation``): a slower one is refused with 422 naming the field.
     """
 
     models_root: Path
@@ -92,6 +97,7 @@ class WorkerSettings:
     public_url: str | None = None
     health_check_timeout_s: float = HEALTH_CHECK_TIMEOUT_S
     trusted_networks: tuple[str, ...] = ()
+    validate_timeout_s: float = VALIDATE_TIMEOUT_S
 
     def __post_init__(self) -> None:
         for name in ("models_root", "data_root"):
@@ -107,6 +113,7 @@ class WorkerSettings:
             ("checkpoint_bars", self.checkpoint_bars >= 1),
             ("chunk_delay_s", 0 <= self.chunk_delay_s <= 60),
             ("port", 0 <= self.port <= 65535),
+            ("validate_timeout_s", 0.1 <= self.validate_timeout_s <= 3600),
         )
         for name, ok in checks:
             if not ok:

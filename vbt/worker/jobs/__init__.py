@@ -61,6 +61,12 @@ class JobKind:
         How the older endpoints show it (``GET /api/v1/operations/{id}`` and ``.../results``;
         default: as written). A backtest's takes the older worker's names and numbers
         (``vbt.worker.compat``).
+
+    slow_field : str or None
+        The request field whose validation may take long (a sweep's grid, a batch's spec): then
+        ``plan`` runs in a process of its own with a time limit (``vbt.worker.validation``), so
+        the server keeps answering meanwhile; a refusal for time names this field. None: ``plan``
+        is fast and runs in the request's thread.
     """
 
     name: str
@@ -73,6 +79,7 @@ class JobKind:
     load_result: Callable[[Path, int, int], dict[str, Any]]
     resumable: Callable[[Path], bool] = has_checkpoint
     older_view: Callable[[dict[str, Any], Path], dict[str, Any]] = as_is
+    slow_field: str | None = None
 
 
 def kinds() -> dict[str, JobKind]:

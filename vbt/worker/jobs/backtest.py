@@ -10,12 +10,12 @@ from its checkpoint and ends with the same result as an uninterrupted run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from vbt.config import BacktestConfig
 from vbt.errors import ConfigError
+from vbt.results.saved import read_json
 from vbt.sim.runner import load_checkpoint
 from vbt.stages import backtest, prepare
 from vbt.timefmt import iso_z_ns
@@ -95,7 +95,7 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
     """``result.json``: run info, metrics and the trades ``[offset, offset + limit)``."""
-    full = json.loads((job_dir / "result.json").read_text())
+    full = read_json(job_dir / "result.json", max_bytes=None)  # the worker wrote it
     trades = full.get("trades", [])
     full["trades"] = trades[offset : offset + limit]
     full["trades_offset"], full["trades_total"] = offset, len(trades)
@@ -109,7 +109,7 @@ def older_view(data: dict[str, Any], job_dir: Path) -> dict[str, Any]:
         return data
     if "trade_stats" not in data:
         path = job_dir / "result.json"
-        trades = json.loads(path.read_text()).get("trades", []) if path.is_file() else []
+        trades = read_json(path, max_bytes=None).get("trades", []) if path.is_file() else []
         data = {**data, "trade_stats": compat.trade_stats_of(trades)}
     return compat.older_summary(data)
 

@@ -3,7 +3,9 @@
 Every ``model`` and ``strategy`` of the spec resolves inside ``--models-root`` and every
 ``data_dir`` inside ``--data-root`` (default: the data root itself), as for a backtest; the spec
 is then validated as a whole (``vbt.batches.plan_batch``) before the start call returns, so a bad
-job is a 422 naming ``spec`` and the job's index and field. The batch writes ``result/``
+job is a 422 naming ``spec`` and the job's index and field. The validation runs in a process of
+its own with a time limit (``slow_field``, ``vbt.worker.validation``): a spec that takes too long
+is refused, and the server answers every other request meanwhile. The batch writes ``result/``
 (``results.jsonl``, one record per job as it finishes; ``summary.json``; the trial ledger) and
 the summary is the operation's ``result_summary``. A cancelled or interrupted batch resumes from
 its ``results.jsonl``: the jobs recorded there are not run again.
@@ -12,14 +14,13 @@ its ``results.jsonl``: the jobs recorded there are not run again.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from vbt.batches import batch, plan_batch
 from vbt.errors import ConfigError
-from vbt.results.saved import RESULTS_FILE, read_records
+from vbt.results.saved import RESULTS_FILE, read_json, read_records
 from vbt.worker import paths
 from vbt.worker.context import JobContext
 from vbt.worker.errors import RequestError
@@ -104,7 +105,7 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
     """The summary and the job records ``[offset, offset + limit)`` in the spec's order."""
-    out = json.loads((job_dir / "result.json").read_text())
+    out = read_json(job_dir / "result.json", max_bytes=None)  # the worker wrote it
     by_id = read_records(job_dir / "result")
     records = sorted(by_id.values(), key=lambda r: r.get("index", 0))
     out["records"] = records[offset : offset + limit]
@@ -120,4 +121,5 @@ def resumable(job_dir: Path) -> bool:
 KIND = JobKind(
     name="batch", route="batches", operation_type="batch", request_model=BatchStartRequest,
     plan=plan, metadata=metadata, run=run, load_result=load_result, resumable=resumable,
+    slow_field="spec",
 )  # fmt: skip

@@ -8,17 +8,15 @@ block of combinations; a resumed sweep ends with the same table as an uninterrup
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from vbt.errors import ConfigError
 from vbt.metrics import check_metric
-from vbt.results.saved import read_sweep_rows
-from vbt.sim.runner import ScanParams
+from vbt.results.saved import read_json, read_sweep_rows
 from vbt.sweeps import sweep
-from vbt.sweeps.grid import SWEEPABLE, parse_values
+from vbt.sweeps.grid import Grid, parse_constraint
 from vbt.worker.context import JobContext
 from vbt.worker.errors import RequestError
 from vbt.worker.jobs import JobKind
@@ -29,20 +27,22 @@ from vbt.worker.settings import WorkerSettings
 
 
 def plan(req: SweepStartRequest, settings: WorkerSettings) -> dict[str, Any]:
-    """The run's config plus the grid, each axis parsed as ``vbt.sweep`` parses it and each
-    value checked against its parameter's range (what depends on the model, such as a regression
-    threshold on a classifier, is checked when the job runs)."""
+    """The run's config plus the grid and the constraint, checked as ``vbt.sweep`` checks them
+    before it loads the model: each axis parsed and each value checked against its parameter's
+    range, the constraint parsed by its bounded grammar (what depends on the model, such as a
+    regression threshold on a classifier, is checked when the job runs). Runs in a validation
+    process of its own (``slow_field``: a grid may hold millions of values)."""
     config = plan_config(req, settings)
-    for name, values in req.grid.items():
-        if name not in SWEEPABLE:
-            raise RequestError(422, f"grid.{name}", f"not sweepable; sweepable: "
-                               f"{', '.join(sorted(SWEEPABLE))}")  # fmt: skip
-        try:
-            values = parse_values(name, values)
-            for v in {min(values), max(values)}:  # every range is an interval
-                ScanParams().with_values(**{name: v})
-        except ConfigError as e:
-            raise RequestError(422, f"grid.{name}", str(e)) from None
+    try:
+        Grid.parse(req.grid)
+    except ConfigError as e:
+        text = str(e)
+        field = text.split(":", 1)[0].split(" ", 1)[0]
+        raise RequestError(422, field if field.startswith("grid") else "grid", text) from None
+    try:
+        parse_constraint(req.constraint)
+    except ConfigError as e:
+        raise RequestError(422, "constraint", str(e)) from None
     try:
         check_metric(req.by, repr(req.by))
     except ConfigError as e:
@@ -86,7 +86,7 @@ def run(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
     """The summary and the table's rows ``[offset, offset + limit)``."""
-    out = json.loads((job_dir / "result.json").read_text())
+    out = read_json(job_dir / "result.json", max_bytes=None)  # the worker wrote it
     out["rows"] = read_sweep_rows(job_dir / "result", offset, limit)
     out["rows_offset"], out["rows_total"] = offset, out["combinations"]
     return out
@@ -94,5 +94,5 @@ def load_result(job_dir: Path, offset: int = 0, limit: int = 1000) -> dict[str, 
 
 KIND = JobKind(
     name="sweep", route="sweeps", operation_type="sweep", request_model=SweepStartRequest,
-    plan=plan, metadata=metadata, run=run, load_result=load_result,
+    plan=plan, metadata=metadata, run=run, load_result=load_result, slow_field="grid",
 )  # fmt: skip
