@@ -207,7 +207,9 @@ def create_app(settings: WorkerSettings) -> Any:
         try:
             data = kinds[job.kind].load_result(settings.job_dir(job.id), offset, limit)
         except DataError as exc:  # its files were damaged on disk: the job's fault, not the call's
-            raise RequestError(409, "operation_id", f"{job.id}: its result cannot be read: {exc}")
+            raise RequestError(
+                409, "operation_id", f"{job.id}: its result cannot be read: {exc}"
+            ) from None
         return {"success": True, "operation_id": job.id, "data": older(job, data)}
 
     @app.get("/api/v1/operations", response_model=OperationListResponse)
