@@ -258,7 +258,9 @@ def _add_batch(sub) -> None:
         "--retry-errors", action="store_true",
         help="run again the jobs recorded as errors (default: skip every recorded job)",
     )  # fmt: skip
-    b.add_argument("--top", type=rows, default=10, help="ranked rows to show (default: %(default)s)")
+    b.add_argument(
+        "--top", type=rows, default=10, help="ranked rows to show (default: %(default)s)"
+    )
     add_backend(b, "jobs")
     add_json(b)
 
