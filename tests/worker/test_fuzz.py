@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from workerkit import Worker, body
 
-from tests.sim.sweep_strategies import constraints
+from tests.sweeps.sweep_strategies import constraints
 from vbt.errors import ConfigError
 from vbt.sweeps.grid import parse_constraint
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies of sweep constraints: expressions built from the grammar's pieces
 (and from pieces outside it: other operators, names, literals), hostile ones (towers of powers,
 deep nesting, long, huge numbers) and arbitrary text. Shared by the sweep fuzz tests
-(``tests/sim/test_sweep_fuzz.py``) and the worker's (``tests/worker/test_fuzz.py``)."""
+(``tests/sweeps/test_sweep_fuzz.py``) and the worker's (``tests/worker/test_fuzz.py``)."""
 
 from __future__ import annotations
 

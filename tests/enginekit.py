@@ -1,5 +1,5 @@
-"""Helpers of the engine tests (a module of its own: ``conftest`` is not importable by name once
-several test folders each have one)."""
+"""Helpers of the engine and sweep tests (a module of its own: ``conftest`` is not importable
+by name once several test folders each have one)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import vbt
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data_fixtures"
 STRATEGIES = DATA / "strategies"
 

@@ -1,4 +1,5 @@
-"""Session fixtures: models trained once on the bundled fixtures, shared by the engine tests."""
+"""Session fixtures shared by several test folders: models trained once on the bundled fixtures
+(the engine and sweep tests)."""
 
 from __future__ import annotations
 
