@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sim_resume import PARAMS, CancelAfter, make_inputs
-from test_sweep_kernel import random_inputs
 
+from tests.sweeps.test_sweep_kernel import random_inputs
 from vbt.errors import CancelledError, ConfigError
 from vbt.sim import ScanParams, load_checkpoint, run_scan
 from vbt.sim.records import ACC_DTYPE, STATE_DTYPE, TRADE_DTYPE
