@@ -53,11 +53,18 @@ __all__ = [
 ]
 
 
-_SUBPACKAGES = ("research",)  # vbt.research.run(...)
+#: modules and packages reachable as ``vbt.<name>`` after a bare ``import vbt`` (imported on first
+#: use: ``vbt.strategy.load_strategy(...)``, ``vbt.research.run(...)``); none imports torch when
+#: imported, only when a model is trained or loaded
+_SUBMODULES = (
+    "arguments", "atomic", "batches", "config", "data", "decide", "engine", "enums", "errors",
+    "features", "jit", "metrics", "model", "params", "paths", "report", "research", "results",
+    "signals", "sim", "stages", "strategy", "summary", "sweeps", "timefmt",
+)  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
+    if name in _SUBMODULES:
         return import_module(f"vbt.{name}")
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)

@@ -25,8 +25,10 @@ import numpy as np
 from vbt.arguments import CALLBACK, CANCEL, FLAG, OPTIONAL_PATH, Arguments, instance_of
 from vbt.config import BacktestConfig
 from vbt.data import load_data, strategy_context, timeframe_ns
+from vbt.enums import SIGNAL_OUTPUT_TYPES
 from vbt.errors import DataError
 from vbt.metrics import metrics_dict
+from vbt.model.label_sources import CLASS_NAMES_BY_OUTPUT_TYPE
 from vbt.params import DECISION_OVERRIDES, EXECUTION_FIELDS, DecisionParams
 from vbt.results.backtest import BacktestResult
 from vbt.results.info import RunInfo
@@ -224,6 +226,7 @@ def prepare(
         output_type=bundle.output_type,
         bars=n,
         valid_bars=int(frame.valid.sum()),
+        class_counts=class_counts(signals.outputs, bundle.output_type, cfg.warmup_bars),
     )
     return PreparedRun(
         config=cfg, bundle=bundle, strategy=strategy, bars=bars, frame=frame, signals=signals,
@@ -231,6 +234,21 @@ def prepare(
         span_ns=int(inputs.ts_ns[-1] + bar_ns - inputs.ts_ns[0]),
         prepare_s=time.perf_counter() - t0,
     )  # fmt: skip
+
+
+def class_counts(outputs: np.ndarray, output_type: str, warmup_bars: int) -> dict[str, int]:
+    """For a model that never trades (a regime or context classifier): bars from
+    ``warmup_bars`` on with finite outputs, by the class of their largest output
+    (``CLASS_NAMES_BY_OUTPUT_TYPE``; ``class_<k>`` for an output beyond the named ones). Empty
+    for a trading model (``SIGNAL_OUTPUT_TYPES``), whose signal funnel says more: counting
+    costs tens of milliseconds on a million bars."""
+    if output_type in SIGNAL_OUTPUT_TYPES or outputs.ndim != 2 or outputs.shape[1] < 2:
+        return {}
+    out = outputs[warmup_bars:]
+    out = out[np.isfinite(out).all(axis=1)]
+    counts = np.bincount(out.argmax(axis=1), minlength=outputs.shape[1])
+    names = CLASS_NAMES_BY_OUTPUT_TYPE.get(output_type, ())
+    return {(names[k] if k < len(names) else f"class_{k}"): int(c) for k, c in enumerate(counts)}
 
 
 def simulate(

@@ -85,10 +85,11 @@ def ref_rsi(x, period):
     n = len(x)
     out = np.full(n, np.nan)
     delta = np.diff(x, prepend=np.nan)
-    gain = np.where(delta > 0, delta, 0.0)
-    loss = np.where(delta < 0, -delta, 0.0)
-    avg_gain = gain[1 : period + 1].mean()  # simple-mean seed over Δ[1..period]
-    avg_loss = loss[1 : period + 1].mean()
+    # as the older engine: a NaN change stays NaN in both (so it poisons the Wilder averages)
+    gain = np.where(delta < 0, 0.0, delta)
+    loss = np.where(delta > 0, 0.0, -delta)
+    avg_gain = np.nanmean(gain[1 : period + 1])  # simple-mean seed over Δ[1..period] (skipna)
+    avg_loss = np.nanmean(loss[1 : period + 1])
 
     def value(g, lo):
         if lo == 0:
@@ -149,13 +150,16 @@ def ref_williamsr(h, lo, c, period):
 
 
 def ref_cci(h, lo, c, period):
+    # the older engine's formula: pandas' rolling mean (exactly the value on a flat window) and
+    # the mean |TP_j - SMA| around it, so a flat window is 0/0 = NaN
     tp = (h + lo + c) / 3
+    sma = S(tp).rolling(period, min_periods=period).mean().to_numpy()
     out = np.full(len(tp), np.nan)
-    for i in range(period - 1, len(tp)):
-        win = tp[i - period + 1 : i + 1]
-        mean = win.mean()
-        mad = np.abs(win - mean).mean()
-        out[i] = (tp[i] - mean) / (0.015 * mad)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i in range(period - 1, len(tp)):
+            win = tp[i - period + 1 : i + 1]
+            mad = np.abs(win - sma[i]).mean()
+            out[i] = (tp[i] - sma[i]) / (0.015 * mad)
     return out
 
 
@@ -687,6 +691,75 @@ def test_matches_reference(bars, type_name, params, reference, heads):
         assert_matches(arr, expected[key], heads[key], atol=1e-12 * bars["scale"])
 
 
+def _flat_and_gap_bars(base_bars, gap: bool) -> dict:
+    """The fixture's first 400 bars with a 60-bar flat stretch (every price equal) at 150..209
+    and, with ``gap``, NaN bars at 60, 61 and 300 (a context series' gaps)."""
+    out = {c: base_bars[c][:400].copy() for c in COLS}
+    for c in ("open", "high", "low", "close"):
+        out[c][150:210] = base_bars["close"][150]
+    if gap:
+        for c in COLS:
+            out[c][[60, 61, 300]] = np.nan
+    out["scale"] = 1.0
+    return out
+
+
+# The gap case covers the types that read one column (a ``source``): only context series hold
+# gaps (bars are validated), and a context series is one column.
+FLAT_GAP_CASES = [(*c, False) for c in CASES] + [
+    (*c, True) for c in CASES if not set(get_indicator(c[0]).inputs) - {"close"}
+]
+
+
+@pytest.mark.parametrize(
+    "type_name,params,reference,heads,gap",
+    FLAT_GAP_CASES,
+    ids=[
+        f"{c[0]}-{'-'.join(f'{k}={v}' for k, v in c[1].items())}-{'gap' if c[4] else 'flat'}"
+        for c in FLAT_GAP_CASES
+    ],
+)
+def test_every_output_matches_reference_on_flat_windows_and_gaps(
+    base_bars, type_name, params, reference, heads, gap
+):
+    """Every output of every type (not only the primary one) against the reference, on a flat
+    stretch (zero ranges, 0/0 deviations) and, for the one-column types, with NaN bars too: the
+    NaN positions must be identical and the values agree."""
+    d = _flat_and_gap_bars(base_bars, gap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = run(type_name, d, **params)
+        expected = {k: np.asarray(v, dtype=np.float64) for k, v in reference(d, params).items()}
+    assert list(out) == list(expected)
+    for key, arr in out.items():
+        assert_matches(arr, expected[key], None, atol=1e-12)
+
+
+def test_cci_is_nan_exactly_on_flat_windows(base_bars):
+    """27 of 39 periods gave +-66.67 on a flat stretch when the window mean was summed; NaN now,
+    exactly where every typical price of the window is equal (the older engine's 0/0)."""
+    d = _flat_and_gap_bars(base_bars, gap=False)
+    tp = (d["high"] + d["low"] + d["close"]) / 3
+    for period in range(2, 41):
+        out = run("cci", d, period=period)[""]
+        flat = np.zeros(len(tp), dtype=bool)
+        for i in range(period - 1, len(tp)):
+            flat[i] = (tp[i - period + 1 : i + 1] == tp[i]).all()
+        assert flat.sum() == 60 - period + 1
+        np.testing.assert_array_equal(np.isnan(out[period - 1 :]), flat[period - 1 :])
+
+
+def test_aroon_include_oscillator_is_accepted_and_changes_nothing(base_bars):
+    """The older aroon's ``include_oscillator`` only renamed its column; the outputs are the same."""
+    plain = run("aroon", base_bars, period=14)
+    for flag in (True, False):
+        out = run("AroonIndicator", base_bars, period=14, include_oscillator=flag)
+        assert list(out) == ["up", "down", "oscillator"]
+        for k in out:
+            np.testing.assert_array_equal(out[k], plain[k])
+    with pytest.raises(ConfigError, match="include_oscillator"):
+        run("aroon", base_bars, include_oscillator="yes")
+
+
 def test_defaults_match_reference_defaults(base_bars):
     """Defaults as the reference states them: compute with {} == compute with explicit values."""
     explicit = {
@@ -1149,7 +1222,9 @@ def test_lookup_is_case_insensitive_with_aliases():
         ("WilliamsR", "williamsr"),
         ("WilliamsRIndicator", "williamsr"),
         ("KeltnerChannels", "keltnerchannels"),
+        ("KeltnerChannelsIndicator", "keltnerchannels"),
         ("DonchianChannels", "donchianchannels"),
+        ("DonchianChannelsIndicator", "donchianchannels"),
         ("BollingerBandWidth", "bollingerbandwidth"),
         ("DistanceFromMA", "distancefromma"),
         ("VolumeRatio", "volumeratio"),

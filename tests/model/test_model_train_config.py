@@ -80,7 +80,21 @@ def test_regression_defaults():
         (None, {}, {"epochs": 0}, "epochs"),
         ({"source": "zigzag", "zigzag_threshold": "x"}, {}, {}, "training.labels.zigzag_threshold"),
         ({"source": "forward_return", "horizon": 0}, {}, {}, "training.labels.horizon"),
-        ({"source": "regime"}, {}, {}, "training.labels.source"),
+        ({"source": "hmm"}, {}, {}, "training.labels.source"),
+        ({"source": "triple_barrier", "vol_method": "x"}, {}, {}, "training.labels.vol_method"),
+        ({"source": "triple_barrier", "max_holding_bars": 0}, {}, {}, "labels.max_holding_bars"),
+        ({"source": "triple_barrier", "cusum_threshold": 1}, {}, {}, "labels.cusum_threshold"),
+        (
+            {"source": "triple_barrier", "pt_multiplier": 1, "profit_target_atr": 2},
+            {},
+            {},
+            "labels.profit_target_atr",
+        ),
+        ({"source": "triple_barrier", "compute_weights": "yes"}, {}, {}, "labels.compute_weights"),
+        ({"source": "context", "bearish_threshold": 0.1}, {}, {}, "labels.bearish_threshold"),
+        ({"source": "context", "horizon": 1.5}, {}, {}, "labels.horizon"),
+        ({"source": "regime", "progression_tolerance": 2}, {}, {}, "progression_tolerance"),
+        ({"source": "regime", "macro_atr_mult": 0}, {}, {}, "labels.macro_atr_mult"),
     ],
 )
 def test_bad_values_name_the_key(labels, training, kwargs, key):

@@ -211,8 +211,8 @@ def test_fit_uses_the_per_split_samples(bars_1h):
 
 
 def test_unsupported_label_source(bars_1h):
-    with pytest.raises(ConfigError, match="training.labels.source: 'triple_barrier'"):
-        prepare_training_data(strategy_dict(labels={"source": "triple_barrier"}), bars_1h)
+    with pytest.raises(ConfigError, match="training.labels.source: 'hmm'"):
+        prepare_training_data(strategy_dict(labels={"source": "hmm"}), bars_1h)
 
 
 def test_class_weights_and_split():

@@ -9,10 +9,12 @@ closes only, and keeps the rows whose input is valid and whose label is defined:
 * Split (``bar_split_bounds``): the ``data_split`` fractions of the candidate rows give the first
   validation and the first test row; each split owns the bars from its first row to the next
   split's first row (train from bar 0, test to the last bar).
-* Labels (``split_labels``): computed separately on each split's closes, so no label depends on a
-  close after the end of its split. Forward returns: the last ``horizon`` bars of each split have
-  no label and are dropped. Zigzag: the split's own extremes (its last segment is tentative within
-  the split). Labels look into the future within the split by construction; they are targets only.
+* Labels (``split_labels``): computed separately on each split's bars, so no label depends on a
+  bar after the end of its split. Forward returns and context labels: the last ``horizon`` bars of
+  each split have no label and are dropped; triple barrier: the last ``max_holding_period``.
+  Zigzag: the split's own extremes (its last segment is tentative within the split); regime: the
+  split's own pivots and medians (bars after its last pivot have none). Labels look into the
+  future within the split by construction; they are targets only.
 * Several symbols (``prepare_symbols_training_data``): each symbol's samples as above, from its own
   bars and closes, with split times common to all symbols (``time_split_bounds``).
 """
@@ -28,7 +30,13 @@ import numpy as np
 import vbt
 from vbt.errors import ConfigError, DataError
 from vbt.features.windows import check_sequence_length, sliding_windows
-from vbt.model.labels import forward_return_labels, zigzag_segment_labels
+from vbt.model.labels import (
+    context_labels,
+    forward_return_labels,
+    regime_labels,
+    triple_barrier_labels,
+    zigzag_segment_labels,
+)
 from vbt.model.train_config import DEFAULT_SPLIT, TrainParams
 
 SPLITS = ("train", "validation", "test")
@@ -103,38 +111,55 @@ def bar_split_bounds(
     return {"train": (0, val), "validation": (val, test), "test": (test, n_bars)}
 
 
-def labeler(params: TrainParams) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """``close -> (labels, defined)`` for the strategy's label source."""
-    if params.label_source == "zigzag":
+#: the bar columns each label source reads
+LABEL_COLUMNS = {
+    "zigzag": ("close",),
+    "forward_return": ("close",),
+    "context": ("close",),
+    "triple_barrier": ("high", "low", "close"),
+    "regime": ("high", "low", "close"),
+}
+
+
+def labeler(params: TrainParams) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
+    """``prices -> labels`` for the strategy's label source: ``prices`` maps each column of
+    ``LABEL_COLUMNS[source]`` to one split's values; the labels are float64 (class ids or
+    returns), NaN where undefined."""
+    source, kw = params.label_source, dict(params.label_params or {})
+    if source == "zigzag":
         threshold = params.zigzag_threshold
-
-        def zigzag(close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return zigzag_segment_labels(close, threshold), np.ones(close.shape[0], dtype=bool)
-
-        return zigzag
-    horizon = params.horizon
-
-    def forward(close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y = forward_return_labels(close, horizon)
-        return y, np.isfinite(y)
-
-    return forward
+        return lambda p: zigzag_segment_labels(p["close"], threshold).astype(np.float64)
+    if source == "forward_return":
+        horizon = params.horizon
+        return lambda p: forward_return_labels(p["close"], horizon)
+    if source == "context":
+        return lambda p: context_labels(p["close"], **kw)
+    if source == "triple_barrier":
+        kw.pop("compute_weights", None)  # accepted, not applied (README)
+        return lambda p: triple_barrier_labels(p["high"], p["low"], p["close"], **kw)
+    return lambda p: regime_labels(p["high"], p["low"], p["close"], **kw)
 
 
 def split_labels(
-    close: np.ndarray, split_bars: Mapping[str, tuple[int, int]], params: TrainParams
+    prices: Mapping[str, np.ndarray] | np.ndarray,
+    split_bars: Mapping[str, tuple[int, int]],
+    params: TrainParams,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Labels for every bar, each split labelled from its own closes only; and whether each
-    bar's label is defined. int64 for classification, float64 for regression."""
-    n = close.shape[0]
+    """Labels for every bar, each split labelled from its own bars only; and whether each bar's
+    label is defined. ``prices``: the base bars' columns (``LABEL_COLUMNS``) by name, or the
+    closes alone. int64 class ids for the classifying sources, float64 returns for regression."""
+    if not isinstance(prices, Mapping):
+        prices = {"close": np.asarray(prices, dtype=np.float64)}
+    n = next(iter(prices.values())).shape[0]
     label = labeler(params)
-    classification = params.output_type == "classification"
-    y = np.zeros(n, dtype=np.int64 if classification else np.float64)
-    defined = np.zeros(n, dtype=bool)
+    y = np.full(n, np.nan)
     for a, b in split_bars.values():
         if b > a:
-            y[a:b], defined[a:b] = label(close[a:b])
-    return y, defined
+            y[a:b] = label({k: v[a:b] for k, v in prices.items()})
+    defined = np.isfinite(y)
+    if params.output_type == "regression":
+        return y, defined
+    return np.where(defined, y, 0).astype(np.int64), defined
 
 
 def sequence_length_of(model_cfg: Mapping[str, Any], model_type: str) -> int | None:
@@ -159,10 +184,10 @@ def _candidates(frame: Any, seq_len: int | None):
     return sliding_windows(values, valid, seq_len)
 
 
-def _samples(rows, ok, close, split_bars, params: TrainParams):
-    """One symbol's samples: labels per split from its own closes, rows with a valid input and a
+def _samples(rows, ok, prices, split_bars, params: TrainParams):
+    """One symbol's samples: labels per split from its own bars, rows with a valid input and a
     defined label. Returns (X, y, bar index, {split: [start, stop) in those rows})."""
-    y_all, defined = split_labels(close, split_bars, params)
+    y_all, defined = split_labels(prices, split_bars, params)
     idx = np.flatnonzero(ok & defined)
     cuts = np.searchsorted(idx, [split_bars["validation"][0], split_bars["test"][0]])
     splits = {
@@ -171,20 +196,25 @@ def _samples(rows, ok, close, split_bars, params: TrainParams):
         "test": (int(cuts[1]), int(idx.shape[0])),
     }
     X = np.ascontiguousarray(rows[idx])
-    y = y_all[idx].astype(np.int64 if params.output_type == "classification" else np.float32)
+    y = y_all[idx].astype(np.float32 if params.output_type == "regression" else np.int64)
     return X, y, idx.astype(np.int64), splits
 
 
-def _symbol_inputs(strategy, bars_by_tf, frame, context):
+def _symbol_inputs(strategy, bars_by_tf, frame, context, params: TrainParams):
+    """(features, the base bars' columns the labels read by name)."""
     if frame is None:
         frame = vbt.build_features(strategy, bars_by_tf, context=context)
     base = frame.base_timeframe
-    close = bars_by_tf[base].get_column("close").to_numpy()
-    if close.shape[0] != frame.values.shape[0]:
+    prices = {
+        c: bars_by_tf[base].get_column(c).to_numpy().astype(np.float64)
+        for c in LABEL_COLUMNS[params.label_source]
+    }
+    n = prices["close"].shape[0]
+    if n != frame.values.shape[0]:
         raise DataError(
-            f"feature rows ({frame.values.shape[0]}) do not match the {base} bars ({close.shape[0]})"
+            f"feature rows ({frame.values.shape[0]}) do not match the {base} bars ({n})"
         )
-    return frame, close
+    return frame, prices
 
 
 def _sequence_length(strategy) -> int | None:
@@ -215,7 +245,7 @@ def prepare_training_data(
     strategy = vbt.load_strategy(strategy)
     if params is None:
         params = TrainParams.from_strategy(strategy)
-    frame, close = _symbol_inputs(strategy, bars_by_tf, frame, context)
+    frame, prices = _symbol_inputs(strategy, bars_by_tf, frame, context, params)
     seq_len = _sequence_length(strategy)
     rows, ok = _candidates(frame, seq_len)
     if exclude is not None:
@@ -224,9 +254,9 @@ def prepare_training_data(
             raise DataError(f"exclude: {exclude.shape[0]} flags for {ok.shape[0]} bars")
         ok = ok & ~exclude
     # Split first (bar space), then label each split from its own closes only.
-    n_bars = int(close.shape[0])
+    n_bars = int(prices["close"].shape[0])
     split_bars = bar_split_bounds(np.flatnonzero(ok), n_bars, params.fractions)
-    X, y, bar_index, splits = _samples(rows, ok, close, split_bars, params)
+    X, y, bar_index, splits = _samples(rows, ok, prices, split_bars, params)
     return TrainingData(
         X=X,
         y=y,
@@ -300,17 +330,17 @@ def prepare_symbols_training_data(
     seq_len = _sequence_length(strategy)
     inputs = {}
     for sym, bars in bars_by_symbol.items():
-        frame, close = _symbol_inputs(strategy, bars, None, context)
+        frame, prices = _symbol_inputs(strategy, bars, None, context, params)
         rows, ok = _candidates(frame, seq_len)
-        inputs[sym] = (frame, close, rows, ok)
+        inputs[sym] = (frame, prices, rows, ok)
     bounds = time_split_bounds(
         {s: f.ts_ns for s, (f, *_) in inputs.items()},
         {s: np.flatnonzero(ok) for s, (_, _, _, ok) in inputs.items()},
         params.fractions,
     )
     parts = {name: [] for name in SPLITS}
-    for k, (sym, (_, close, rows, ok)) in enumerate(inputs.items()):
-        X, y, bar_index, splits = _samples(rows, ok, close, bounds[sym], params)
+    for k, (sym, (_, prices, rows, ok)) in enumerate(inputs.items()):
+        X, y, bar_index, splits = _samples(rows, ok, prices, bounds[sym], params)
         for name, (a, b) in splits.items():
             parts[name].append((X[a:b], y[a:b], bar_index[a:b], np.full(b - a, k, np.int64)))
     chunks = [c for name in SPLITS for c in parts[name]]
@@ -325,7 +355,7 @@ def prepare_symbols_training_data(
         output_type=params.output_type,
         label_source=params.label_source,
         sequence_length=seq_len,
-        n_bars=int(sum(close.shape[0] for _, close, _, _ in inputs.values())),
+        n_bars=int(sum(prices["close"].shape[0] for _, prices, _, _ in inputs.values())),
         splits={
             "train": (0, a_val),
             "validation": (a_val, a_test),

@@ -15,3 +15,12 @@ OUTPUT_TYPE_BY_LABEL_SOURCE: dict[str, str] = {
     "context": "context_classification",
     "regime": "regime_classification",
 }
+
+#: the classes a classifying model's outputs stand for, by output_type, in output order (the
+#: older system's numbering: zigzag and triple barrier 0 = BUY, 1 = HOLD, 2 = SELL; its context
+#: and regime labellers' own)
+CLASS_NAMES_BY_OUTPUT_TYPE: dict[str, tuple[str, ...]] = {
+    "classification": ("BUY", "HOLD", "SELL"),
+    "context_classification": ("BULLISH", "BEARISH", "NEUTRAL"),
+    "regime_classification": ("TRENDING_UP", "TRENDING_DOWN", "RANGING", "VOLATILE"),
+}

@@ -15,7 +15,10 @@ from typing import Any
 
 from vbt.enums import OUTPUT_CLASSIFICATION, SIGNAL_OUTPUT_TYPES
 from vbt.errors import ModelError
-from vbt.model.label_sources import OUTPUT_TYPE_BY_LABEL_SOURCE  # noqa: F401 (re-export)
+from vbt.model.label_sources import (
+    CLASS_NAMES_BY_OUTPUT_TYPE,
+    OUTPUT_TYPE_BY_LABEL_SOURCE,  # noqa: F401 (re-export)
+)
 
 METADATA_FILE = "metadata_v3.json"
 FEATURES_FILE = "features.json"
@@ -27,9 +30,7 @@ WEIGHTS_FILE = "model.pt"
 OUTPUT_TYPES = ("classification", "regression", "regime_classification", "context_classification")
 # num_classes inferred from output_type when the model config has none (§6.3 step 3).
 NUM_CLASSES_BY_OUTPUT_TYPE = {
-    "classification": 3,
-    "context_classification": 3,
-    "regime_classification": 4,
+    **{k: len(names) for k, names in CLASS_NAMES_BY_OUTPUT_TYPE.items()},
     "regression": 3,  # as the older system; the network builder ignores it for regression
 }
 

@@ -32,6 +32,7 @@ from torch import nn
 
 from vbt.errors import ConfigError, ModelError
 from vbt.features.windows import check_sequence_length
+from vbt.model.metadata import NUM_CLASSES_BY_OUTPUT_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +112,13 @@ def model_type_of(model_config: Mapping[str, Any]) -> str:
 
 
 def output_size(model_config: Mapping[str, Any], output_type: str) -> int:
-    """1 for regression, else ``model.num_classes`` (default 3)."""
+    """1 for regression, else ``model.num_classes`` (default: the output type's class count, 3,
+    or 4 for ``regime_classification``, as the older trainer sizes it)."""
     if output_type == "regression" or model_config.get("output_format") == "regression":
         return 1
-    n = model_config.get("num_classes", DEFAULT_NUM_CLASSES)
+    n = model_config.get(
+        "num_classes", NUM_CLASSES_BY_OUTPUT_TYPE.get(output_type, DEFAULT_NUM_CLASSES)
+    )
     return _width(n, "model.num_classes")
 
 

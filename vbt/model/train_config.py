@@ -3,8 +3,9 @@
 Every value is checked here (ConfigError naming the key), so the dataset builder and the fitting
 loop read plain typed fields. Defaults follow the older system:
 
-* ``labels.source``: ``zigzag`` (``zigzag_threshold`` 0.02) or ``forward_return`` (``horizon`` 20);
-  absent, it follows the strategy's output type;
+* ``labels.source``: ``zigzag`` (``zigzag_threshold`` 0.02), ``forward_return`` (``horizon`` 20),
+  ``triple_barrier``, ``context`` or ``regime`` (their parameters: ``LABEL_PARAMS``); absent, it
+  follows the strategy's output type;
 * ``data_split``: train 0.7 / validation 0.15 / test 0.15 (train > 0, the sum <= 1);
 * ``epochs`` 50, ``learning_rate`` 0.001, ``batch_size`` 32, ``weight_decay`` 1e-4 for
   classification and 0 for regression, ``huber_delta`` 0.01, ``gradient_clip`` 1.0 (0 disables),
@@ -22,10 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from vbt.errors import ConfigError
-from vbt.model.labels import DEFAULT_HORIZON, DEFAULT_ZIGZAG_THRESHOLD
+from vbt.model.label_sources import OUTPUT_TYPE_BY_LABEL_SOURCE
+from vbt.model.labels import (
+    CONTEXT_DEFAULTS,
+    DEFAULT_HORIZON,
+    DEFAULT_ZIGZAG_THRESHOLD,
+    REGIME_DEFAULTS,
+    TRIPLE_BARRIER_DEFAULTS,
+    VOL_METHODS,
+)
 
-SUPPORTED_LABEL_SOURCES = ("zigzag", "forward_return")
-OUTPUT_TYPE_BY_SUPPORTED_SOURCE = {"zigzag": "classification", "forward_return": "regression"}
+SUPPORTED_LABEL_SOURCES = tuple(OUTPUT_TYPE_BY_LABEL_SOURCE)
 DEFAULT_SPLIT = {"train": 0.7, "validation": 0.15, "test": 0.15}
 
 
@@ -106,6 +114,103 @@ def label_config(strategy: Any) -> tuple[str, dict[str, Any]]:
     return source, dict(labels)
 
 
+@dataclass(frozen=True)
+class LabelParam:
+    """One ``training.labels`` parameter of a label source: its name, kind (``int``, ``float``,
+    ``str`` or ``bool``), default, bounds (``gt``: exclusive lower, ``ge``/``le``: inclusive),
+    choices, and the other spellings the older system's strategy files use for it."""
+
+    name: str
+    kind: type
+    default: Any
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] = ()
+    spellings: tuple[str, ...] = ()
+
+
+_TB, _CTX, _RG = TRIPLE_BARRIER_DEFAULTS, CONTEXT_DEFAULTS, REGIME_DEFAULTS
+#: the parameters of each label source beyond zigzag's and forward_return's (read by
+#: ``TrainParams``); the defaults are the labellers' own (vbt.model.labels)
+LABEL_PARAMS: dict[str, tuple[LabelParam, ...]] = {
+    "triple_barrier": (
+        LabelParam("pt_multiplier", float, _TB["pt_multiplier"], gt=0.0,
+                   spellings=("profit_target_atr",)),
+        LabelParam("sl_multiplier", float, _TB["sl_multiplier"], gt=0.0,
+                   spellings=("stop_loss_atr",)),
+        LabelParam("max_holding_period", int, _TB["max_holding_period"], ge=1,
+                   spellings=("max_holding_bars",)),
+        LabelParam("vol_span", int, _TB["vol_span"], ge=1, spellings=("atr_period",)),
+        LabelParam("vol_method", str, _TB["vol_method"], choices=VOL_METHODS),
+        LabelParam("compute_weights", bool, False),
+    ),
+    "context": (
+        LabelParam("horizon", int, _CTX["horizon"], ge=1),
+        LabelParam("bullish_threshold", float, _CTX["bullish_threshold"]),
+        LabelParam("bearish_threshold", float, _CTX["bearish_threshold"]),
+    ),
+    "regime": (
+        LabelParam("macro_atr_mult", float, _RG["macro_atr_mult"], gt=0.0),
+        LabelParam("micro_atr_mult", float, _RG["micro_atr_mult"], gt=0.0),
+        LabelParam("atr_period", int, _RG["atr_period"], ge=1),
+        LabelParam("vol_lookback", int, _RG["vol_lookback"], ge=2),
+        LabelParam("vol_crisis_threshold", float, _RG["vol_crisis_threshold"], gt=0.0),
+        LabelParam("progression_tolerance", float, _RG["progression_tolerance"], ge=0.0, le=1.0),
+    ),
+}  # fmt: skip
+#: parameters of the older labellers that vbt does not implement: a ConfigError, never ignored
+REFUSED_LABEL_PARAMS = {
+    "triple_barrier": {
+        "cusum_threshold": "vbt labels every bar (no CUSUM event filter)",
+        "cusum_multiplier": "vbt labels every bar (no CUSUM event filter)",
+    },
+}
+
+
+def read_label_params(source: str, labels: Mapping[str, Any]) -> dict[str, Any]:
+    """The checked parameters of ``source`` (``LABEL_PARAMS``) from ``training.labels``, by
+    their canonical names, defaults filled; ConfigError naming the key for a wrong kind, a value
+    out of range, a parameter given under two spellings or one vbt refuses."""
+    out: dict[str, Any] = {}
+    for key, why in REFUSED_LABEL_PARAMS.get(source, {}).items():
+        if labels.get(key) is not None:
+            raise ConfigError(f"training.labels.{key}: not supported by vbt ({why})")
+    for p in LABEL_PARAMS.get(source, ()):
+        given = [k for k in (p.name, *p.spellings) if k in labels]
+        if len(given) > 1:
+            raise ConfigError(
+                f"training.labels.{given[1]}: another spelling of {p.name}; give one of "
+                f"{', '.join(given)}"
+            )
+        key = given[0] if given else p.name
+        at = f"training.labels.{key}"
+        if p.kind is bool:
+            value = labels.get(key, p.default)
+            if not isinstance(value, bool):
+                raise ConfigError(f"{at}: expected true or false, got {value!r}")
+        elif p.kind is str:
+            value = labels.get(key, p.default)
+            if not isinstance(value, str) or value.lower() not in p.choices:
+                raise ConfigError(f"{at}: expected one of {', '.join(p.choices)}, got {value!r}")
+            value = value.lower()
+        elif p.kind is int:
+            value = read_int(labels, key, p.default, "training.labels", lo=int(p.ge or 0))
+        else:
+            value = read_number(labels, key, p.default, "training.labels", lo=p.ge)
+        if p.gt is not None and not value > p.gt:
+            raise ConfigError(f"{at} = {value!r}: must be > {p.gt:g}")
+        if p.le is not None and value > p.le:
+            raise ConfigError(f"{at} = {value!r}: must be <= {p.le:g}")
+        out[p.name] = value
+    if source == "context" and out["bearish_threshold"] > out["bullish_threshold"]:
+        raise ConfigError(
+            f"training.labels.bearish_threshold = {out['bearish_threshold']!r}: must be <= "
+            f"bullish_threshold ({out['bullish_threshold']!r})"
+        )
+    return out
+
+
 def split_fractions(training: Mapping[str, Any]) -> tuple[float, float, float]:
     """``training.data_split`` as ``(train, validation, test)``; train > 0 and the sum <= 1."""
     split = training.get("data_split") or {}
@@ -128,9 +233,11 @@ def split_fractions(training: Mapping[str, Any]) -> tuple[float, float, float]:
 class TrainParams:
     """Validated training settings of one strategy (see the module docstring for defaults).
 
-    ``output_type`` is what the labels make: ``classification`` (zigzag) or ``regression``
-    (forward_return). ``zigzag_threshold`` is set only for zigzag labels, ``horizon`` only for
-    forward returns.
+    ``output_type`` is what the labels make (``OUTPUT_TYPE_BY_LABEL_SOURCE``): ``classification``
+    (zigzag, triple_barrier), ``regression`` (forward_return), ``context_classification`` or
+    ``regime_classification``. ``zigzag_threshold`` is set only for zigzag labels, ``horizon``
+    only for forward returns; ``label_params`` holds the other sources' parameters
+    (``LABEL_PARAMS``, canonical names, defaults filled).
     """
 
     label_source: str
@@ -148,6 +255,7 @@ class TrainParams:
     num_threads: int
     zigzag_threshold: float | None = None
     horizon: int | None = None
+    label_params: Mapping[str, Any] | None = None
 
     @classmethod
     def from_strategy(
@@ -160,7 +268,7 @@ class TrainParams:
             raise ConfigError(f"training: expected a mapping, got {training!r}")
         where = "training"
         source, labels = label_config(strategy)
-        output_type = output_type or OUTPUT_TYPE_BY_SUPPORTED_SOURCE[source]
+        output_type = output_type or OUTPUT_TYPE_BY_LABEL_SOURCE[source]
         if epochs is None:
             n_epochs = read_int(training, "epochs", DEFAULT_EPOCHS, where, hi=MAX_EPOCHS)
         else:
@@ -168,7 +276,7 @@ class TrainParams:
         es = training.get("early_stopping") or {}
         if not isinstance(es, Mapping):
             raise ConfigError(f"training.early_stopping: expected a mapping, got {es!r}")
-        wd_default = 1e-4 if output_type == "classification" else 0.0
+        wd_default = 0.0 if output_type == "regression" else 1e-4
         return cls(
             label_source=source,
             output_type=output_type,
@@ -193,4 +301,5 @@ class TrainParams:
                 if source == "forward_return"
                 else None
             ),
+            label_params=read_label_params(source, labels) or None,
         )

@@ -79,6 +79,7 @@ from vbt.model.dataset import (  # noqa: F401 (re-exported: public names of the 
     split_bounds,
     time_split_bounds,
 )
+from vbt.model.label_sources import CLASS_NAMES_BY_OUTPUT_TYPE
 from vbt.model.train_config import (  # noqa: F401 (re-exported)
     DEFAULT_SPLIT,
     SUPPORTED_LABEL_SOURCES,
@@ -188,7 +189,6 @@ def fit(
     strategy = vbt.load_strategy(strategy)
     seed = check_seed(seed)
     params = TrainParams.from_strategy(strategy, epochs=epochs, output_type=data.output_type)
-    classification = data.output_type == "classification"
     fractions = params.fractions
 
     n = data.X.shape[0]
@@ -210,8 +210,11 @@ def fit(
     model_cfg = copy.deepcopy(dict(strategy.model or {}))
     model_type = model_type_of(model_cfg)
     n_out = output_size(model_cfg, data.output_type)
-    if classification and n_out < 3:
-        raise ConfigError(f"model.num_classes: must be >= 3 for BUY/HOLD/SELL labels, got {n_out}")
+    names = CLASS_NAMES_BY_OUTPUT_TYPE.get(data.output_type, ())
+    if names and n_out < len(names):
+        raise ConfigError(
+            f"model.num_classes: must be >= {len(names)} for {'/'.join(names)} labels, got {n_out}"
+        )
 
     dev = resolve_device(device)
     prev_det = torch.are_deterministic_algorithms_enabled()
@@ -254,7 +257,7 @@ def _fit_loop(
 
     from vbt.model.networks import floats_per_row, rows_per_batch
 
-    classification = data.output_type == "classification"
+    classification = data.output_type != "regression"  # class ids, cross-entropy
     n_epochs, batch_size, clip = params.epochs, params.batch_size, params.gradient_clip
     patience, min_delta = params.patience, params.min_delta
 
@@ -398,11 +401,10 @@ def _fit_loop(
     if classification:
         metrics["test_accuracy"] = test_acc
         metrics["class_weights"] = [float(w) for w in weights]
+        names = CLASS_NAMES_BY_OUTPUT_TYPE[data.output_type]
+        counts = np.bincount(data.y, minlength=len(names))[: len(names)]
         metrics["label_distribution"] = {
-            name: int(c)
-            for name, c in zip(
-                ("BUY", "HOLD", "SELL"), np.bincount(data.y, minlength=3)[:3], strict=True
-            )
+            name: int(c) for name, c in zip(names, counts, strict=True)
         }
     else:
         metrics["test_directional_accuracy"] = test_acc

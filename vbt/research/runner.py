@@ -104,7 +104,8 @@ class Runner:
         n = bars.height
         purge_source = "given"
         if purge is None:
-            purge, purge_source = label_horizon(self.strategy, bars.get_column("close").to_numpy())
+            prices = {c: bars.get_column(c).to_numpy() for c in ("high", "low", "close")}
+            purge, purge_source = label_horizon(self.strategy, prices)
         embargo = embargo if embargo is not None else math.ceil(0.01 * n)
         folds = walk_forward_folds(n, k, purge, embargo)
         fold_strategy = _without_test_split(self.strategy)
@@ -135,16 +136,42 @@ class Runner:
         return plan, segments, models
 
 
-def label_horizon(strategy: Any, close: np.ndarray) -> tuple[int, str]:
-    """How far ahead a training label reads, in bars: ``horizon`` for forward-return labels; for
-    zigzag labels the longest segment between two extremes of ``close`` (a bar's label is set by
-    the extreme that ends its segment)."""
-    from vbt.model.labels import zigzag_extremes
+def label_horizon(strategy: Any, prices: Any) -> tuple[int, str]:
+    """How far ahead a training label reads, in bars, and why: ``horizon`` for forward-return
+    and context labels; ``max_holding_period`` for triple-barrier labels; for zigzag labels the
+    longest segment between two extremes of the closes (a bar's label is set by the extreme that
+    ends its segment); for regime labels the longest macro segment plus the ``atr_period``
+    forward volatility window (its medians read the whole window, which per-split labelling keeps
+    inside the training bars). ``prices``: the closes, or ``{"high", "low", "close"}`` arrays."""
+    from vbt.model.labels import (
+        regime_pivots_nb,
+        regime_threshold,
+        zigzag_extremes,
+    )
     from vbt.model.train_config import TrainParams
 
+    if not isinstance(prices, dict):
+        prices = {"close": np.asarray(prices, dtype=np.float64)}
+    close = np.asarray(prices["close"], dtype=np.float64)
     params = TrainParams.from_strategy(strategy)
-    if params.label_source == "forward_return":
+    source, kw = params.label_source, dict(params.label_params or {})
+    if source == "forward_return":
         return int(params.horizon), f"label horizon: forward_return horizon {params.horizon}"
+    if source == "context":
+        return int(kw["horizon"]), f"label horizon: context horizon {kw['horizon']}"
+    if source == "triple_barrier":
+        h = int(kw["max_holding_period"])
+        return h, f"label horizon: triple_barrier max_holding_period {h}"
+    if source == "regime":
+        thr = regime_threshold(
+            prices["high"], prices["low"], close,
+            atr_mult=kw["macro_atr_mult"], atr_period=kw["atr_period"],
+        )  # fmt: skip
+        piv = regime_pivots_nb(np.ascontiguousarray(close), thr) if thr > 0 else np.zeros(1)
+        longest = int(np.diff(piv).max()) if piv.size > 1 else int(close.shape[0])
+        return longest + int(kw["atr_period"]), (
+            f"label horizon: longest regime macro segment + atr_period {kw['atr_period']}"
+        )
     ext = np.flatnonzero(zigzag_extremes(close, params.zigzag_threshold))
     longest = int(np.diff(ext).max()) if ext.size > 1 else int(close.shape[0])
     return longest, f"label horizon: longest zigzag segment ({params.zigzag_threshold:g})"

@@ -15,7 +15,10 @@ class RunInfo:
     start / end: open stamps of the first and last base bar (ISO 8601, UTC); bars: base bars
     (warm-up included); valid_bars: bars with every feature defined; params: every decision and
     execution parameter by name (``ScanParams.values``); config: the BacktestConfig with those
-    parameters; timings: seconds per stage.
+    parameters; timings: seconds per stage. class_counts: for a model that never trades
+    (a regime or context classifier), how many decided bars (after the warm-up, with every
+    feature defined) it put in each class (argmax of its outputs), by class name: what it
+    reports instead of trades (empty for a trading model).
     """
 
     strategy: str
@@ -31,6 +34,7 @@ class RunInfo:
     params: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    class_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def execution_time_s(self) -> float:

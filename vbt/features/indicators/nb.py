@@ -492,17 +492,27 @@ def williamsr_nb(high, low, close, period):
 @njit(cache=True, nogil=True, error_model="numpy")
 def cci_nb(high, low, close, period):
     """CCI = (TP − SMA(TP))/(0.015·MAD), MAD = mean |TP_j − SMA| over the window (around the
-    current SMA). NaN head period−1; MAD == 0 gives ±inf/NaN (not cleaned). O(n·period)."""
+    current SMA). NaN head period−1. On a flat window (every TP equal) the SMA is that TP exactly,
+    as the older engine's pandas rolling mean gives it, so MAD and the numerator are exactly 0 and
+    the value is NaN (0/0), where a summed mean one rounding unit off would give ±66.67; MAD is 0
+    nowhere else. O(n·period)."""
     n = close.shape[0]
     out = np.full(n, np.nan)
     tp = np.empty(n)
     for i in range(n):
         tp[i] = (high[i] + low[i] + close[i]) / 3.0
-    for i in range(period - 1, n):
-        s = 0.0
-        for j in range(i - period + 1, i + 1):
-            s += tp[j]
-        m = s / period
+    same = 0  # how many bars up to i hold the same TP as bar i (NaN never equals)
+    for i in range(n):
+        same = same + 1 if i > 0 and tp[i] == tp[i - 1] else (1 if tp[i] == tp[i] else 0)
+        if i < period - 1:
+            continue
+        if same >= period:
+            m = tp[i]
+        else:
+            s = 0.0
+            for j in range(i - period + 1, i + 1):
+                s += tp[j]
+            m = s / period
         dev = 0.0
         for j in range(i - period + 1, i + 1):
             dev += abs(tp[j] - m)

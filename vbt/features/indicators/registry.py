@@ -21,7 +21,8 @@ older system's stated minimum, where the reference gives one).
 Formulas reproduce the older system (ktrdr) exactly, NaN heads and fabricated warm-up values
 included, with these deliberate differences:
 
-* ``supertrend`` is the correct standard SuperTrend (the older one was all NaN);
+* ``supertrend`` is the correct standard SuperTrend (the older one's final bands never leave
+  NaN, so its ``trend`` is all NaN and its ``direction`` a constant +1.0);
 * ``ema`` has no test-fitting bias hack;
 * ``ichimoku`` applies ``displacement`` to the senkou spans (the older one ignored it; pass
   ``displacement: 0`` for its unshifted spans);
@@ -52,7 +53,7 @@ atr                   period=14 [1,100] → single. Simple mean of TR. Head peri
 stochastic            k_period=14 [1,100], d_period=3 [1,100], smooth_k=3 [1,100] → k, d.
                       Warm-up/zero range → 50; min_periods=1 smoothing; no NaN head.
 williamsr             period=14 [1,100] → single. Warm-up/zero range → −50.
-cci                   period=20 [2,100] → single. Head period−1; MAD 0 → ±inf/NaN (kept).
+cci                   period=20 [2,100] → single. Head period−1; flat window (MAD 0) → NaN.
 adx                   period=14 [2,200] → adx, plus_di, minus_di. Wilder ewm from bar 0; no head.
                       min rows 2·period + 1.
 roc                   period=10 [1,500], source=close → single. ±inf → NaN. Head period.
@@ -67,7 +68,8 @@ donchianchannels      period=20 [1,500], include_middle=True (accepted, unused) 
                       lower. Head period−1.
 supertrend            period=10 [1,200], multiplier=3.0 (0,20] → trend, direction. Standard
                       (correct) SuperTrend; both NaN during the ATR head (period−1).
-aroon                 period=14 [1,200] → up, down, oscillator (= up − down). Head period−1.
+aroon                 period=14 [1,200], include_oscillator=False (accepted, unused) → up,
+                      down, oscillator (= up − down). Head period−1.
 bollingerbandwidth    period=20 [2,200], multiplier=2.0 (0,10], source=close → single.
                       (upper − lower)/middle; warm-up → 0.0.
 distancefromma        period=20 [1,500], ma_type="SMA" (SMA|EMA), source=close → single.
@@ -659,6 +661,7 @@ _SPECS: tuple[IndicatorSpec, ...] = (
     ),
     IndicatorSpec(
         name="keltnerchannels",
+        aliases=("keltnerchannelsindicator",),
         params=(_period(20, 1, 500), _period(10, 1, 200, "atr_period"), _mult(2.0, 10.0)),
         outputs=_BANDS,
         inputs=_HLC,
@@ -668,6 +671,7 @@ _SPECS: tuple[IndicatorSpec, ...] = (
     ),
     IndicatorSpec(
         name="donchianchannels",
+        aliases=("donchianchannelsindicator",),
         params=(_period(20, 1, 500), Param("include_middle", bool, True, doc="accepted, unused")),
         outputs=_BANDS,
         inputs=("high", "low"),
@@ -683,12 +687,15 @@ _SPECS: tuple[IndicatorSpec, ...] = (
         inputs=_HLC,
         min_rows=_rows_period,
         compute=_supertrend,
-        description="Standard SuperTrend (the older system's output was all NaN).",
+        description="Standard SuperTrend (the older system's trend was all NaN, its direction +1).",
     ),
     IndicatorSpec(
         name="aroon",
         aliases=("aroonindicator",),
-        params=(_period(14, 1, 200),),
+        params=(
+            _period(14, 1, 200),
+            Param("include_oscillator", bool, False, doc="accepted, unused (always an output)"),
+        ),
         outputs=("up", "down", "oscillator"),
         inputs=("high", "low"),
         min_rows=_rows_period,
