@@ -82,7 +82,7 @@ bench: $(WARM)
 # The CI performance gates: a short run of in-run ratios that fail like a broken test.
 bench-gate: $(WARM)
 	VBT_BENCH_GATES=1 $(PY) -m pytest -q -s -p no:cacheprovider -o python_files='bench_*.py' \
-		benches/bench_gate.py --benchmark-only --benchmark-columns=min,rounds
+		benches/bench_gate.py benches/bench_floors.py --benchmark-only --benchmark-columns=min,rounds
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vbt tests benches scripts

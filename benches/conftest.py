@@ -97,7 +97,13 @@ def bench_strategy() -> dict:
 
 @pytest.fixture(scope="session")
 def bench_model_dir(tmp_path_factory, bars_1h) -> Path:
-    """An untrained, seeded MLP [64, 32] over the 24 bench features, as a v3 model directory.
+    """An untrained, seeded MLP [64, 32] over the 24 bench features, as a v3 model directory."""
+    return write_bench_model(bench_strategy(), tmp_path_factory.mktemp("bench_models"), bars_1h)
+
+
+def write_bench_model(raw: dict, out_dir: Path, bars_1h) -> Path:
+    """An untrained, seeded network (``raw["model"]``) over the features of strategy ``raw`` on 1h
+    and 4h bars, written as a v3 model directory under ``out_dir``.
 
     Its output bias is centred on the bench data so that it emits BUY, HOLD and SELL (a raw
     random network tends to favour one class and would never trade long-only).
@@ -108,7 +114,6 @@ def bench_model_dir(tmp_path_factory, bars_1h) -> Path:
     from vbt.model.networks import build_model
     from vbt.strategy import resolve_features
 
-    raw = bench_strategy()
     strategy = vbt.load_strategy(raw)
     names = resolve_features(strategy)
     torch.manual_seed(0)
@@ -120,9 +125,8 @@ def bench_model_dir(tmp_path_factory, bars_1h) -> Path:
         model[-1].bias -= logits.mean(dim=0)
     return Path(
         write_model_dir(
-            tmp_path_factory.mktemp("bench_models"), model, strategy_name="bench24",
-            raw_config=raw, resolved_features=names, training_symbols=["EURUSD"],
-            training_timeframes=["1h", "4h"], output_type="classification", model_type="mlp",
-            metrics={},
+            out_dir, model, strategy_name=raw["name"], raw_config=raw, resolved_features=names,
+            training_symbols=["EURUSD"], training_timeframes=["1h", "4h"],
+            output_type="classification", model_type="mlp", metrics={},
         )
     )  # fmt: skip

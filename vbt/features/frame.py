@@ -15,11 +15,10 @@ from vbt.data.timeframe import timeframe_ns, timeframe_seconds
 from vbt.errors import ConfigError, DataError
 from vbt.features.align import align_context, asof_index, take_aligned
 from vbt.features.cache import cache_key, cache_path, read_values, write_values
-from vbt.features.fuzzy import membership
 from vbt.features.indicators import compute_indicator, get_indicator
-from vbt.features.nb import pack_columns_nb
+from vbt.features.nb import GAUSSIAN, TRAPEZOIDAL, TRIANGULAR, assemble_nb
 from vbt.paths import check_output_dir
-from vbt.strategy import FeatureSpec, Strategy, feature_specs, load_strategy
+from vbt.strategy import Strategy, feature_specs, load_strategy
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,52 +175,68 @@ def _cached(cache_dir, strategy, bars_by_tf, names, base, needed_tfs, context) -
 
 
 def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureFrame:
+    """Indicators once per (timeframe, indicator), each output used aligned onto the base bars
+    once (a float64 source row), then every column (raw value or membership) written straight
+    into the float32 matrix in one pass (``assemble_nb``)."""
     specs = {s.id: s for s in reversed(feature_specs(strategy))}
     base_bars = bars_by_tf[base]
     base_ns = base_bars.get_column("timestamp").dt.epoch("ns").to_numpy()
     n = base_ns.shape[0]
-    unique = list(dict.fromkeys(names))
-    row_of = {name: k for k, name in enumerate(unique)}
-    scratch = np.empty((len(unique), n), dtype=np.float32)  # rounded once, as the output
-    by_tf: dict[str, list[str]] = {}
-    for name in unique:
-        by_tf.setdefault(specs[name].timeframe, []).append(name)
+    # one source row per (timeframe, indicator, output) the columns read
+    row_of: dict[tuple[str, str, str | None], int] = {}
+    for name in names:
+        spec = specs[name]
+        row_of.setdefault((spec.timeframe, spec.indicator, spec.output), len(row_of))
+    sources = np.empty((len(row_of), n), dtype=np.float64)
     for tf in needed_tfs:
-        if tf not in by_tf:
+        keys = [key for key in row_of if key[0] == tf]
+        if not keys:
             continue
         bars = bars_by_tf[tf]
         ohlcv = {
             c: bars.get_column(c).to_numpy() for c in ("open", "high", "low", "close", "volume")
         }
         tf_ns = bars.get_column("timestamp").dt.epoch("ns").to_numpy()
-        index = None
-        if tf != base:
-            index = asof_index(base_ns, base, tf_ns, tf)
+        index = None if tf == base else asof_index(base_ns, base, tf_ns, tf)
         outputs: dict[str, dict[str, np.ndarray]] = {}
         aligned: dict[str, tuple[dict[str, np.ndarray], int]] = {}
-        for name in by_tf[tf]:
-            spec = specs[name]
-            if spec.indicator not in outputs:
-                ind = strategy.indicators[spec.indicator]
+        for key in keys:
+            _, ind_id, output = key
+            if ind_id not in outputs:
+                ind = strategy.indicators[ind_id]
                 if ind.data_source is None:
-                    outputs[spec.indicator] = compute_indicator(
-                        get_indicator(ind.type), ind.params, ohlcv
-                    )
+                    outputs[ind_id] = compute_indicator(get_indicator(ind.type), ind.params, ohlcv)
                 else:
                     if ind.data_source not in aligned:
                         aligned[ind.data_source] = align_context(
                             tf_ns, timeframe_ns(tf), context[ind.data_source]
                         )
-                    outputs[spec.indicator] = _context_indicator(ind, *aligned[ind.data_source])
-            source = _pick_output(outputs[spec.indicator], spec)
-            row = scratch[row_of[name]]
+                    outputs[ind_id] = _context_indicator(ind, *aligned[ind.data_source])
+            source = outputs[ind_id][output] if output else outputs[ind_id][""]
+            row = sources[row_of[key]]
             if index is None:
-                _feature_values(strategy, spec, source, out=row)
+                row[...] = source
             else:
-                take_aligned(_feature_values(strategy, spec, source), index, out=row)
-    values = np.empty((n, len(names)), dtype=np.float32)
+                take_aligned(np.asarray(source, dtype=np.float64), index, out=row)
+    f = len(names)
+    source_of = np.empty(f, dtype=np.int64)
+    kind = np.zeros(f, dtype=np.int64)
+    params = np.zeros((f, 4), dtype=np.float64)
+    for j, name in enumerate(names):
+        spec = specs[name]
+        source_of[j] = row_of[(spec.timeframe, spec.indicator, spec.output)]
+        if spec.fuzzy_set is not None:
+            # The older system's `normalization:` for raw inputs was never computed (a no-op); so
+            # a raw column is the value itself.
+            fs = strategy.fuzzy_sets[spec.fuzzy_set]
+            m = next(m for m in fs.memberships if m.name == spec.membership)
+            if m.type not in _KINDS:
+                raise ValueError(f"unknown membership type {m.type!r}")
+            kind[j] = _KINDS[m.type]
+            params[j, : len(m.parameters)] = m.parameters
+    values = np.empty((n, f), dtype=np.float32)
     valid = np.empty(n, dtype=np.bool_)
-    pack_columns_nb(scratch, np.array([row_of[x] for x in names], dtype=np.int64), values, valid)
+    assemble_nb(sources, source_of, kind, params, values, valid)
     return FeatureFrame(
         timestamps=base_bars.get_column("timestamp"),
         values=values,
@@ -231,28 +246,12 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureF
     )
 
 
+_KINDS = {"triangular": TRIANGULAR, "trapezoidal": TRAPEZOIDAL, "gaussian": GAUSSIAN}
+
+
 def _context_indicator(ind, cols: dict[str, np.ndarray], first: int) -> dict[str, np.ndarray]:
     """``ind`` over aligned context columns, from the first bar with a known value (NaN before)."""
     spec = get_indicator(ind.type)
     n = len(next(iter(cols.values())))
     out = compute_indicator(spec, ind.params, {c: a[first:] for c, a in cols.items()})
     return {k: np.concatenate([np.full(first, np.nan), v]) for k, v in out.items()} if n else out
-
-
-def _pick_output(outputs: dict[str, np.ndarray], spec: FeatureSpec) -> np.ndarray:
-    return outputs[spec.output] if spec.output else outputs[""]
-
-
-def _feature_values(
-    strategy: Strategy, spec: FeatureSpec, source: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Raw indicator values or one fuzzy membership of them, as float64 (into ``out`` if given)."""
-    if spec.fuzzy_set is None:
-        # The older system's `normalization:` for raw inputs was never computed (a no-op); so here.
-        if out is None:
-            return np.asarray(source, dtype=np.float64)
-        out[...] = source
-        return out
-    fs = strategy.fuzzy_sets[spec.fuzzy_set]
-    m = next(m for m in fs.memberships if m.name == spec.membership)
-    return membership(m.type, m.parameters, source, out=out)

@@ -19,38 +19,54 @@ _EPS = np.finfo(np.float64).eps
 
 
 @njit(cache=True, nogil=True)
-def triangular_nb(x, a, b, c, out):
-    """Triangular membership of float64 x[n] into float32/float64 out[n].
+def triangular_one(v, a, b, c):
+    """Triangular membership of one float64 value (the rule of ``triangular_nb``).
 
     Written with selects rather than branches (same result, ~9x faster on noisy inputs): the
     x == b rule wins over x <= a / x >= c, as in the older system's scalar path; NaN stays NaN.
     """
     left = max(b - a, _EPS)
     right = max(c - b, _EPS)
+    y = (v - a) / left if v < b else (c - v) / right
+    y = 0.0 if (v <= a) | (v >= c) else y
+    return 1.0 if v == b else y
+
+
+@njit(cache=True, nogil=True)
+def trapezoidal_one(v, a, b, c, d):
+    """Trapezoidal membership of one float64 value (x <= a or x >= d → 0 wins; selects)."""
+    left = max(b - a, _EPS)
+    right = max(d - c, _EPS)
+    y = (v - a) / left if v < b else (1.0 if v <= c else (d - v) / right)
+    return 0.0 if (v <= a) | (v >= d) else y
+
+
+@njit(cache=True, nogil=True)
+def gaussian_one(v, mu, sigma):
+    """Gaussian membership of one float64 value."""
+    z = (v - mu) / sigma
+    return np.exp(-0.5 * z * z)
+
+
+@njit(cache=True, nogil=True)
+def triangular_nb(x, a, b, c, out):
+    """Triangular membership (``triangular_one``) of float64 x[n] into float32/float64 out[n]."""
     for i in range(x.shape[0]):
-        v = x[i]
-        y = (v - a) / left if v < b else (c - v) / right
-        y = 0.0 if (v <= a) | (v >= c) else y
-        out[i] = 1.0 if v == b else y
+        out[i] = triangular_one(x[i], a, b, c)
 
 
 @njit(cache=True, nogil=True)
 def trapezoidal_nb(x, a, b, c, d, out):
-    """Trapezoidal membership of float64 x[n] into out[n] (x <= a or x >= d → 0 wins; selects)."""
-    left = max(b - a, _EPS)
-    right = max(d - c, _EPS)
+    """Trapezoidal membership (``trapezoidal_one``) of float64 x[n] into out[n]."""
     for i in range(x.shape[0]):
-        v = x[i]
-        y = (v - a) / left if v < b else (1.0 if v <= c else (d - v) / right)
-        out[i] = 0.0 if (v <= a) | (v >= d) else y
+        out[i] = trapezoidal_one(x[i], a, b, c, d)
 
 
 @njit(cache=True, nogil=True)
 def gaussian_nb(x, mu, sigma, out):
-    """Gaussian membership of float64 x[n] into out[n]."""
+    """Gaussian membership (``gaussian_one``) of float64 x[n] into out[n]."""
     for i in range(x.shape[0]):
-        z = (x[i] - mu) / sigma
-        out[i] = np.exp(-0.5 * z * z)
+        out[i] = gaussian_one(x[i], mu, sigma)
 
 
 def membership(mf_type: str, parameters: tuple[float, ...], x: np.ndarray, out=None) -> np.ndarray:
