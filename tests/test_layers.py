@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("inputs", {"data", "params", "decide", "strategy", "features", "model", "config"}),
     ("one run", {"sim", "signals", "metrics", "summary", "results", "stages", "engine"}),
     ("many runs", {"sweeps", "research", "batches"}),
-    ("surfaces", {"report", "cli", "worker", "warmup", "demo"}),
+    ("surfaces", {"report", "cli", "worker", "mcp", "warmup", "demo"}),
 ]  # fmt: skip
 
 #: imports that reach a higher layer, always inside a function: (importer, imported): why

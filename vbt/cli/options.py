@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command")
     for add in (_add_demo, _add_backtest, _add_sweep, _add_report_command, _add_train,
-                _add_batch, _add_research, _add_schema, _add_worker):  # fmt: skip
+                _add_batch, _add_research, _add_schema, _add_worker, _add_mcp):  # fmt: skip
         add(sub)
     return p
 
@@ -428,6 +428,23 @@ def _add_worker(sub) -> None:
         "network of an older backend, which sends none (default: $VBT_WORKER_TRUSTED_NETWORKS, "
         "comma-separated, else none)",
     )
+
+
+def _add_mcp(sub) -> None:
+    """``vbt mcp``: the Model Context Protocol server (vbt.mcp)."""
+    m = sub.add_parser(
+        "mcp", help="serve vbt's tools to an agent (Model Context Protocol)",
+        description="A Model Context Protocol server: an agent designs, validates, trains, "
+        "backtests, sweeps and researches strategies through its tools, inside one workspace "
+        "(strategies/, models/, runs/, trials.jsonl). stdio by default; --http serves "
+        "streamable HTTP at /mcp, on loopback unless VBT_MCP_TOKEN holds a bearer token.",
+    )  # fmt: skip
+    m.add_argument("--workspace", required=True,
+                   help="the folder everything is read from and written to, created if missing "
+                   "(default: none; required)")  # fmt: skip
+    add_data_dir(m)
+    m.add_argument("--http", metavar="HOST:PORT",
+                   help="serve streamable HTTP at /mcp, e.g. 127.0.0.1:8765 (default: stdio)")  # fmt: skip
 
 
 def _defaults(fn: Callable[..., Any]) -> dict[str, Any]:

@@ -151,6 +151,18 @@ class TrialLedger:
         keys.add(key)
         return True
 
+    def add_entry(self, entry: dict[str, Any], *, known: set[str] | None = None) -> bool:
+        """Append ``entry``, a checked entry of another ledger (a batch's), unless its key is
+        already here. Returns whether it was written."""
+        keys = known if known is not None else self.keys()
+        if entry["key"] in keys:
+            return False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair()
+        append_line(self.path, (json.dumps(entry, sort_keys=True, default=str) + "\n").encode())
+        keys.add(entry["key"])
+        return True
+
     def _repair(self) -> None:
         """Cut a partial last line (left by a killed process) so the next entry starts clean."""
         if not self.path.is_file():

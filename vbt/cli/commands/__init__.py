@@ -11,11 +11,23 @@ from __future__ import annotations
 
 import argparse
 
-from vbt.cli.commands import backtest, batch, demo, report, research, schema, sweep, train, worker
+from vbt.cli.commands import (
+    backtest,
+    batch,
+    demo,
+    mcp,
+    report,
+    research,
+    schema,
+    sweep,
+    train,
+    worker,
+)  # fmt: skip
 
 #: each command's module, by the name in ``args.command``
 COMMANDS = {"demo": demo, "backtest": backtest, "sweep": sweep, "report": report, "train": train,
-            "batch": batch, "research": research, "schema": schema, "worker": worker}  # fmt: skip
+            "batch": batch, "research": research, "schema": schema, "worker": worker,
+            "mcp": mcp}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
