@@ -41,6 +41,8 @@ from vbt.mcp.workspace import PARTIAL_DIR, Workspace
 TOKEN_ENV = "VBT_MCP_TOKEN"
 #: seconds between progress notifications of a run in its own process
 HEARTBEAT_S = 2.0
+#: backtests and sweeps running at once in the server's process (more calls wait their turn)
+RUNS_AT_ONCE = 2
 
 INSTRUCTIONS = """vbt backtests, sweeps and researches PyTorch trading strategies (ktrdr v3 YAML).
 Everything lives in one workspace: strategies/, models/, runs/, trials.jsonl (the trial ledger).
@@ -146,13 +148,20 @@ def _progress(ctx: Context, kind: str) -> Callable[[int, int], None]:
     return report
 
 
+_limiter: list[anyio.CapacityLimiter] = []  # created in the server's event loop, on first use
+
+
 async def _in_thread(ctx: Context, kind: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """``fn(progress=..., cancel=..., **kwargs)`` in a worker thread; a cancelled call sets the
-    cancel event (the run stops at its next chunk and writes nothing)."""
+    """``fn(progress=..., cancel=..., **kwargs)`` in a worker thread, at most
+    ``RUNS_AT_ONCE`` at a time (a burst of calls waits rather than holding every run's bars in
+    memory at once); a cancelled call sets the cancel event (the run stops at its next chunk
+    and writes nothing)."""
+    if not _limiter:
+        _limiter.append(anyio.CapacityLimiter(RUNS_AT_ONCE))
     cancel = threading.Event()
     call = functools.partial(_answer, fn, progress=_progress(ctx, kind), cancel=cancel, **kwargs)
     try:
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=_limiter[0])
     except anyio.get_cancelled_exc_class():
         cancel.set()
         raise
