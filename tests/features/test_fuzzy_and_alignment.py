@@ -273,3 +273,20 @@ def test_asof_index_is_a_backward_search_on_close_times(base, other, base_tf, ot
         np.searchsorted(o + timeframe_ns(other_tf), b + timeframe_ns(base_tf), side="right") - 1
     )
     np.testing.assert_array_equal(asof_index(b, base_tf, o, other_tf), expect)
+
+
+def test_a_membership_built_in_code_with_too_few_parameters_is_refused():
+    """The YAML loader counts a membership's parameters; a Strategy built in code is counted
+    where the features are computed (the kernel would read the missing ones as 0)."""
+    import dataclasses
+
+    hour = vbt.load_bars(ROOT / "data_fixtures" / "EURUSD_1h.parquet")
+    strategy = vbt.load_strategy({**mtf_strategy(tfs=("1h",)), "name": "short"})
+    fs = strategy.fuzzy_sets["x_fz"]
+    lo = fs.memberships[0]
+    broken = dataclasses.replace(fs, memberships=(dataclasses.replace(lo, parameters=(0.0, 25.0)),
+                                                  *fs.memberships[1:]))  # fmt: skip
+    strategy = dataclasses.replace(strategy, fuzzy_sets={**strategy.fuzzy_sets, "x_fz": broken})
+    with pytest.raises(vbt.ConfigError, match=r"fuzzy_sets\.x_fz\.lo: triangular needs 3 "
+                                              r"parameters, got 2"):  # fmt: skip
+        vbt.build_features(strategy, {"1h": hour})

@@ -91,6 +91,8 @@ def test_regression_defaults():
             "labels.profit_target_atr",
         ),
         ({"source": "triple_barrier", "compute_weights": "yes"}, {}, {}, "labels.compute_weights"),
+        ({"source": "triple_barrier", "vol_span": 1}, {}, {}, "training.labels.vol_span"),
+        ({"source": "triple_barrier", "atr_period": 1}, {}, {}, "labels.atr_period"),
         ({"source": "context", "bearish_threshold": 0.1}, {}, {}, "labels.bearish_threshold"),
         ({"source": "context", "horizon": 1.5}, {}, {}, "labels.horizon"),
         ({"source": "regime", "progression_tolerance": 2}, {}, {}, "progression_tolerance"),

@@ -19,6 +19,7 @@ from vbt.features.indicators import compute_indicator, get_indicator
 from vbt.features.nb import GAUSSIAN, TRAPEZOIDAL, TRIANGULAR, assemble_nb
 from vbt.paths import check_output_dir
 from vbt.strategy import Strategy, feature_specs, load_strategy
+from vbt.strategy.loader import MEMBERSHIP_ARITY
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,6 +233,10 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureF
             m = next(m for m in fs.memberships if m.name == spec.membership)
             if m.type not in _KINDS:
                 raise ValueError(f"unknown membership type {m.type!r}")
+            if len(m.parameters) != MEMBERSHIP_ARITY[m.type]:  # a Strategy built in code
+                raise ConfigError(f"fuzzy_sets.{spec.fuzzy_set}.{m.name}: {m.type} needs "
+                                  f"{MEMBERSHIP_ARITY[m.type]} parameters, got "
+                                  f"{len(m.parameters)}")  # fmt: skip
             kind[j] = _KINDS[m.type]
             params[j, : len(m.parameters)] = m.parameters
     values = np.empty((n, f), dtype=np.float32)

@@ -141,7 +141,8 @@ LABEL_PARAMS: dict[str, tuple[LabelParam, ...]] = {
                    spellings=("stop_loss_atr",)),
         LabelParam("max_holding_period", int, _TB["max_holding_period"], ge=1,
                    spellings=("max_holding_bars",)),
-        LabelParam("vol_span", int, _TB["vol_span"], ge=1, spellings=("atr_period",)),
+        # a span of 1 has no close-to-close volatility (every barrier NaN): at least 2
+        LabelParam("vol_span", int, _TB["vol_span"], ge=2, spellings=("atr_period",)),
         LabelParam("vol_method", str, _TB["vol_method"], choices=VOL_METHODS),
         LabelParam("compute_weights", bool, False),
     ),
