@@ -15,7 +15,7 @@ import numpy as np
 
 import vbt
 from vbt.data.synth import synth_bars
-from vbt.decide.rules import classify_nb, regress_nb
+from vbt.decide.rules import classify_blocks_nb, classify_nb, regress_nb
 from vbt.features.indicators import INDICATORS, compute_indicator
 from vbt.metrics import curve_metrics, finish_metrics
 from vbt.model.labels import forward_return_labels, zigzag_segment_labels
@@ -56,6 +56,7 @@ def warm() -> float:
     zigzag_segment_labels(close, 0.002)
     forward_return_labels(close, 5)
     raw, conf, _ = classify_nb(np.zeros((4, 3), dtype=np.float32))
+    classify_blocks_nb(np.zeros((4, 3), dtype=np.float32), raw, conf)
     regress_nb(np.zeros(4, dtype=np.float32), 0.001)
     rng = np.random.default_rng(0)
     inputs = ScanInputs(

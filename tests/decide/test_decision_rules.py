@@ -6,8 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vbt.decide import DecisionParams, classify_nb, decide_nb, regress_nb
+from vbt.decide.rules import CLASSIFY_BLOCK, classify_blocks_nb
 from vbt.enums import (
     BUY,
     FLAT,
@@ -152,3 +155,26 @@ def test_output_format_conflicting_with_model_output_type_is_refused():
 def test_importing_vbt_decide_and_sim_does_not_import_torch():
     code = "import sys, vbt.decide, vbt.sim; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 3 * CLASSIFY_BLOCK + 5),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+    special=st.floats(allow_nan=True, allow_infinity=True, width=32),
+)
+def test_the_block_parallel_rule_gives_the_rules_values(n, k, seed, special):
+    """classify_blocks_nb (the engine's, on Numba's threads) equals classify_nb bit for bit:
+    logits, probability rows, non-finite rows, any row count around the block size."""
+    rng = np.random.default_rng(seed)
+    out = (rng.standard_normal((n, k)) * 5).astype(np.float32)
+    if n:
+        probs = rng.dirichlet(np.ones(k), size=max(1, n // 7)).astype(np.float32)
+        out[rng.integers(0, n, probs.shape[0])] = probs
+        out[rng.integers(0, n, max(1, n // 11)), rng.integers(0, k)] = special
+    raw, conf, _ = classify_nb(out)
+    raw2, conf2 = np.zeros(n, np.int8), np.zeros(n, np.float32)
+    classify_blocks_nb(out, raw2, conf2)
+    assert np.array_equal(raw, raw2)
+    assert np.array_equal(conf.view(np.int32), conf2.view(np.int32))

@@ -6,6 +6,7 @@ Signals, sides and reasons are the int8 codes of ``vbt.enums``.
 """
 
 import numpy as np
+from numba import prange
 
 from vbt.enums import (
     BUY,
@@ -92,6 +93,21 @@ def classify_into_nb(outputs, raw, conf, probs):
                 best = j
         raw[i] = _class_to_signal(best)
         conf[i] = p[best]
+
+
+#: rows per block of ``classify_blocks_nb`` (a block runs on one thread, with its own scratch)
+CLASSIFY_BLOCK = 4096
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def classify_blocks_nb(outputs, raw, conf):
+    """``classify_into_nb`` over blocks of ``CLASSIFY_BLOCK`` rows on Numba's threads, without
+    keeping the probabilities: the same rule on the same rows, so the same values."""
+    n, k = outputs.shape
+    for b in prange((n + CLASSIFY_BLOCK - 1) // CLASSIFY_BLOCK):
+        lo = b * CLASSIFY_BLOCK
+        hi = min(n, lo + CLASSIFY_BLOCK)
+        classify_into_nb(outputs[lo:hi], raw[lo:hi], conf[lo:hi], np.empty((1, k), np.float32))
 
 
 @njit(cache=True, nogil=True)

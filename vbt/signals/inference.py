@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from vbt.decide.rules import classify_into_nb, classify_nb, regress_nb
+from vbt.decide.rules import classify_blocks_nb, regress_nb
 from vbt.enums import HOLD, OUTPUT_CLASSIFICATION, OUTPUT_REGRESSION
 from vbt.features.windows import sliding_windows
 
@@ -110,7 +110,8 @@ def signals_from_outputs(
     """
     n = outputs.shape[0]
     if output_type == OUTPUT_CLASSIFICATION:
-        raw, conf, _ = classify_nb(np.ascontiguousarray(outputs, dtype=np.float32))
+        raw, conf = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.float32)
+        classify_blocks_nb(np.ascontiguousarray(outputs, dtype=np.float32), raw, conf)
     elif output_type == OUTPUT_REGRESSION:
         raw, conf = regress_nb(
             np.ascontiguousarray(outputs[:, 0], dtype=np.float32), float(regression_threshold)
@@ -136,8 +137,8 @@ def infer_signals(
     raw, conf = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.float32)
 
     def classify(lo: int, hi: int, y: np.ndarray) -> None:
-        scratch = np.empty((1, y.shape[1]), dtype=np.float32)
-        classify_into_nb(y, raw[lo:hi], conf[lo:hi], scratch)
+        # on Numba's threads while torch's are idle: the rule's exp is most of its cost
+        classify_blocks_nb(y, raw[lo:hi], conf[lo:hi])
 
     outputs = model_outputs(
         bundle.model, frame.values, frame.valid, bundle.sequence_length, chunk_rows=chunk_rows,
