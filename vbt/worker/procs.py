@@ -11,6 +11,15 @@ import time
 from pathlib import Path
 
 
+def signal_name(exitcode: int) -> str:
+    """The signal that ended a process whose ``exitcode`` is negative (``SIGKILL``, or
+    ``signal 99`` for a number Python does not name)."""
+    try:
+        return signal.Signals(-exitcode).name
+    except ValueError:
+        return f"signal {-exitcode}"
+
+
 def process_start_time(pid: int) -> int | None:
     """A process's start time (clock ticks after boot, /proc/<pid>/stat field 22), or None if
     there is no such live process. With the pid it names one process for good."""

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from multiprocessing import forkserver
 
 from vbt.worker.child import run_job
 from vbt.worker.context import CANCEL_FLAG, STOP_FLAG
-from vbt.worker.procs import kill_leftover, process_start_time
+from vbt.worker.procs import kill_leftover, process_start_time, signal_name
 from vbt.worker.settings import WorkerSettings
 from vbt.worker.store import PENDING, RUNNING, JobStore
 
@@ -34,11 +33,7 @@ def exit_reason(exitcode: int | None) -> str:
     if exitcode is None:
         return "the job process vanished"
     if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        return f"the job process was killed by {name}"
+        return f"the job process was killed by {signal_name(exitcode)}"
     return f"the job process exited with code {exitcode} before recording a result"
 
 

@@ -32,7 +32,7 @@ from vbt.errors import VbtError
 from vbt.worker.child import die_with
 from vbt.worker.errors import RequestError
 from vbt.worker.jobs import get
-from vbt.worker.procs import process_start_time
+from vbt.worker.procs import process_start_time, signal_name
 from vbt.worker.settings import WorkerSettings
 
 #: validations running at once; a request beyond that is answered 503
@@ -94,11 +94,7 @@ class Validator:
 
 def _ended(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        return f"its process was killed by {name} (out of memory?)"
+        return f"its process was killed by {signal_name(exitcode)} (out of memory?)"
     return f"its process exited with code {exitcode}"
 
 
