@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vbt.errors import ConfigError
+from vbt.features.indicators.registry import Param
 from vbt.model.label_sources import OUTPUT_TYPE_BY_LABEL_SOURCE
 from vbt.model.labels import (
     CONTEXT_DEFAULTS,
@@ -116,18 +117,17 @@ def label_config(strategy: Any) -> tuple[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class LabelParam:
-    """One ``training.labels`` parameter of a label source: its name, kind (``int``, ``float``,
-    ``str`` or ``bool``), default, bounds (``gt``: exclusive lower, ``ge``/``le``: inclusive),
-    choices, and the other spellings the older system's strategy files use for it."""
+    """One ``training.labels`` parameter of a label source: ``param``, its kind, default, bounds
+    and choices, checked as an indicator parameter is (``registry.Param``: strict kinds, one
+    line naming the key), and the other spellings the older system's strategy files use."""
 
-    name: str
-    kind: type
-    default: Any
-    gt: float | None = None
-    ge: float | None = None
-    le: float | None = None
-    choices: tuple[str, ...] = ()
+    param: Param
     spellings: tuple[str, ...] = ()
+
+
+def _label(name: str, kind: type, default: Any, *, spellings: tuple[str, ...] = (),
+           **bounds: Any) -> LabelParam:  # fmt: skip
+    return LabelParam(Param(name, kind, default, **bounds), spellings)
 
 
 _TB, _CTX, _RG = TRIPLE_BARRIER_DEFAULTS, CONTEXT_DEFAULTS, REGIME_DEFAULTS
@@ -135,29 +135,29 @@ _TB, _CTX, _RG = TRIPLE_BARRIER_DEFAULTS, CONTEXT_DEFAULTS, REGIME_DEFAULTS
 #: ``TrainParams``); the defaults are the labellers' own (vbt.model.labels)
 LABEL_PARAMS: dict[str, tuple[LabelParam, ...]] = {
     "triple_barrier": (
-        LabelParam("pt_multiplier", float, _TB["pt_multiplier"], gt=0.0,
-                   spellings=("profit_target_atr",)),
-        LabelParam("sl_multiplier", float, _TB["sl_multiplier"], gt=0.0,
-                   spellings=("stop_loss_atr",)),
-        LabelParam("max_holding_period", int, _TB["max_holding_period"], ge=1,
-                   spellings=("max_holding_bars",)),
+        _label("pt_multiplier", float, _TB["pt_multiplier"], gt=0.0,
+               spellings=("profit_target_atr",)),
+        _label("sl_multiplier", float, _TB["sl_multiplier"], gt=0.0,
+               spellings=("stop_loss_atr",)),
+        _label("max_holding_period", int, _TB["max_holding_period"], ge=1,
+               spellings=("max_holding_bars",)),
         # a span of 1 has no close-to-close volatility (every barrier NaN): at least 2
-        LabelParam("vol_span", int, _TB["vol_span"], ge=2, spellings=("atr_period",)),
-        LabelParam("vol_method", str, _TB["vol_method"], choices=VOL_METHODS),
-        LabelParam("compute_weights", bool, False),
+        _label("vol_span", int, _TB["vol_span"], ge=2, spellings=("atr_period",)),
+        _label("vol_method", str, _TB["vol_method"], choices=tuple(VOL_METHODS)),
+        _label("compute_weights", bool, False),
     ),
     "context": (
-        LabelParam("horizon", int, _CTX["horizon"], ge=1),
-        LabelParam("bullish_threshold", float, _CTX["bullish_threshold"]),
-        LabelParam("bearish_threshold", float, _CTX["bearish_threshold"]),
+        _label("horizon", int, _CTX["horizon"], ge=1),
+        _label("bullish_threshold", float, _CTX["bullish_threshold"]),
+        _label("bearish_threshold", float, _CTX["bearish_threshold"]),
     ),
     "regime": (
-        LabelParam("macro_atr_mult", float, _RG["macro_atr_mult"], gt=0.0),
-        LabelParam("micro_atr_mult", float, _RG["micro_atr_mult"], gt=0.0),
-        LabelParam("atr_period", int, _RG["atr_period"], ge=1),
-        LabelParam("vol_lookback", int, _RG["vol_lookback"], ge=2),
-        LabelParam("vol_crisis_threshold", float, _RG["vol_crisis_threshold"], gt=0.0),
-        LabelParam("progression_tolerance", float, _RG["progression_tolerance"], ge=0.0, le=1.0),
+        _label("macro_atr_mult", float, _RG["macro_atr_mult"], gt=0.0),
+        _label("micro_atr_mult", float, _RG["micro_atr_mult"], gt=0.0),
+        _label("atr_period", int, _RG["atr_period"], ge=1),
+        _label("vol_lookback", int, _RG["vol_lookback"], ge=2),
+        _label("vol_crisis_threshold", float, _RG["vol_crisis_threshold"], gt=0.0),
+        _label("progression_tolerance", float, _RG["progression_tolerance"], ge=0.0, le=1.0),
     ),
 }  # fmt: skip
 #: parameters of the older labellers that vbt does not implement: a ConfigError, never ignored
@@ -177,33 +177,15 @@ def read_label_params(source: str, labels: Mapping[str, Any]) -> dict[str, Any]:
     for key, why in REFUSED_LABEL_PARAMS.get(source, {}).items():
         if labels.get(key) is not None:
             raise ConfigError(f"training.labels.{key}: not supported by vbt ({why})")
-    for p in LABEL_PARAMS.get(source, ()):
-        given = [k for k in (p.name, *p.spellings) if k in labels]
+    for lp in LABEL_PARAMS.get(source, ()):
+        p = lp.param
+        given = [k for k in (p.name, *lp.spellings) if labels.get(k) is not None]
         if len(given) > 1:
             raise ConfigError(
                 f"training.labels.{given[1]}: another spelling of {p.name}; give one of "
                 f"{', '.join(given)}"
             )
-        key = given[0] if given else p.name
-        at = f"training.labels.{key}"
-        if p.kind is bool:
-            value = labels.get(key, p.default)
-            if not isinstance(value, bool):
-                raise ConfigError(f"{at}: expected true or false, got {value!r}")
-        elif p.kind is str:
-            value = labels.get(key, p.default)
-            if not isinstance(value, str) or value.lower() not in p.choices:
-                raise ConfigError(f"{at}: expected one of {', '.join(p.choices)}, got {value!r}")
-            value = value.lower()
-        elif p.kind is int:
-            value = read_int(labels, key, p.default, "training.labels", lo=int(p.ge or 0))
-        else:
-            value = read_number(labels, key, p.default, "training.labels", lo=p.ge)
-        if p.gt is not None and not value > p.gt:
-            raise ConfigError(f"{at} = {value!r}: must be > {p.gt:g}")
-        if p.le is not None and value > p.le:
-            raise ConfigError(f"{at} = {value!r}: must be <= {p.le:g}")
-        out[p.name] = value
+        out[p.name] = p.check(labels[given[0]], "training.labels", given[0]) if given else p.default
     if source == "context" and out["bearish_threshold"] > out["bullish_threshold"]:
         raise ConfigError(
             f"training.labels.bearish_threshold = {out['bearish_threshold']!r}: must be <= "
