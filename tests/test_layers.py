@@ -16,7 +16,7 @@ VBT = Path(__file__).resolve().parents[1] / "vbt"
 #: readers and the errors, and every other public name lazily on first use, so any module may
 #: use ``vbt.<name>`` and the facade is left out of the layer check
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"_runtime", "errors", "enums", "jit", "timefmt", "atomic", "paths",
+    ("foundation", {"_runtime", "errors", "enums", "jit", "arrays", "timefmt", "atomic", "paths",
                     "arguments", "vbt"}),
     ("inputs", {"data", "params", "decide", "strategy", "features", "model", "config"}),
     ("one run", {"sim", "signals", "metrics", "summary", "results", "stages", "engine"}),

@@ -11,6 +11,10 @@ compiles as usual, and Numba's compiler refreshes the target itself first.
 Every kernel in vbt is declared with ``@njit(cache=True, ...)`` from this module. Should a Numba
 release change the cache's internals this relies on, ``njit`` is plain ``numba.njit`` (checked at
 import), so kernels still load, only more slowly.
+
+Numba compiles a kernel once per type of its arguments: the functions that call kernels pass
+their array inputs through ``vbt.arrays.kernel_input``, so the kernels the warm-up cached serve
+every caller.
 """
 
 from __future__ import annotations

@@ -15,12 +15,29 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from vbt.arrays import kernel_input
 from vbt.data.resample import resample
 from vbt.data.timeframe import HOUR_NS, timeframe_seconds
 from vbt.errors import ConfigError, DataError
 from vbt.timefmt import iso_z
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
+#: What each bar rule says, numbered as ``vbt.data.nb`` checks them (the first broken one of the
+#: earliest bad row is reported).
+BAR_RULES = (
+    "duplicate timestamp (same as the previous row)",
+    "timestamps not sorted (earlier than the previous row)",
+    *(
+        f"{name} {what}"
+        for name in PRICE_COLUMNS
+        for what in ("is NaN or missing", "is infinite", "is not positive")
+    ),
+    "high < low",
+    "high < max(open, close)",
+    "low > min(open, close)",
+    "volume is NaN or infinite",
+    "volume is negative",
+)
 BAR_COLUMNS = ("timestamp", *PRICE_COLUMNS, "volume")
 BAR_SCHEMA = {
     "timestamp": pl.Datetime("ns", "UTC"),
@@ -209,7 +226,9 @@ def _normalize(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
             i = int(bad.arg_true()[0])
             raise DataError(f"{path}: row {i}: column {c!r} is not a number ({col[i]!r})")
         out[c] = cast.fill_null(float("nan"))
-    return pl.DataFrame(out)
+    # one chunk per column: the kernels read the columns without a copy (polars' reader returns
+    # a file of several row groups in as many chunks)
+    return pl.DataFrame(out).rechunk()
 
 
 def parse_timestamp_column(col: pl.Series, path: Path) -> pl.Series:
@@ -247,53 +266,33 @@ def parse_timestamp_column(col: pl.Series, path: Path) -> pl.Series:
 def validate_bars(bars: pl.DataFrame, source: str = "<bars>") -> None:
     """Check the bar contract; raise ``DataError`` naming ``source`` and the first bad row.
 
-    Rules: required columns present; timestamps strictly increasing (sorted, unique); prices finite
-    and > 0; high ≥ max(open, close); low ≤ min(open, close); high ≥ low; volume finite and ≥ 0.
+    Rules: required columns present, a date-time ``timestamp`` and numbers in the others;
+    timestamps present and strictly increasing (sorted, unique); prices finite and > 0;
+    high ≥ low; high ≥ max(open, close); low ≤ min(open, close); volume finite and ≥ 0. The
+    earliest bad row is reported, with the first rule it breaks in ``BAR_RULES`` order (one pass
+    of ``vbt.data.nb.first_bad_bar_nb``).
     """
     missing = [c for c in BAR_COLUMNS if c not in bars.columns]
     if missing:
         raise DataError(f"{source}: missing required column(s) {', '.join(missing)}")
     if bars.height == 0:
         raise DataError(f"{source}: no bars")
+    from vbt.data.nb import first_bad_bar_nb  # Numba loads here, not on `import vbt`
+
     ts = bars.get_column("timestamp")
-    col = pl.col
-    o, h, lo, c, v = (col(x) for x in ("open", "high", "low", "close", "volume"))
-    rules: list[tuple[pl.Expr, str]] = [
-        (
-            col("timestamp").diff() == pl.duration(seconds=0),
-            "duplicate timestamp (same as the previous row)",
-        ),
-        (
-            col("timestamp").diff() < pl.duration(seconds=0),
-            "timestamps not sorted (earlier than the previous row)",
-        ),
-    ]
-    for name in PRICE_COLUMNS:
-        x = col(name)
-        rules += [
-            (x.is_null() | x.is_nan(), f"{name} is NaN or missing"),
-            (x.is_infinite(), f"{name} is infinite"),
-            (x <= 0, f"{name} is not positive"),
-        ]
-    rules += [
-        (h < lo, "high < low"),
-        (h < pl.max_horizontal(o, c), "high < max(open, close)"),
-        (lo > pl.min_horizontal(o, c), "low > min(open, close)"),
-        (v.is_null() | v.is_nan() | v.is_infinite(), "volume is NaN or infinite"),
-        (v < 0, "volume is negative"),
-    ]
-    masks = bars.select([e.fill_null(False).alias(str(k)) for k, (e, _) in enumerate(rules)])
-    checks = [(masks.to_series(k), what) for k, (_, what) in enumerate(rules)]
-    first_bad: tuple[int, str] | None = None
-    for mask, what in checks:
-        if mask.any():
-            i = int(mask.arg_true()[0])
-            if first_bad is None or i < first_bad[0]:
-                first_bad = (i, what)
-    if first_bad is not None:
-        i, what = first_bad
-        stamp = ts[i]
-        raise DataError(f"{source}: row {i} ({_fmt(stamp)}): {what}")
+    if not isinstance(ts.dtype, pl.Datetime | pl.Date):
+        raise DataError(f"{source}: column 'timestamp' has type {ts.dtype}, not a date-time")
+    if ts.null_count():
+        raise DataError(f"{source}: row {int(ts.is_null().arg_true()[0])}: timestamp is missing")
+    values = []
+    for name in (*PRICE_COLUMNS, "volume"):
+        column = bars.get_column(name)
+        if not column.dtype.is_numeric():
+            raise DataError(f"{source}: column {name!r} has type {column.dtype}, not a number")
+        values.append(kernel_input(column.cast(pl.Float64).to_numpy(), np.float64))
+    i, rule = first_bad_bar_nb(kernel_input(ts.dt.epoch("ns").to_numpy(), np.int64), *values)
+    if i >= 0:
+        raise DataError(f"{source}: row {i} ({_fmt(ts[i])}): {BAR_RULES[rule]}")
 
 
 def _fmt(stamp: datetime | None) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vbt.arrays import kernel_input
 from vbt.data.timeframe import timeframe_ns
 from vbt.jit import njit
 
@@ -39,9 +40,9 @@ def asof_index_ns(
     """
     out = np.empty(base_ts_ns.shape[0], dtype=np.int64)
     _asof_merge_nb(
-        np.ascontiguousarray(base_ts_ns, dtype=np.int64),
+        kernel_input(base_ts_ns, np.int64),
         int(base_ns),
-        np.ascontiguousarray(other_ts_ns, dtype=np.int64),
+        kernel_input(other_ts_ns, np.int64),
         int(known_after_ns),
         out,
     )
@@ -59,9 +60,7 @@ def align_context(ts_ns: np.ndarray, bar_ns: int, frame) -> tuple[dict[str, np.n
     other = frame.data.get_column("timestamp").dt.epoch("ns").to_numpy()
     index = asof_index_ns(ts_ns, bar_ns, other, frame.known_after_ns)
     cols = {
-        c: take_aligned(
-            np.ascontiguousarray(frame.data.get_column(c).to_numpy(), np.float64), index
-        )
+        c: take_aligned(kernel_input(frame.data.get_column(c).to_numpy(), np.float64), index)
         for c in frame.columns
     }
     first = int(np.searchsorted(index, 0, side="left"))  # index is non-decreasing
@@ -97,5 +96,5 @@ def take_aligned(
     if values.shape[0] == 0:
         out[...] = np.nan
         return out
-    _take_nb(values, index, out)
+    _take_nb(kernel_input(values), kernel_input(index, np.int64), out)
     return out

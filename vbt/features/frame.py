@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from vbt.arrays import kernel_input
 from vbt.data.context import ContextFrame
-from vbt.data.load import validate_bars
+from vbt.data.load import BAR_COLUMNS, validate_bars
 from vbt.data.timeframe import timeframe_ns, timeframe_seconds
 from vbt.errors import ConfigError, DataError
 from vbt.features.align import align_context, asof_index, take_aligned
@@ -194,9 +195,7 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureF
         if not keys:
             continue
         bars = bars_by_tf[tf]
-        ohlcv = {
-            c: bars.get_column(c).to_numpy() for c in ("open", "high", "low", "close", "volume")
-        }
+        ohlcv = _BarColumns(bars)
         tf_ns = bars.get_column("timestamp").dt.epoch("ns").to_numpy()
         index = None if tf == base else asof_index(base_ns, base, tf_ns, tf)
         outputs: dict[str, dict[str, np.ndarray]] = {}
@@ -252,6 +251,31 @@ def _compute(strategy, bars_by_tf, names, base, needed_tfs, context) -> FeatureF
 
 
 _KINDS = {"triangular": TRIANGULAR, "trapezoidal": TRAPEZOIDAL, "gaussian": GAUSSIAN}
+
+
+class _BarColumns(Mapping):
+    """One timeframe's bar columns (open, high, low, close, volume) as kernel inputs, each
+    converted when an indicator first reads it (most read only the close)."""
+
+    def __init__(self, bars: pl.DataFrame):
+        self._bars = bars
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._arrays:
+            if name not in _OHLCV:
+                raise KeyError(name)
+            self._arrays[name] = kernel_input(self._bars.get_column(name).to_numpy(), np.float64)
+        return self._arrays[name]
+
+    def __iter__(self):
+        return iter(_OHLCV)
+
+    def __len__(self) -> int:
+        return len(_OHLCV)
+
+
+_OHLCV = BAR_COLUMNS[1:]  # all but the timestamp
 
 
 def _context_indicator(ind, cols: dict[str, np.ndarray], first: int) -> dict[str, np.ndarray]:

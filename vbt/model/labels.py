@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from vbt.arrays import kernel_input
 from vbt.enums import CLASS_BUY, CLASS_HOLD, CLASS_SELL
 from vbt.errors import ConfigError
 from vbt.features.indicators.nb import ewm_mean_nb, zigzag_extremes_nb
@@ -29,7 +30,7 @@ def _close_array(close) -> np.ndarray:
     arr = np.asarray(close, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"close must be one-dimensional, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    return kernel_input(arr)
 
 
 def _threshold(threshold) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vbt.arrays import kernel_input
 from vbt.atomic import atomic_write
 from vbt.data.timeframe import HOUR_NS
 from vbt.errors import CancelledError, ConfigError, DataError
@@ -86,9 +87,7 @@ class ScanInputs:
         for name, a in arrays.items():
             if a.shape != (n,) and not (name in ("high", "low") and a.size == 0):
                 raise DataError(f"ScanInputs.{name}: shape {a.shape}, expected ({n},)")
-            view = a.view()
-            view.setflags(write=False)
-            object.__setattr__(self, name, view)
+            object.__setattr__(self, name, kernel_input(a))
         if n > 1 and not bool(np.all(np.diff(self.ts_ns) > 0)):
             k = int(np.argmin(np.diff(self.ts_ns) > 0)) + 1
             raise DataError(f"ScanInputs.ts_ns: not strictly increasing at bar {k}")

@@ -116,6 +116,7 @@ from typing import Any
 
 import numpy as np
 
+from vbt.arrays import kernel_input
 from vbt.errors import ConfigError, DataError
 from vbt.features.indicators import nb
 
@@ -950,7 +951,7 @@ def compute_indicator(
     for c in cols:
         if c not in ohlcv:
             raise DataError(f"{spec.name}: missing input column {c!r}")
-        a = np.ascontiguousarray(ohlcv[c], dtype=np.float64)
+        a = kernel_input(ohlcv[c], np.float64)
         if a.ndim != 1:
             raise DataError(f"{spec.name}: input column {c!r} must be 1-D, got shape {a.shape}")
         if n is None:
@@ -970,6 +971,9 @@ def compute_indicator(
         # Causal short input: compute as if copies of the last bar followed, then cut back. Every
         # kernel is causal, so row i gets exactly the value it has in any longer series; blanking
         # whole short columns would make early values depend on how much data comes after them.
-        arrays = {c: np.concatenate([a, np.repeat(a[-1:], need - n)]) for c, a in arrays.items()}
+        arrays = {
+            c: kernel_input(np.concatenate([a, np.repeat(a[-1:], need - n)]))
+            for c, a in arrays.items()
+        }
     results = spec.compute(arrays, p)
     return {k: np.asarray(r, dtype=np.float64)[:n] for k, r in zip(keys, results, strict=True)}
