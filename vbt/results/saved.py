@@ -283,9 +283,10 @@ BarPair = Annotated[list[Count], Field(min_length=2, max_length=2)]
 
 class _Doc(BaseModel):
     """A JSON object of a saved file: its known keys typed (strict: a string is not a number),
-    any other key kept as it is."""
+    any other key kept as it is. Built when first used (``defer_build``): a run that saves or
+    reads nothing does not pay for the readers' schemas."""
 
-    model_config = ConfigDict(extra="allow", strict=True, protected_namespaces=())
+    model_config = ConfigDict(extra="allow", strict=True, protected_namespaces=(), defer_build=True)
 
 
 def _metrics_model(name: str, *, every: bool) -> type[BaseModel]:
@@ -488,7 +489,10 @@ class ErrorRecord(_Record):
     error: _ErrorText
 
 
-Record = TypeAdapter(Annotated[OkRecord | ErrorRecord, Field(discriminator="status")])
+Record = TypeAdapter(
+    Annotated[OkRecord | ErrorRecord, Field(discriminator="status")],
+    config=ConfigDict(defer_build=True),
+)
 
 
 def problem(exc: ValidationError, doc: Any) -> str:
