@@ -74,3 +74,47 @@ def test_cached_kernels_load_without_numbas_compiler_registries():
     """vbt.jit: a cached kernel loads with Numba's runtime only (the full target refresh imports
     some sixty modules, scipy.linalg among them, and costs about a second)."""
     assert _python(LOAD_ONLY) == "[]"
+
+
+# The worker's forkserver imports vbt.worker.preload, which loads the cached kernels
+# (vbt.jit.load_cached_kernels); a job forked from it then loads only the parallel ones.
+PRELOADED = """
+import contextlib, io, json, sys
+import numba.np.ufunc.parallel as parallel
+from numba.core.registry import CPUDispatcher
+import vbt.cli
+import vbt.worker.preload
+
+def kernels():  # each once, by where it is defined
+    found = {}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if name == "vbt" or name.startswith("vbt."):
+            for value in vars(module).values():
+                if isinstance(value, CPUDispatcher):
+                    found[f"{value.py_func.__module__}.{value.py_func.__name__}"] = value
+    return found.items()
+
+loaded = {k: sum(d.stats.cache_hits.values()) for k, d in kernels()}
+threads_started = parallel._is_initialized
+with contextlib.redirect_stdout(io.StringIO()):
+    assert vbt.cli.main(json.loads(sys.argv[1])) == 0
+later = {k: d for k, d in kernels() if sum(d.stats.cache_hits.values()) > loaded.get(k, 0)}
+print(json.dumps({
+    "preloaded": sum(loaded.values()),
+    "threads_started_by_preload": threads_started,
+    "compiled": sorted(k for k, d in kernels() if d.stats.cache_misses),
+    "loaded_by_the_run": sorted(later),
+    "parallel": sorted(k for k, d in later.items() if d.targetoptions.get("parallel")),
+}))
+"""
+
+
+def test_forkserver_preload_leaves_a_backtest_only_the_parallel_kernels(mtf_model):
+    _python("import vbt.warmup; print(vbt.warmup.warm())")  # the cache holds what the run needs
+    argv = ["backtest", str(mtf_model), "--data-dir", str(DATA), "--symbol", "EURUSD", "--json"]
+    out = json.loads(_python(PRELOADED, json.dumps(argv)))
+    assert out["preloaded"] > 10
+    assert out["threads_started_by_preload"] is False
+    assert out["compiled"] == []
+    assert out["loaded_by_the_run"] == out["parallel"] == ["vbt.decide.rules.classify_blocks_nb"]
