@@ -14,7 +14,9 @@ import), so kernels still load, only more slowly.
 
 Numba compiles a kernel once per type of its arguments: the functions that call kernels pass
 their array inputs through ``vbt.arrays.kernel_input``, so the kernels the warm-up cached serve
-every caller.
+every caller. ``load_cached_kernels`` loads them all ahead of use, for a process that forks
+others (the worker's forkserver); it needs two more of the cache's internals and loads nothing
+where they are missing.
 """
 
 from __future__ import annotations
