@@ -21,6 +21,7 @@ where they are missing.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -74,7 +75,7 @@ def load_cached_kernels() -> int:
     process then starts with the kernels loaded (a backtest's 0.1 s of loads, once for all jobs).
     Parallel kernels are left to the forked processes: loading one starts Numba's threading layer,
     whose threads a forked process cannot use. Nothing is compiled: only entries whose key (the
-    signature, this machine, the function's code) matches are loaded.
+    signature, this machine, the function's code) matches and whose data file is there load.
     """
     if not _CAN_LIST:
         return 0
@@ -89,9 +90,13 @@ def load_cached_kernels() -> int:
             if kernel.targetoptions.get("parallel"):
                 continue
             codegen = kernel.targetctx.codegen()
-            for key in cache._cache_file._load_index():
+            for key, data in cache._cache_file._load_index().items():
                 sig = key[0]
-                if key == cache._index_key(sig, codegen) and tuple(sig) not in kernel.overloads:
-                    kernel.compile(sig)
+                if (
+                    key == cache._index_key(sig, codegen)
+                    and tuple(sig) not in kernel.overloads
+                    and os.path.isfile(os.path.join(cache._cache_path, data))
+                ):
+                    kernel.compile(sig)  # a cache hit: the key and the data file are there
                     loaded += 1
     return loaded

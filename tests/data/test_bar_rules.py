@@ -140,3 +140,16 @@ def test_validate_bars_refuses_columns_of_the_wrong_kind(change, message):
     bars = synth_bars(10, seed=0, timeframe="1h").with_columns(change)
     with pytest.raises(DataError, match=message):
         validate_bars(bars, source="bars[1h]")
+
+
+def test_validate_bars_reads_date_and_microsecond_timestamps():
+    days = synth_bars(5, seed=1, timeframe="1d").with_columns(pl.col("timestamp").dt.date())
+    validate_bars(days)
+    twice = days.with_columns(pl.col("timestamp").shift(1, fill_value=days["timestamp"][0]))
+    with pytest.raises(DataError, match=r"row 1 .*duplicate timestamp"):
+        validate_bars(twice)
+    far = synth_bars(3, seed=1, timeframe="1h").with_columns(
+        pl.col("timestamp").dt.cast_time_unit("us").dt.offset_by("276y")  # past 2262
+    )
+    with pytest.raises(DataError, match=r"row 0 \(2300-.*timestamp outside 1677-09-21..2262-04-11"):
+        validate_bars(far)

@@ -290,7 +290,14 @@ def validate_bars(bars: pl.DataFrame, source: str = "<bars>") -> None:
         if not column.dtype.is_numeric():
             raise DataError(f"{source}: column {name!r} has type {column.dtype}, not a number")
         values.append(kernel_input(column.cast(pl.Float64).to_numpy(), np.float64))
-    i, rule = first_bad_bar_nb(kernel_input(ts.dt.epoch("ns").to_numpy(), np.int64), *values)
+    ns = ts.dt.epoch("ns")
+    if ns.null_count():  # beyond what int64 nanoseconds since 1970 hold
+        i = int(ns.is_null().arg_true()[0])
+        raise DataError(
+            f"{source}: row {i} ({_fmt(ts[i])}): timestamp outside 1677-09-21..2262-04-11, the "
+            "range of nanosecond timestamps"
+        )
+    i, rule = first_bad_bar_nb(kernel_input(ns.to_numpy(), np.int64), *values)
     if i >= 0:
         raise DataError(f"{source}: row {i} ({_fmt(ts[i])}): {BAR_RULES[rule]}")
 

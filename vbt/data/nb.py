@@ -75,5 +75,7 @@ def first_bad_bar_nb(ts, open_, high, low, close, volume):
     for lo_row in range(0, n, _BLOCK):
         hi_row = min(n, lo_row + _BLOCK)
         if not _block_holds_nb(ts, open_, high, low, close, volume, lo_row, hi_row):
-            return _first_in_block_nb(ts, open_, high, low, close, volume, lo_row, hi_row)
+            i, rule = _first_in_block_nb(ts, open_, high, low, close, volume, lo_row, hi_row)
+            if i >= 0:  # (always, while the block check is exactly the rules)
+                return i, rule
     return -1, -1

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vbt.arrays import kernel_input
 from vbt.errors import ConfigError, DataError
 from vbt.research.segments import Segment
 from vbt.timefmt import iso_z
@@ -167,7 +168,7 @@ def label_horizon(strategy: Any, prices: Any) -> tuple[int, str]:
             prices["high"], prices["low"], close,
             atr_mult=kw["macro_atr_mult"], atr_period=kw["atr_period"],
         )  # fmt: skip
-        piv = regime_pivots_nb(np.ascontiguousarray(close), thr) if thr > 0 else np.zeros(1)
+        piv = regime_pivots_nb(kernel_input(close, np.float64), thr) if thr > 0 else np.zeros(1)
         longest = int(np.diff(piv).max()) if piv.size > 1 else int(close.shape[0])
         return longest + int(kw["atr_period"]), (
             f"label horizon: longest regime macro segment + atr_period {kw['atr_period']}"
